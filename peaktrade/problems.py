@@ -1,0 +1,56 @@
+"""Located problems (validation errors and warnings) and how they are printed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    col: int
+    path: str  # JSON path, e.g. "$.steps[2].with.stage"
+    message: str
+    step: str | None = None
+    severity: str = "error"  # error | warning
+
+    def text(self) -> str:
+        where = f" (step '{self.step}')" if self.step else ""
+        return f"{self.file}:{self.line}:{self.col}: {self.path}{where}: {self.message}"
+
+    def github(self) -> str:
+        kind = "error" if self.severity == "error" else "warning"
+        msg = f"{self.path}{' (step ' + repr(self.step) + ')' if self.step else ''}: {self.message}"
+        msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return f"::{kind} file={self.file},line={self.line},col={self.col}::{msg}"
+
+
+def json_path(parts: tuple[str | int, ...] | list[str | int]) -> str:
+    out = "$"
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif p.isidentifier():
+            out += f".{p}"
+        else:
+            out += "[" + json.dumps(p) + "]"
+    return out
+
+
+def render(problems: list[Problem], fmt: str) -> str:
+    problems = sorted(problems)
+    if fmt == "json":
+        return json.dumps(
+            {
+                "ok": not any(p.severity == "error" for p in problems),
+                "errors": sum(p.severity == "error" for p in problems),
+                "warnings": sum(p.severity == "warning" for p in problems),
+                "problems": [asdict(p) for p in problems],
+            },
+            indent=2,
+        )
+    if fmt == "github":
+        return "\n".join(p.github() for p in problems)
+    return "\n".join(p.text() if p.severity == "error" else p.text() + " [warning]" for p in problems)

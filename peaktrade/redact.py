@@ -1,0 +1,58 @@
+"""The one secrets redactor, used by the journal, the logs, the reports and the event files.
+
+Two rules: a mapping key that looks secret (``*secret*``, ``*key*``, ``*token*``, ``*password*``,
+``*passphrase*``, ``*credential*``) has its value replaced; and any value of a currently known secret
+(registered at runtime, e.g. the API key read from the environment, plus the values of environment
+variables whose names look secret) is masked wherever it appears inside a string.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***REDACTED***"
+_SECRET_NAME = re.compile(r"(secret|key|token|password|passwd|passphrase|credential|signature)", re.I)
+# Names that contain "key" but are not secrets.
+_NOT_SECRET = re.compile(r"^(key_fingerprint|fingerprint|keys_present|api_key_env|api_secret_env|.*_env|public_key[s]?|ssh_keys?|key_path)$", re.I)
+_MIN_SECRET_LEN = 6
+
+_known: set[str] = set()
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.match(name)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that it is masked wherever it appears later."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        _known.add(value)
+
+
+def _env_secrets() -> set[str]:
+    return {v for k, v in os.environ.items() if is_secret_name(k) and v and len(v) >= _MIN_SECRET_LEN}
+
+
+def redact_text(text: str) -> str:
+    if not text:
+        return text
+    for secret in sorted(_known | _env_secrets(), key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def redact(value: Any, *, _key: str | None = None) -> Any:
+    """Return a copy of ``value`` with secrets masked (mappings, sequences, strings)."""
+    if _key is not None and is_secret_name(_key) and value not in (None, "", [], {}):
+        return MASK
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v, _key=str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
