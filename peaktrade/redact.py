@@ -16,7 +16,9 @@ from typing import Any
 MASK = "***REDACTED***"
 _SECRET_NAME = re.compile(r"(secret|key|token|password|passwd|passphrase|credential|signature)", re.I)
 # Names that contain "key" but are not secrets.
-_NOT_SECRET = re.compile(r"^(key_fingerprint|fingerprint|keys_present|api_key_env|api_secret_env|.*_env|public_key[s]?|ssh_keys?|key_path)$", re.I)
+_NOT_SECRET = re.compile(
+    r"^(key_fingerprint|fingerprints?|keys_present|.*_env|public_keys?|ssh_keys?|key_path|risk_reasons)$", re.I
+)
 _MIN_SECRET_LEN = 6
 
 _known: set[str] = set()

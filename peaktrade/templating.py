@@ -77,8 +77,9 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
 
 def render_template_file(path, context: dict[str, Any]) -> str:
     """Render a template file (checklists, incident reports) in the sandbox."""
-    from jinja2 import TemplateError as JinjaError
     from pathlib import Path
+
+    from jinja2 import TemplateError as JinjaError
 
     try:
         return env().from_string(Path(path).read_text(encoding="utf-8")).render(context)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import typer
 
-from peaktrade.errors import ExitCode, PeakTradeError
 from peaktrade.cli import _common
+from peaktrade.errors import ExitCode, PeakTradeError
 
 app = typer.Typer(
     name="peaktrade",
