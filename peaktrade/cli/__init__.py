@@ -84,16 +84,13 @@ def run(argv: list[str] | None = None) -> int:
     except PeakTradeError as exc:
         _common.print_error(exc)
         return int(exc.exit_code)
-    except exceptions.UsageError as exc:
+    except exceptions.ClickException as exc:  # usage errors: bad option, missing argument, …
         exc.show()
         return ExitCode.USAGE
-    except exceptions.ClickException as exc:
-        exc.show()
-        return ExitCode.USAGE
-    except (KeyboardInterrupt, exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         print("\npeaktrade: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
-    except exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
