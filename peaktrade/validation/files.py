@@ -1,0 +1,107 @@
+"""Which files a validation covers, what kind each is, and the policy and config checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from peaktrade.loader import load_toml
+from peaktrade.problems import Problem
+from peaktrade.root import Root
+from peaktrade.validation.schema_errors import schema_problems
+from peaktrade.validation.workspace import Workspace
+
+_SUFFIXES = (".yaml", ".yml", ".toml")
+
+
+def default_files(root: Root) -> list[Path]:
+    files = [root.config_file]
+    for folder in (root.playbooks_dir, root.policies_dir):
+        files += sorted(p for p in folder.glob("*.yaml") if p.is_file())
+    return files
+
+
+def expand(root: Root, paths: list[Path] | None) -> Iterator[tuple[Path, Problem | None]]:
+    """Files to validate; a path that does not exist is a located problem, not an exception."""
+    if not paths:
+        for p in default_files(root):
+            if p.is_file():
+                yield p, None
+            else:
+                yield p, Problem(root.rel(p), 1, 1, "$", "file not found")
+        return
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file())
+            if not found:
+                yield p, Problem(root.rel(p), 1, 1, "$", "folder holds no .yaml or .toml files")
+            for f in found:
+                yield f, None
+        elif p.is_file():
+            yield p, None
+        else:
+            yield p, Problem(root.rel(p), 1, 1, "$", "file not found")
+
+
+def classify(path: Path) -> str | None:
+    """playbook | policy | config, from where the file sits (fixture folders follow the same names)."""
+    if path.suffix == ".toml":
+        return "config"
+    parts = Path(path).resolve().parent.parts
+    for part in reversed(parts):
+        if part == "playbooks":
+            return "playbook"
+        if part == "policies":
+            return "policy"
+    return None
+
+
+def policy_schema_name(path: Path) -> str:
+    """``risk-limits.yaml`` -> ``risk-limits``; test fixtures may add a case after ``--``
+    (``risk-limits--negative-limit.yaml``) and are checked against the same schema."""
+    return path.stem.split("--", 1)[0]
+
+
+def check_policy(ws: Workspace, path: Path) -> list[Problem]:
+    from peaktrade import schemas
+
+    loaded = ws.load(path)
+    problems = list(loaded.problems)
+    data, locs = loaded.data, loaded.locations
+    if data is None:
+        return problems
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        return [*problems, locs.problem((), f"a policy file must be a mapping, not {kind}")]
+    name = policy_schema_name(path)
+    if not schemas.schema_path(name).is_file():
+        problems.append(locs.problem((), f"no schema for policy {name!r} (schemas/{name}.schema.json): "
+                                         "not checked beyond YAML syntax", severity="warning"))
+        return problems
+    validator = _validator(name)
+    if isinstance(validator, str):
+        problems.append(locs.problem((), validator))
+        return problems
+    return problems + schema_problems(data, validator, locs)
+
+
+def check_config(root: Root, path: Path) -> list[Problem]:
+    loaded = load_toml(path, root.rel(path))
+    if loaded.data is None:
+        return list(loaded.problems)
+    validator = _validator("config")
+    if isinstance(validator, str):
+        return [*loaded.problems, loaded.locations.problem((), validator)]
+    return [*loaded.problems, *schema_problems(loaded.data, validator, loaded.locations)]
+
+
+def _validator(name: str):
+    """The shared validator for ``name``, or a message when the schema itself is broken."""
+    from peaktrade import schemas
+
+    try:
+        return schemas.validator(name)
+    except Exception as exc:  # noqa: BLE001 - a broken schema file is reported, not raised
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"schema schemas/{name}.schema.json is itself invalid: {first}"

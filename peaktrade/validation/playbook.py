@@ -1,0 +1,211 @@
+"""Playbook validation: YAML with locations, the schema, then the semantic checks of DESIGN 4.
+
+Semantic checks run on whatever the schema let through, so each one tolerates odd shapes: a
+validator that crashes on a bad file is worse than one that misses a second-order mistake.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from peaktrade.loader import Locations
+from peaktrade.problems import Problem
+from peaktrade.validation.schema_errors import schema_problems
+from peaktrade.validation.templates import analyse, template_strings
+from peaktrade.validation.workspace import Workspace, playbook_refs
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+}
+
+
+def check_playbook(ws: Workspace, path: Path) -> list[Problem]:
+    loaded = ws.load(path)
+    problems = list(loaded.problems)
+    data, locs = loaded.data, loaded.locations
+    if data is None:
+        return problems
+    if not isinstance(data, dict):
+        return [*problems, locs.problem((), f"a playbook must be a mapping, not {_kind(data)}")]
+    from peaktrade import schemas
+
+    problems += schema_problems(data, schemas.validator("playbook"), locs)
+    problems += _Checker(ws, Path(path), data, locs).run()
+    return sorted(set(problems))
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(
+        type(value), type(value).__name__)
+
+
+def _type_ok(value: Any, type_name: str) -> bool:
+    types = _PY_TYPES.get(type_name)
+    if types is None:
+        return True
+    return isinstance(value, types) and (type_name == "boolean" or not isinstance(value, bool))
+
+
+class _Checker:
+    def __init__(self, ws: Workspace, path: Path, data: dict[str, Any], locs: Locations):
+        self.ws, self.path, self.data, self.locs = ws, path, data, locs
+        self.problems: list[Problem] = []
+        params = data.get("params")
+        self.params = set(params) if isinstance(params, dict) else set()
+        steps = data.get("steps")
+        self.steps = [s if isinstance(s, dict) else {} for s in steps] if isinstance(steps, list) else []
+
+    def error(self, path: tuple, message: str, step: str | None = None, severity: str = "error") -> None:
+        self.problems.append(self.locs.problem(path, message, step=step, severity=severity))
+
+    def run(self) -> list[Problem]:
+        self.check_name()
+        self.check_params()
+        self.check_guards()
+        self.check_steps()
+        self.check_templates(self.data.get("on_failure"), ("on_failure",), None, len(self.steps))
+        self.check_refs()
+        return self.problems
+
+    def check_name(self) -> None:
+        name = self.data.get("name")
+        if isinstance(name, str) and name != self.path.stem:
+            self.error(("name",), f"name {name!r} must equal the file name {self.path.stem!r} (without .yaml)")
+
+    def check_params(self) -> None:
+        params = self.data.get("params")
+        for name, spec in (params.items() if isinstance(params, dict) else []):
+            if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+                continue
+            ptype = spec["type"]
+            enum = spec.get("enum") if isinstance(spec.get("enum"), list) else None
+            for i, value in enumerate(enum or []):
+                if not _type_ok(value, ptype):
+                    self.error(("params", name, "enum", i), f"enum value {value!r} is not of type {ptype}")
+            if "default" in spec:
+                default = spec["default"]
+                if not _type_ok(default, ptype):
+                    self.error(("params", name, "default"), f"default {default!r} is not of type {ptype}")
+                elif enum is not None and default not in enum:
+                    self.error(("params", name, "default"), f"default {default!r} is not one of {enum!r}")
+
+    def check_guards(self) -> None:
+        guards = self.data.get("guards")
+        for i, guard in enumerate(guards if isinstance(guards, list) else []):
+            if isinstance(guard, dict) and isinstance(guard.get("approval"), str):
+                self.check_decision(("guards", i, "approval"), guard["approval"], None)
+
+    def check_decision(self, path: tuple, decision: str, step: str | None) -> None:
+        known = self.ws.decisions()
+        if known is not None and decision not in known:
+            self.error(path, f"unknown decision {decision!r}: not in policies/roles.yaml decisions"
+                             f"{_suggest(decision, known)}", step)
+
+    def check_steps(self) -> None:
+        first_seen: dict[str, int] = {}
+        for i, step in enumerate(self.steps):
+            sid = step.get("id") if isinstance(step.get("id"), str) else None
+            if sid is not None:
+                if sid in first_seen:
+                    line = self.locs.at(("steps", first_seen[sid], "id"))[0]
+                    self.error(("steps", i, "id"), f"duplicate step id {sid!r} (first defined on line {line})", sid)
+                else:
+                    first_seen[sid] = i
+            self.check_step(i, step, sid)
+            self.check_templates({k: v for k, v in step.items() if k != "when"}, ("steps", i), sid, i)
+            if "when" in step and isinstance(step["when"], str):
+                self.check_when(i, step["when"], sid)
+
+    def check_step(self, i: int, step: dict[str, Any], sid: str | None) -> None:
+        if isinstance(step.get("action"), str):
+            self.check_action(i, step, sid)
+        if isinstance(step.get("approve"), str):
+            self.check_decision(("steps", i, "approve"), step["approve"], sid)
+        argv = step.get("run")
+        if isinstance(argv, list) and argv and isinstance(argv[0], str) and not argv[0].strip():
+            self.error(("steps", i, "run", 0), "the command (argv[0]) must not be empty", sid)
+
+    def check_action(self, i: int, step: dict[str, Any], sid: str | None) -> None:
+        from peaktrade.actions import registry
+        from peaktrade.schemas import validator_for
+
+        name = step["action"]
+        actions = registry.load_all()
+        spec = actions.get(name)
+        if spec is None:
+            self.error(("steps", i, "action"), f"unknown action {name!r}{_suggest(name, actions)}", sid)
+            return
+        if spec.effect == "act" and step.get("effect") == "read":
+            self.error(("steps", i, "effect"),
+                       f"action {name!r} changes things (effect act); the step must say effect: act", sid)
+        args = step.get("with", {})
+        if not isinstance(args, dict):
+            return  # the playbook schema already reported it
+        from peaktrade.templating import is_template
+
+        problems = schema_problems(args, validator_for(spec.schema), self.locs, prefix=("steps", i, "with"),
+                                   step_data=self.data, skip=lambda err: is_template(err.instance))
+        self.problems += problems
+
+    def check_when(self, i: int, expr: str, sid: str | None) -> None:
+        path = ("steps", i, "when")
+        if "{{" in expr or "{%" in expr:
+            self.error(path, "when is a Jinja expression already: write it without {{ }}", sid)
+            return
+        self.report_facts(path, analyse(expr, expression=True), sid, i)
+
+    def check_templates(self, value: Any, base: tuple, sid: str | None, index: int) -> None:
+        for rel, source in template_strings(value):
+            self.report_facts((*base, *rel), analyse(source), sid, index)
+
+    def report_facts(self, path: tuple, facts, sid: str | None, index: int) -> None:
+        if facts.error:
+            self.error(path, facts.error, sid)
+            return
+        for name in sorted(facts.params - self.params):
+            declared = ", ".join(sorted(self.params)) or "none"
+            self.error(path, f"param {name!r} is not declared (declared: {declared})", sid)
+        earlier = {s.get("id") for s in self.steps[:index]}
+        for ref in sorted(facts.steps):
+            if ref not in earlier:
+                later = any(s.get("id") == ref for s in self.steps[index:])
+                why = "it does not run before this point" if later else "no such step"
+                self.error(path, f"steps.{ref} is referenced but {why}", sid)
+
+    def check_refs(self) -> None:
+        for path, name in playbook_refs(self.data):
+            step = _step_of(self.data, path)
+            target = self.ws.find_playbook(name, self.path)
+            if target is None:
+                self.error(path, f"playbook {name!r} not found (looked for playbooks/{name}.yaml)", step)
+                continue
+            cycle = self.find_cycle(target, [self.path.stem, name])
+            if cycle:
+                self.error(path, f"playbook recursion: {' -> '.join(cycle)}", step)
+
+    def find_cycle(self, target: Path, trail: list[str]) -> list[str] | None:
+        """The call chain back to this playbook through ``target``, if there is one."""
+        if trail[-1] == self.path.stem and len(trail) > 1:
+            return trail
+        if len(trail) > 20:  # deeper than any real runbook chain; stop rather than loop on odd graphs
+            return None
+        for _, name in playbook_refs(self.ws.load(target).data):
+            if name in trail[1:]:
+                continue  # a cycle that does not pass through this file is reported by its own members
+            nxt = self.ws.find_playbook(name, target)
+            if nxt is not None and (found := self.find_cycle(nxt, [*trail, name])):
+                return found
+        return None
+
+
+def _step_of(data: dict[str, Any], path: tuple) -> str | None:
+    from peaktrade.validation.schema_errors import step_id_at
+
+    return step_id_at(data, path)
+
+
+def _suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,84 @@
+"""Schema errors as located problems, with messages an operator can act on.
+
+``peaktrade.schemas`` holds the one validator; this module only words its errors better for
+playbooks: "exactly one kind" instead of jsonschema's oneOf dump, and an unknown key located at
+the key itself rather than at the mapping that holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from peaktrade.loader import Locations
+from peaktrade.problems import Problem
+
+STEP_KINDS = ("run", "action", "confirm", "manual", "approve", "decide", "playbook")
+
+
+def step_id_at(data: Any, path: tuple) -> str | None:
+    """The id of the playbook step ``path`` points into, if any."""
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int) and isinstance(data, dict):
+        steps = data.get("steps")
+        if isinstance(steps, list) and path[1] < len(steps) and isinstance(steps[path[1]], dict):
+            sid = steps[path[1]].get("id")
+            return sid if isinstance(sid, str) else None
+    return None
+
+
+def _is_step_kind_oneof(err) -> bool:
+    options = err.schema.get("oneOf") if isinstance(err.schema, dict) else None
+    return bool(options) and all(
+        isinstance(o, dict) and list(o) == ["required"] and o["required"][0] in STEP_KINDS for o in options
+    )
+
+
+def _messages(err) -> list[tuple[tuple, str]]:
+    """(relative path, message) pairs for one jsonschema error."""
+    path = tuple(err.absolute_path)
+    if err.validator == "oneOf" and _is_step_kind_oneof(err):
+        found = [k for k in STEP_KINDS if isinstance(err.instance, dict) and k in err.instance]
+        return [(path, f"step must have exactly one of {', '.join(STEP_KINDS)} "
+                       f"(found: {', '.join(found) if found else 'none'})")]
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = sorted(err.schema.get("properties", {}))
+        patterns = err.schema.get("patternProperties", {})
+        extra = [k for k in err.instance if k not in allowed and not _matches_any(k, patterns)]
+        hint = f" (allowed: {', '.join(allowed)})" if allowed and len(allowed) <= 12 else ""
+        return [((*path, k), f"unknown key {k!r}{hint}") for k in extra] or [(path, err.message)]
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        from jsonschema.exceptions import best_match
+
+        best = best_match(err.context)
+        if best is not None:
+            return _messages(best)
+    schema_path = list(err.schema_path)
+    if err.validator == "required" and len(schema_path) >= 3 and schema_path[-3] == "dependentSchemas":
+        # e.g. `shell: true` on an action step: say which key is out of place, not what is "required"
+        key = schema_path[-2]
+        needed = " or ".join(repr(k) for k in err.validator_value)
+        return [((*path, key), f"key {key!r} is only allowed together with {needed}")]
+    return [(path, err.message)]
+
+
+def _matches_any(key: str, patterns: dict) -> bool:
+    import re
+
+    return any(re.search(p, key) for p in patterns)
+
+
+def schema_problems(data: Any, validator, locs: Locations, *, prefix: tuple = (),
+                    step_data: Any = None, skip: Callable[[Any], bool] | None = None) -> list[Problem]:
+    """All errors of ``validator`` on ``data`` (never only the first), located and worded.
+
+    ``skip(error)`` drops errors that cannot be judged statically (e.g. a templated value).
+    """
+    problems: set[Problem] = set()
+    for err in validator.iter_errors(data):
+        if skip is not None and skip(err):
+            continue
+        for rel, message in _messages(err):
+            path = (*prefix, *rel)
+            step = step_id_at(step_data if step_data is not None else data, path)
+            problems.add(locs.problem(path, message, step=step))
+    return sorted(problems)
