@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from peaktrade.errors import BlockedError, UsageError
+from peaktrade.policy.killswitch import KillSwitch
+from peaktrade.policy.records import ApprovalRecord, Signer
+
+
+def release_record(clock, engaged_since, decision="kill_switch_release"):
+    now = clock.now()
+    return ApprovalRecord(decision, "rq1", {"kind": "kill_switch", "engaged_since": engaged_since}, "carol",
+                          [Signer("alice", ["owner"], "SHA256:a"), Signer("bob", ["operator"], "SHA256:b")],
+                          now + timedelta(hours=1), now)
+
+
+def test_fresh_switch_is_active(root, clock):
+    assert KillSwitch(root, clock).status().state == "ACTIVE"
+
+
+def test_engage_needs_reason_and_persists(root, clock):
+    ks = KillSwitch(root, clock)
+    with pytest.raises(UsageError):
+        ks.engage("  ", "op")
+    st = ks.engage("unexpected behaviour", "op")
+    assert (st.state, st.reason, st.by) == ("KILLED", "unexpected behaviour", "op")
+    assert st.since == st.engaged_since == "2025-12-07T12:00:00Z"
+    assert "kill-switch engaged by op: unexpected behaviour" in root.operations_log.read_text()
+    assert json.loads(root.var_dir.joinpath("kill-switch-events.jsonl").read_text())["event"] == "engaged"
+
+
+def test_killed_survives_a_process_restart(root):
+    code = ("import sys; from peaktrade.root import Root; from peaktrade.policy.killswitch import KillSwitch; "
+            "ks = KillSwitch(Root(__import__('pathlib').Path(sys.argv[1]))); "
+            "ks.engage('drill', 'op') if sys.argv[2] == 'engage' else None; print(ks.status().state)")
+    first = subprocess.run([sys.executable, "-c", code, str(root.path), "engage"], capture_output=True, text=True)
+    assert first.stdout.strip() == "KILLED", first.stderr
+    second = subprocess.run([sys.executable, "-c", code, str(root.path), "status"], capture_output=True, text=True)
+    assert second.stdout.strip() == "KILLED", second.stderr
+
+
+def test_release_without_approval_refused(root, clock):
+    ks = KillSwitch(root, clock)
+    ks.engage("drill", "op")
+    with pytest.raises(BlockedError, match="needs a verified kill_switch_release approval"):
+        ks.release("op", None)
+    with pytest.raises(BlockedError):
+        ks.release("op", {"decision": "kill_switch_release"})
+    assert ks.status().state == "KILLED"
+
+
+def test_release_with_approval_for_an_old_engagement_refused(root, clock):
+    ks = KillSwitch(root, clock)
+    old = ks.engage("first", "op").engaged_since
+    clock.advance(60)
+    ks.engage("second", "op")
+    with pytest.raises(BlockedError, match="not the current one"):
+        ks.release("op", release_record(clock, old))
+
+
+def test_release_goes_recovering_then_active_after_cooldown(root, clock):
+    ks = KillSwitch(root, clock)
+    since = ks.engage("drill", "op").engaged_since
+    st = ks.release("alice", release_record(clock, since))
+    assert st.state == "RECOVERING" and st.recovering_until == "2025-12-07T12:15:00Z"
+    clock.advance(15 * 60 - 1)
+    assert ks.status().state == "RECOVERING"
+    clock.advance(1)
+    assert ks.status().state == "ACTIVE"
+    with pytest.raises(UsageError, match="not KILLED"):
+        ks.release("alice", release_record(clock, since))
+
+
+def test_corrupt_state_file_reads_as_killed(root, clock):
+    root.var_dir.mkdir()
+    (root.var_dir / "kill-switch.json").write_text("{not json")
+    st = KillSwitch(root, clock).status()
+    assert st.state == "KILLED" and "failing closed" in st.reason
