@@ -1,0 +1,56 @@
+"""The event record of a run log (DESIGN 6) and its Arrow schema.
+
+One schema for both files: ``events.jsonl`` (one JSON object per line, ``ts_*`` as ISO-8601 UTC
+strings) and ``events.parquet`` (the same columns, ``ts_*`` as UTC timestamps).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# DESIGN 6, in this order, plus ``kind`` ("bar" | "gap"); see docs/event-schema.md.
+EVENT_FIELDS: tuple[str, ...] = (
+    "step", "ts_event", "ts_bar", "price", "open", "high", "low", "close", "volume",
+    "signal", "position", "cash", "equity", "realized_pnl", "unrealized_pnl",
+    "orders_generated", "orders_filled", "orders_rejected", "orders_blocked",
+    "risk_allowed", "risk_reasons", "error", "kind",
+)
+TIME_FIELDS = ("ts_event", "ts_bar")
+FLOAT_FIELDS = ("price", "open", "high", "low", "close", "volume", "position", "cash", "equity",
+                "realized_pnl", "unrealized_pnl")
+INT_FIELDS = ("step", "signal", "orders_generated", "orders_filled", "orders_rejected", "orders_blocked")
+KINDS = ("bar", "gap")
+
+_schema = None
+
+
+def arrow_schema():
+    """The pyarrow schema of ``events.parquet`` (pyarrow imported lazily)."""
+    global _schema
+    if _schema is None:
+        import pyarrow as pa
+
+        ts = pa.timestamp("us", tz="UTC")
+        types: dict[str, Any] = {f: pa.float64() for f in FLOAT_FIELDS}
+        types.update({f: pa.int64() for f in INT_FIELDS})
+        types.update({f: ts for f in TIME_FIELDS})
+        types.update(risk_allowed=pa.bool_(), risk_reasons=pa.list_(pa.string()), error=pa.string(),
+                     kind=pa.string())
+        _schema = pa.schema([(f, types[f]) for f in EVENT_FIELDS])
+    return _schema
+
+
+def table_from_jsonl(data: bytes):
+    """Parse complete JSONL lines into an Arrow table with the event schema (C++ parser, fast)."""
+    import io
+
+    import pyarrow.json as pj
+
+    opts = pj.ParseOptions(explicit_schema=arrow_schema(), unexpected_field_behavior="ignore")
+    return pj.read_json(io.BytesIO(data), parse_options=opts)
+
+
+def complete_lines(data: bytes) -> bytes:
+    """Drop a torn last line (no newline yet: the writer was killed mid-line)."""
+    cut = data.rfind(b"\n")
+    return data[: cut + 1] if cut >= 0 else b""

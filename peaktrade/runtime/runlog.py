@@ -1,0 +1,188 @@
+"""Run logs (DESIGN 6): ``live_runs/<run_id>/meta.json``, ``events.jsonl`` and ``events.parquet``.
+
+Crash safety: an event counts as written once its line has been handed to the kernel with one
+``write()`` on an ``O_APPEND`` descriptor (that survives SIGKILL of the writer); the file is fsynced
+periodically and on close (for power loss). Compaction writes everything so far to
+``events.parquet`` (tmp + fsync + rename), then empties the JSONL file. Readers read the JSONL
+first, then the Parquet file, and take from the JSONL only steps above the Parquet's last step: no
+event is lost or counted twice whatever moment a compaction or a crash happens at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from peaktrade.clock import utc_iso
+from peaktrade.fsutil import atomic_write_text
+from peaktrade.runtime import procinfo
+from peaktrade.runtime.events import EVENT_FIELDS, TIME_FIELDS, arrow_schema, complete_lines
+
+if TYPE_CHECKING:
+    import pandas
+
+    from peaktrade.root import Root
+
+RUN_ID_RE = re.compile(r"^(shadow|testnet|live)_(\d{8})_(\d{6})_([0-9a-f]{6})$")
+META_FILE, JSONL_FILE, PARQUET_FILE = "meta.json", "events.jsonl", "events.parquet"
+ACTIVE_STATUSES = ("starting", "running", "stopping")
+
+
+def new_run_id(mode: str, now: datetime) -> str:
+    """``<mode>_<YYYYMMDD>_<HHMMSS>_<6 hex>`` (DESIGN 6), UTC."""
+    return f"{mode}_{now.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
+
+
+def runs_dir(root: Root) -> Path:
+    """``[run_logs] base_dir`` relative to the root (read without the schema: hot path of the monitor)."""
+    try:
+        with open(root.config_file, "rb") as fh:
+            base = tomllib.load(fh).get("run_logs", {}).get("base_dir")
+    except (OSError, tomllib.TOMLDecodeError):
+        base = None
+    return root.path / base if base else root.live_runs_dir
+
+
+def run_dir(root: Root, run_id: str) -> Path:
+    if not RUN_ID_RE.match(run_id):
+        from peaktrade.errors import UsageError
+
+        raise UsageError(f"not a run id: {run_id!r} (expected <mode>_<YYYYMMDD>_<HHMMSS>_<6 hex>)")
+    return runs_dir(root) / run_id
+
+
+def list_run_dirs(root: Root) -> list[Path]:
+    """Run directories (those with a meta.json), oldest first by the start time in the run id."""
+    base = runs_dir(root)
+    if not base.is_dir():
+        return []
+    dirs = [p for p in base.iterdir() if RUN_ID_RE.match(p.name) and (p / META_FILE).is_file()]
+    return sorted(dirs, key=lambda p: (p.name.split("_", 1)[1], p.name))
+
+
+def write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
+    from peaktrade.redact import redact
+
+    atomic_write_text(run_dir / META_FILE, json.dumps(redact(meta), indent=2, default=str) + "\n")
+
+
+def update_meta(run_dir: Path, **changes: Any) -> dict[str, Any]:
+    meta = _read_meta_raw(run_dir)
+    meta.update(changes)
+    write_meta(run_dir, meta)
+    return meta
+
+
+def _read_meta_raw(run_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / META_FILE).read_text(encoding="utf-8"))
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """meta.json; a run still marked active whose process is gone reads as ``crashed``."""
+    meta = _read_meta_raw(run_dir)
+    if meta.get("status") in ACTIVE_STATUSES and meta.get("pid"):
+        if not procinfo.is_alive(meta["pid"], meta.get("pid_start")):
+            meta["status"] = "crashed"
+    return meta
+
+
+# --- reading events -------------------------------------------------------------------------
+
+
+def _read_parts(run_dir: Path):
+    """(parquet table or None, complete JSONL bytes). JSONL first: see the module docstring."""
+    run_dir = Path(run_dir)
+    try:
+        jsonl = complete_lines((run_dir / JSONL_FILE).read_bytes())
+    except FileNotFoundError:
+        jsonl = b""
+    table = None
+    if (run_dir / PARQUET_FILE).is_file():
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(run_dir / PARQUET_FILE, schema=arrow_schema())
+    return table, jsonl
+
+
+def _jsonl_records(jsonl: bytes, after_step: int) -> list[dict[str, Any]]:
+    import orjson
+
+    out = []
+    for line in jsonl.splitlines():
+        if not line.strip():
+            continue
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue  # a torn line can only be the last one of a killed writer
+        if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] > after_step:
+            out.append({f: rec.get(f) for f in EVENT_FIELDS})
+    return out
+
+
+def _last_step(table) -> int:
+    if table is None or table.num_rows == 0:
+        return 0
+    import pyarrow.compute as pc
+
+    return int(pc.max(table.column("step")).as_py())
+
+
+def read_events(run_dir: Path) -> list[dict[str, Any]]:
+    """All events of a run, ordered by step; ``ts_*`` as ISO-8601 UTC strings (as in the JSONL)."""
+    table, jsonl = _read_parts(run_dir)
+    events: list[dict[str, Any]] = []
+    if table is not None:
+        for rec in table.to_pylist():
+            for f in TIME_FIELDS:
+                if rec[f] is not None:
+                    rec[f] = utc_iso(rec[f])
+            events.append(rec)
+    events.extend(_jsonl_records(jsonl, _last_step(table)))
+    events.sort(key=lambda e: e["step"])
+    return events
+
+
+def read_events_frame(run_dir: Path) -> pandas.DataFrame:
+    """All events as a DataFrame (Parquet + JSONL tail), ordered by step, ``ts_*`` as UTC datetimes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from peaktrade.runtime.events import table_from_jsonl
+
+    table, jsonl = _read_parts(run_dir)
+    last = _last_step(table)
+    tables = [table] if table is not None else []
+    if jsonl:
+        try:
+            tail = table_from_jsonl(jsonl)
+        except pa.ArrowInvalid:  # a damaged line in the middle: fall back to the tolerant parser
+            tail = pa.Table.from_pylist(_jsonl_records(jsonl, last), schema=arrow_schema())
+        tables.append(tail.filter(pc.greater(tail.column("step"), last)))
+    merged = pa.concat_tables(tables) if tables else arrow_schema().empty_table()
+    return merged.sort_by("step").to_pandas()
+
+
+def tail_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` events (cheap when the JSONL tail alone holds them)."""
+    _, jsonl = _read_parts(run_dir)
+    recent = _jsonl_records(jsonl, 0)
+    if len(recent) < limit:
+        recent = read_events(run_dir)
+    return recent[-limit:] if limit > 0 else []
+
+
+def count_events(run_dir: Path) -> int:
+    table, jsonl = _read_parts(run_dir)
+    rows = table.num_rows if table is not None else 0
+    return rows + len(_jsonl_records(jsonl, _last_step(table)))
+
+
+def jsonl_fd_flags() -> int:
+    return os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)

@@ -1,0 +1,104 @@
+"""Run logs: append, compaction, readers that merge Parquet and the JSONL tail."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from peaktrade.runtime import runlog
+from peaktrade.runtime.events import EVENT_FIELDS
+from peaktrade.runtime.writer import RunLogWriter
+
+
+def _event(i: int) -> dict:
+    return {"ts_event": datetime(2025, 12, 7, 12, 0, i % 60, tzinfo=UTC), "ts_bar": "2025-12-07T12:00:00Z",
+            "price": 100.0 + i, "position": i * 0.5, "cash": 1000 - i, "equity": 1000.0, "signal": 1,
+            "orders_generated": 1, "orders_filled": 1, "orders_rejected": 0, "orders_blocked": 0,
+            "risk_allowed": True, "risk_reasons": [f"r{i}"] if i % 2 else [], "error": None}
+
+
+def test_run_id_format():
+    rid = runlog.new_run_id("shadow", datetime(2025, 12, 7, 12, 0, 0, tzinfo=UTC))
+    assert runlog.RUN_ID_RE.match(rid)
+    assert rid.startswith("shadow_20251207_120000_")
+
+
+def test_events_survive_compaction_and_merge_without_duplicates(tmp_path):
+    w = RunLogWriter(tmp_path / "r", compact_every=7)
+    for i in range(20):
+        assert w.append(_event(i)) == i + 1
+    events = runlog.read_events(tmp_path / "r")
+    assert [e["step"] for e in events] == list(range(1, 21))
+    assert events[3]["price"] == 103.0 and events[3]["risk_reasons"] == ["r3"]
+    assert set(events[0]) == set(EVENT_FIELDS)
+    assert events[0]["ts_event"] == "2025-12-07T12:00:00Z"
+    frame = runlog.read_events_frame(tmp_path / "r")
+    assert list(frame["step"]) == list(range(1, 21))
+    assert str(frame["ts_event"].dt.tz) == "UTC"
+    w.close()
+    assert (tmp_path / "r" / "events.jsonl").stat().st_size == 0
+    assert list(pd.read_parquet(tmp_path / "r" / "events.parquet")["step"]) == list(range(1, 21))
+
+
+def test_crash_between_parquet_rename_and_truncate_counts_once(tmp_path):
+    w = RunLogWriter(tmp_path / "r", compact_every=1000)
+    for i in range(5):
+        w.append(_event(i))
+    saved = (tmp_path / "r" / "events.jsonl").read_bytes()
+    w.compact()
+    # simulate the crash window: the Parquet file holds 1..5 but the JSONL was not emptied yet
+    (tmp_path / "r" / "events.jsonl").write_bytes(saved)
+    w.append(_event(5))  # step 6 goes after the stale lines
+    assert [e["step"] for e in runlog.read_events(tmp_path / "r")] == [1, 2, 3, 4, 5, 6]
+    assert list(runlog.read_events_frame(tmp_path / "r")["step"]) == [1, 2, 3, 4, 5, 6]
+    assert runlog.count_events(tmp_path / "r") == 6
+
+
+def test_torn_last_line_is_ignored(tmp_path):
+    w = RunLogWriter(tmp_path / "r", compact_every=1000)
+    for i in range(3):
+        w.append(_event(i))
+    with open(tmp_path / "r" / "events.jsonl", "ab") as fh:
+        fh.write(b'{"step": 4, "price": 1')
+    assert [e["step"] for e in runlog.read_events(tmp_path / "r")] == [1, 2, 3]
+    assert len(runlog.read_events_frame(tmp_path / "r")) == 3
+    assert [e["step"] for e in runlog.tail_events(tmp_path / "r", 2)] == [2, 3]
+
+
+def test_reopened_writer_continues_numbering(tmp_path):
+    with RunLogWriter(tmp_path / "r", compact_every=2) as w:
+        for i in range(3):
+            w.append(_event(i))
+    w2 = RunLogWriter(tmp_path / "r")
+    assert w2.append(_event(9)) == 4
+
+
+def test_secrets_never_reach_the_event_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("KRAKEN_TESTNET_API_SECRET", "s3cr3t-value-xyz")
+    w = RunLogWriter(tmp_path / "r")
+    w.append({**_event(1), "error": "auth failed for s3cr3t-value-xyz"})
+    w.close()
+    raw = (tmp_path / "r" / "events.parquet").read_bytes() + (tmp_path / "r" / "events.jsonl").read_bytes()
+    assert b"s3cr3t-value-xyz" not in raw
+    assert "***REDACTED***" in runlog.read_events(tmp_path / "r")[0]["error"]
+
+
+def test_list_run_dirs_and_meta_reconcile_dead_pid(tmp_path):
+    root_dir = tmp_path / "root"
+    shutil.copytree(__import__("peaktrade.root", fromlist=["x"]).defaults_dir() / "config", root_dir / "config")
+    from peaktrade.root import Root
+
+    root = Root.resolve(root_dir)
+    for rid in ("testnet_20251207_130000_aaaaaa", "shadow_20251207_120000_bbbbbb"):
+        d = runlog.runs_dir(root) / rid
+        d.mkdir(parents=True)
+        runlog.write_meta(d, {"run_id": rid, "status": "running", "pid": 2**22 + 7, "pid_start": 1})
+    (runlog.runs_dir(root) / "not-a-run").mkdir()
+    names = [p.name for p in runlog.list_run_dirs(root)]
+    assert names == ["shadow_20251207_120000_bbbbbb", "testnet_20251207_130000_aaaaaa"]
+    assert runlog.read_meta(runlog.list_run_dirs(root)[0])["status"] == "crashed"
+    with pytest.raises(Exception, match="not a run id"):
+        runlog.run_dir(root, "../etc")
