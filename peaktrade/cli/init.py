@@ -1,0 +1,65 @@
+"""`peaktrade init DIR [--force]`: a new deployment root with the shipped defaults (DESIGN 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+SHIPPED = ("config", "playbooks", "policies", "schemas")
+CREATED = ("logs", "reports/checklists", "reports/incidents", "var", "data", "live_runs")
+
+
+def shipped_files(source: Path) -> list[Path]:
+    """The default files, relative to ``source`` (caches and editor droppings left out)."""
+    files = []
+    for folder in SHIPPED:
+        for p in sorted((source / folder).rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
+                files.append(p.relative_to(source))
+    return files
+
+
+def copy_defaults(target: Path, *, force: bool = False) -> list[Path]:
+    """Copy the shipped defaults into ``target``; refuse (UsageError) to overwrite unless ``force``."""
+    import shutil
+
+    from peaktrade.errors import UsageError
+    from peaktrade.root import defaults_dir
+
+    source = defaults_dir()
+    files = shipped_files(source)
+    if not files:
+        raise UsageError(f"no shipped defaults found in {source} (broken installation?)")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a directory")
+    existing = [f for f in files if (target / f).exists()]
+    if existing and not force:
+        raise UsageError(
+            f"{target} already has {len(existing)} of the shipped files; nothing was changed "
+            "(use --force to overwrite them)",
+            details=[str(f) for f in existing])
+    for rel in files:
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, dest)
+    for folder in CREATED:
+        (target / folder).mkdir(parents=True, exist_ok=True)
+    return files
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init(
+        directory: str = typer.Argument(..., metavar="DIR", help="The deployment root to create or fill."),
+        force: bool = typer.Option(False, "--force", help="Overwrite shipped files that already exist."),
+    ) -> None:
+        """Create a deployment root: config, playbooks, policies, schemas, and the working folders."""
+        target = Path(directory).expanduser()
+        written = copy_defaults(target, force=force)
+        print(f"Initialised {target.resolve()} ({len(written)} files).")
+        print("Next steps:")
+        print(f"  cd {directory}")
+        print("  peaktrade validate                # playbooks, policies and config are valid")
+        print("  peaktrade playbooks list          # what can be run")
+        print("  peaktrade play health-check --yes # the daily health check, offline")
