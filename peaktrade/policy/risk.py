@@ -1,0 +1,291 @@
+"""The pre-trade risk engine (DESIGN 5). Pure Python, no I/O, built for ~1 µs checks.
+
+Semantics (exact):
+* order and exposure limits compare the state *after* the order, breach = strictly greater;
+* an order that reduces its symbol's |position| passes both exposure limits (never the notional one);
+* ``max_open_positions`` blocks only orders that open a new symbol;
+* daily loss (abs and %) breaches at-or-above and halts trading: every new order blocked;
+* NaN, infinite, non-positive or missing inputs fail closed with reason ``invalid_input``.
+
+Trading states: HALTED while the kill switch is not ACTIVE or a daily-loss limit is reached (no new
+orders, cancels only); REDUCING while the portfolio's total exposure is already above
+``max_total_exposure`` (any order that is not reducing is blocked by that limit anyway); else ACTIVE.
+
+Speed: the limits are unpacked once per engine; the portfolio caches its gross exposure and open
+position count until a position or mark changes; the per-limit breakdown (``decision.checks``) and
+warnings are computed only when asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from peaktrade.policy.limits import RiskLimits
+
+INF = float("inf")
+_ZERO = 1e-12  # |position| below this is flat (float residue of closing trades)
+
+
+class _Tracked(dict):
+    """A dict that counts its mutations, so the portfolio knows when its cache is stale."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.version = 0
+
+    def _bump(name):  # noqa: N805 - builds the mutating methods below
+        base = getattr(dict, name)
+
+        def method(self, *args, **kwargs):
+            self.version += 1
+            return base(self, *args, **kwargs)
+
+        method.__name__ = name
+        return method
+
+    __setitem__ = _bump("__setitem__")
+    __delitem__ = _bump("__delitem__")
+    __ior__ = _bump("__ior__")
+    update = _bump("update")
+    pop = _bump("pop")
+    popitem = _bump("popitem")
+    clear = _bump("clear")
+    setdefault = _bump("setdefault")
+    del _bump
+
+
+class Portfolio:
+    """Positions (signed quantity per symbol), mark prices and cash; dicts are copied on entry."""
+
+    __slots__ = ("_positions", "_marks", "cash", "_key", "_stats")
+
+    def __init__(self, positions: dict[str, float] | None = None, marks: dict[str, float] | None = None,
+                 cash: float = 0.0):
+        self.positions = positions or {}
+        self.marks = marks or {}
+        self.cash = cash
+
+    @property
+    def positions(self) -> dict[str, float]:
+        return self._positions
+
+    @positions.setter
+    def positions(self, value: dict[str, float]) -> None:
+        self._positions = _Tracked(value)
+        self._key = None
+
+    @property
+    def marks(self) -> dict[str, float]:
+        return self._marks
+
+    @marks.setter
+    def marks(self, value: dict[str, float]) -> None:
+        self._marks = _Tracked(value)
+        self._key = None
+
+    def stats(self) -> tuple[float, int, str | None]:
+        """(gross exposure, open positions, first invalid input or None), cached per version."""
+        key = (self._positions.version, self._marks.version)
+        if key == self._key:
+            return self._stats
+        gross, n, bad = 0.0, 0, None
+        marks = self._marks
+        try:
+            for sym, qty in self._positions.items():
+                if not (-INF < qty < INF):
+                    bad = f"position of {sym} is {qty!r}"
+                    break
+                if abs(qty) > _ZERO:
+                    mark = marks.get(sym)
+                    if mark is None or not (0.0 < mark < INF):
+                        bad = f"mark price for {sym} is {'missing' if mark is None else repr(mark)}"
+                        break
+                    n += 1
+                    gross += abs(qty) * mark
+        except TypeError as exc:
+            bad = f"portfolio holds a non-number ({exc})"
+        self._key, self._stats = key, (gross, n, bad)
+        return self._stats
+
+    def equity(self) -> float:
+        return self.cash + sum(q * self._marks.get(s, 0.0) for s, q in self._positions.items())
+
+
+@dataclass(slots=True)
+class OrderIntent:
+    symbol: str
+    side: str  # "buy" | "sell"
+    quantity: float
+    price: float | None = None  # limit price; None = market at the mark
+
+
+@dataclass(frozen=True, slots=True)
+class LimitCheck:
+    name: str
+    value: float
+    limit: float | None  # None = not enforced
+    level: str  # ok | warning | breach | not_set
+    blocking: bool = False  # a breach that blocks this order (a reducing order passes exposure breaches)
+
+
+class RiskDecision:
+    """allowed, state, reasons; ``checks`` and ``warnings`` are computed on first access."""
+
+    __slots__ = ("allowed", "state", "reasons", "_engine", "_values", "_checks")
+
+    def __init__(self, allowed: bool, state: str, reasons: list[str], engine: RiskEngine | None = None,
+                 values: tuple | None = None):
+        self.allowed = allowed
+        self.state = state
+        self.reasons = reasons
+        self._engine = engine
+        self._values = values
+        self._checks: list[LimitCheck] | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        """The limit (or ``invalid_input`` / ``kill_switch``) behind each reason."""
+        return [r.split(" ", 1)[0].rstrip(":") for r in self.reasons]
+
+    @property
+    def checks(self) -> list[LimitCheck]:
+        if self._checks is None:
+            self._checks = self._engine._breakdown(self._values) if self._values and self._engine else []
+        return self._checks
+
+    @property
+    def warnings(self) -> list[LimitCheck]:
+        return [c for c in self.checks if c.level == "warning"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, "state": self.state, "reasons": list(self.reasons),
+                "checks": [{"name": c.name, "value": c.value, "limit": c.limit, "level": c.level,
+                            "blocking": c.blocking} for c in self.checks]}
+
+    def __repr__(self) -> str:
+        return f"RiskDecision(allowed={self.allowed}, state={self.state!r}, reasons={self.reasons!r})"
+
+
+def format_blocked(decision: RiskDecision) -> str:
+    """The line the runtime logs for a blocked order (seed runbook 8)."""
+    return "[RISK] Order blocked: " + "; ".join(decision.reasons)
+
+
+def skip_allowed(mode: str) -> bool:
+    """``--skip-live-risk`` is for shadow (paper) and testnet only; never live, never an unknown mode."""
+    return mode in ("shadow", "paper", "testnet")
+
+
+def _invalid(why: str) -> RiskDecision:
+    return RiskDecision(False, "ACTIVE", [f"invalid_input: {why}"])
+
+
+class RiskEngine:
+    def __init__(self, limits: RiskLimits, warning_factor: float | None = None):
+        self.limits = limits
+        self.warning_factor = limits.warning_threshold_factor if warning_factor is None else warning_factor
+        self._order = limits.max_order_notional
+        self._sym = limits.max_symbol_exposure
+        self._tot = limits.max_total_exposure
+        self._open = limits.max_open_positions
+        self._loss_abs = limits.max_daily_loss_abs
+        self._loss_pct = limits.max_daily_loss_pct
+
+    def check(self, order: OrderIntent, portfolio: Portfolio, *, day_start_equity: float, equity: float,
+              kill_switch_state: str = "ACTIVE") -> RiskDecision:
+        try:
+            qty, price, sym = order.quantity, order.price, order.symbol
+            if not (0.0 < qty < INF):
+                return _invalid(f"quantity is {qty!r}")
+            side = order.side
+            if side == "buy":
+                delta = qty
+            elif side == "sell":
+                delta = -qty
+            else:
+                return _invalid(f"side is {side!r}, not buy or sell")
+            mark = portfolio._marks.get(sym)
+            if mark is None or not (0.0 < mark < INF):
+                return _invalid(f"mark price for {sym} is {'missing' if mark is None else repr(mark)}")
+            if price is None:
+                price = mark
+            elif not (0.0 < price < INF):
+                return _invalid(f"limit price is {price!r}")
+            if not (0.0 < day_start_equity < INF):
+                return _invalid(f"day start equity is {day_start_equity!r}")
+            if not (0.0 < equity < INF):
+                return _invalid(f"equity is {equity!r}")
+            gross, n_open, bad = portfolio.stats()
+            if bad is not None:
+                return _invalid(bad)
+            pos = portfolio._positions.get(sym, 0.0)
+        except TypeError as exc:
+            return _invalid(f"non-numeric input ({exc})")
+
+        loss = day_start_equity - equity
+        loss_pct = loss / day_start_equity * 100.0
+        if kill_switch_state != "ACTIVE" or (self._loss_abs is not None and loss >= self._loss_abs) or (
+                self._loss_pct is not None and loss_pct >= self._loss_pct):
+            return self._halted(kill_switch_state, loss, loss_pct, qty * price, gross, n_open)
+
+        new_pos = pos + delta
+        old_abs, new_abs = abs(pos), abs(new_pos)
+        if new_abs <= _ZERO:
+            new_abs = 0.0
+        reducing = new_abs < old_abs
+        opening = old_abs <= _ZERO
+        notional = qty * price
+        sym_exp = new_abs * mark
+        tot_exp = gross - old_abs * mark + sym_exp
+        n_after = n_open + (1 if opening else 0) - (1 if new_abs == 0.0 and not opening else 0)
+        reasons: list[str] = []
+        if self._order is not None and notional > self._order:
+            reasons.append(f"max_order_notional exceeded ({notional:.2f} > {self._order:.2f})")
+        if self._sym is not None and sym_exp > self._sym and not reducing:
+            reasons.append(f"max_symbol_exposure exceeded ({sym_exp:.2f} > {self._sym:.2f})")
+        if self._tot is not None and tot_exp > self._tot and not reducing:
+            reasons.append(f"max_total_exposure exceeded ({tot_exp:.2f} > {self._tot:.2f})")
+        if self._open is not None and opening and n_after > self._open:
+            reasons.append(f"max_open_positions exceeded ({n_after} > {self._open})")
+        state = "REDUCING" if self._tot is not None and gross > self._tot else "ACTIVE"
+        return RiskDecision(not reasons, state, reasons, self,
+                            (notional, sym_exp, tot_exp, n_after, loss, loss_pct, reducing, opening))
+
+    def _halted(self, ks_state: str, loss: float, loss_pct: float, notional: float, gross: float,
+                n_open: int) -> RiskDecision:
+        reasons = []
+        if ks_state != "ACTIVE":
+            reasons.append(f"kill_switch {ks_state}: no new orders")
+        if self._loss_abs is not None and loss >= self._loss_abs:
+            reasons.append(f"max_daily_loss_abs reached ({loss:.2f} >= {self._loss_abs:.2f})")
+        if self._loss_pct is not None and loss_pct >= self._loss_pct:
+            reasons.append(f"max_daily_loss_pct reached ({loss_pct:.2f} >= {self._loss_pct:.2f})")
+        return RiskDecision(False, "HALTED", reasons, self,
+                            (notional, None, gross, n_open, loss, loss_pct, False, False))
+
+    def _level(self, value: float | None, limit: float | None, *, at_or_above: bool) -> str:
+        if limit is None:
+            return "not_set"
+        if value is None:
+            return "ok"
+        if (value >= limit) if at_or_above else (value > limit):
+            return "breach"
+        return "warning" if value >= self.warning_factor * limit else "ok"
+
+    def _breakdown(self, v: tuple) -> list[LimitCheck]:
+        notional, sym_exp, tot_exp, n_after, loss, loss_pct, reducing, opening = v
+        rows = [("max_order_notional", notional, self._order, False, True),
+                ("max_symbol_exposure", sym_exp, self._sym, False, not reducing),
+                ("max_total_exposure", tot_exp, self._tot, False, not reducing),
+                ("max_open_positions", n_after, self._open, False, opening),
+                ("max_daily_loss_abs", loss, self._loss_abs, True, True),
+                ("max_daily_loss_pct", loss_pct, self._loss_pct, True, True)]
+        out = []
+        for name, value, limit, at_or_above, can_block in rows:
+            level = self._level(value, limit, at_or_above=at_or_above)
+            out.append(LimitCheck(name, value if value is not None else float("nan"), limit, level,
+                                  level == "breach" and can_block))
+        return out
