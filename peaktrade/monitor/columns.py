@@ -1,0 +1,250 @@
+"""Read only the event columns a view or rule needs, fast, from a run directory.
+
+A run's events live in ``events.parquet`` (compacted) plus ``events.jsonl`` (append-only; may
+still hold events already compacted). The runtime's ``read_events_frame`` merges both with
+pandas, which is right for analysis but far too slow for ``alerts run-rules`` on a million
+events or ``monitor overview`` on a thousand runs. Here pyarrow reads only the requested
+Parquet columns, and the JSONL file is read *backwards* only as far as the events that are
+newer than the last compacted step.
+
+Timestamps come back as int64 nanoseconds since the epoch (UTC), numbers as float64 (NaN when
+absent), and the pseudo-column ``has_error`` as bool (the event's ``error`` is non-empty).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+TS_COLUMNS = ("ts_event", "ts_bar")
+PARQUET = "events.parquet"
+JSONL = "events.jsonl"
+_CHUNK = 1 << 20
+
+
+def parse_ts_ns(value: Any) -> int | None:
+    """An ISO-8601 string (``Z`` or offset; naive means UTC) or datetime -> epoch ns."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def ns_to_iso(ns: int | None) -> str | None:
+    if ns is None:
+        return None
+    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).replace(microsecond=(ns % 1_000_000_000) // 1000)
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+def _float(value: Any) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _has_error(value: Any) -> bool:
+    return value not in (None, "", [], {}) and not (isinstance(value, float) and math.isnan(value))
+
+
+def iter_jsonl_backwards(path: Path, *, start: int = 0) -> Iterator[dict[str, Any]]:
+    """Complete, parseable event lines of ``path`` from the last to the one at byte ``start``."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        pos = fh.seek(0, os.SEEK_END)
+        rest = b""
+        first = True
+        while pos > start:
+            size = min(_CHUNK, pos - start)
+            pos -= size
+            fh.seek(pos)
+            buf = fh.read(size) + rest
+            lines = buf.split(b"\n")
+            rest = lines[0] if pos > start else b""
+            body = lines[1:] if pos > start else lines
+            if first:
+                # a line without its newline is still being written: not an event yet
+                body = body[:-1]
+                first = False
+            for raw in reversed(body):
+                event = _parse_line(raw)
+                if event is not None:
+                    yield event
+
+
+def read_jsonl_from(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Complete events appended after byte ``offset``, and the offset after the last of them."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    events = [e for e in (_parse_line(raw) for raw in data[:end].split(b"\n")) if e is not None]
+    return events, offset + end + 1
+
+
+def _parse_line(raw: bytes) -> dict[str, Any] | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return None  # a torn line (crash mid-write) is not an event
+    return event if isinstance(event, dict) else None
+
+
+def _parquet_columns(path: Path, columns: Sequence[str]) -> dict[str, Any]:
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    available = set(pq.read_schema(path).names)
+    wanted = {"error" if c == "has_error" else c for c in columns} | {"step"}
+    table = pq.read_table(path, columns=sorted(wanted & available))
+    n = table.num_rows
+    out: dict[str, Any] = {}
+    for name in {*columns, "step"}:
+        src = "error" if name == "has_error" else name
+        if src not in available:
+            out[name] = _missing(name, n)
+            continue
+        col = table.column(src)
+        if name == "has_error":
+            col = col.cast("string") if not str(col.type).startswith(("string", "large_string")) else col
+            flag = pc.and_(pc.is_valid(col), pc.greater(pc.utf8_length(col), 0))
+            out[name] = flag.to_numpy(zero_copy_only=False).astype(bool)
+        elif name in TS_COLUMNS:
+            out[name] = _ts_array(col)
+        elif name == "step":
+            out[name] = col.to_numpy(zero_copy_only=False).astype(np.int64)
+        else:
+            out[name] = pc.cast(col, "float64").to_numpy(zero_copy_only=False)
+    return out
+
+
+def _ts_array(col: Any) -> Any:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(col.type):
+        col = pc.cast(col, pa.timestamp("ns", tz="UTC"))
+        return col.to_numpy(zero_copy_only=False).astype("datetime64[ns]").astype(np.int64)
+    return np.array([parse_ts_ns(v) or 0 for v in col.to_pylist()], dtype=np.int64)
+
+
+def _missing(name: str, n: int) -> Any:
+    import numpy as np
+
+    if name == "has_error":
+        return np.zeros(n, dtype=bool)
+    if name in TS_COLUMNS or name == "step":
+        return np.zeros(n, dtype=np.int64)
+    return np.full(n, np.nan)
+
+
+def events_to_columns(events: Sequence[dict[str, Any]], columns: Sequence[str]) -> dict[str, Any]:
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    for name in {*columns, "step"}:
+        if name == "has_error":
+            out[name] = np.array([_has_error(e.get("error")) for e in events], dtype=bool)
+        elif name in TS_COLUMNS:
+            out[name] = np.array([parse_ts_ns(e.get(name)) or 0 for e in events], dtype=np.int64)
+        elif name == "step":
+            out[name] = np.array([int(e.get("step", i)) for i, e in enumerate(events)], dtype=np.int64)
+        else:
+            out[name] = np.array([_float(e.get(name)) for e in events], dtype=np.float64)
+    return out
+
+
+def read_columns(run_dir: Path, columns: Sequence[str]) -> dict[str, Any]:
+    """The requested columns of every event of the run, ordered by ``step``."""
+    import numpy as np
+
+    parquet = run_dir / PARQUET
+    base = _parquet_columns(parquet, columns) if parquet.is_file() else None
+    last_step = int(base["step"].max()) if base is not None and len(base["step"]) else None
+    tail: list[dict[str, Any]] = []
+    for event in iter_jsonl_backwards(run_dir / JSONL):
+        if last_step is not None and _step(event) <= last_step:
+            break  # everything before this is already in the Parquet file
+        tail.append(event)
+    tail.reverse()
+    if base is None:
+        return _ordered(events_to_columns(tail, columns))
+    if not tail:
+        return _ordered(base)
+    extra = events_to_columns(tail, columns)
+    return _ordered({k: np.concatenate([base[k], extra[k]]) for k in base})
+
+
+def _step(event: dict[str, Any]) -> int:
+    try:
+        return int(event.get("step", -1))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _ordered(cols: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    steps = cols["step"]
+    if len(steps) > 1 and not bool(np.all(steps[1:] >= steps[:-1])):
+        order = np.argsort(steps, kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+    return cols
+
+
+def last_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` events as dicts (JSONL tail first, Parquet only if the tail is short)."""
+    tail: list[dict[str, Any]] = []
+    for event in iter_jsonl_backwards(run_dir / JSONL):
+        tail.append(event)
+        if len(tail) >= limit:
+            break
+    tail.reverse()
+    parquet = run_dir / PARQUET
+    if len(tail) < limit and parquet.is_file():
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(parquet)
+        have = {_step(e) for e in tail}
+        rows = pf.read().slice(max(0, pf.metadata.num_rows - limit)).to_pylist()
+        older = [_normalise(r) for r in rows if _step(r) not in have]
+        tail = sorted(older + tail, key=_step)[-limit:]
+    return tail
+
+
+def _normalise(row: dict[str, Any]) -> dict[str, Any]:
+    """Parquet rows carry datetimes; show them like the JSONL events (ISO strings)."""
+    for name in TS_COLUMNS:
+        value = row.get(name)
+        if isinstance(value, datetime):
+            row[name] = ns_to_iso(parse_ts_ns(value))
+    return row
