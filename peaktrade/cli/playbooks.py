@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
 
         r = root()
         rows = []
-        for path in sorted(r.playbooks_dir.glob("*.yaml")):
+        for path in sorted(r.playbooks_dir.glob("*.yaml"), key=lambda p: p.stem):
             loaded = load_yaml(path, r.rel(path))
             rows.append(_summary(path.stem, loaded.data, loaded.problems))
         if as_json:
@@ -97,6 +97,7 @@ def _print_show(info: dict[str, Any]) -> None:
     print("params:" if info["params"] else "params: none")
     for pname, spec in info["params"].items():
         extra = "".join(f", {k}={spec[k]!r}" for k in ("default", "enum") if k in spec)
+        extra += ", required" if spec.get("required") else ""
         print(f"  {pname}: {spec.get('type')}{extra}")
     print("guards:" if info["guards"] else "guards: none")
     for guard in info["guards"]:
