@@ -32,12 +32,13 @@ def _live_enabled(root: Root) -> tuple[bool, str]:
 
 
 def _approved(approvals: Any, clock) -> tuple[bool, str]:
-    from peaktrade.policy.records import ApprovalRecord
+    from peaktrade.policy.records import lookup
 
-    record = approvals.get(DECISION) if isinstance(approvals, dict) else None
-    if record is None:
+    given = approvals.get(DECISION) if isinstance(approvals, dict) else None
+    if given is None:
         return False, ""
-    if not isinstance(record, ApprovalRecord) or record.decision != DECISION:
+    record = lookup(given)
+    if record is None or record.decision != DECISION:
         return False, " (the record given is not a verified approval)"
     if clock.now() >= record.expires_at:
         return False, f" (approval {record.request_id} expired)"

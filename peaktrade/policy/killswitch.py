@@ -90,7 +90,7 @@ class KillSwitch:
 
     def release(self, operator: str, approval: Any) -> KillSwitchStatus:
         """KILLED -> RECOVERING with a verified approval bound to the current engagement."""
-        from peaktrade.policy.records import ApprovalRecord
+        from peaktrade.policy.records import lookup
         from peaktrade.policy.stages import load_stage_policy
 
         current = self.status()
@@ -98,7 +98,8 @@ class KillSwitch:
             raise UsageError(f"kill switch is {current.state}, not KILLED: nothing to release")
         if self._read().get("corrupt"):
             raise BlockedError("kill-switch state file is unreadable; repair var/kill-switch.json by hand")
-        if not isinstance(approval, ApprovalRecord) or approval.decision != DECISION:
+        approval = lookup(approval)
+        if approval is None or approval.decision != DECISION:
             raise BlockedError(f"kill-switch release needs a verified {DECISION} approval")
         bound = approval.subject.get("engaged_since")
         if approval.subject.get("kind") != "kill_switch" or bound != current.engaged_since:

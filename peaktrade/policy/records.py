@@ -45,3 +45,26 @@ class ApprovalRecord:
             "verified_at": utc_iso(self.verified_at),
             "play_id": self.play_id,
         }
+
+
+# Approvals verified in this process, by request id. The interpreter keeps ``record.to_dict()`` in
+# ``ActionContext.approvals``; the gate accepts such a dict only if it is exactly the dict of a record
+# verified here, so nothing a config, param, environment variable or flag can carry opens the gate.
+_VERIFIED: dict[str, ApprovalRecord] = {}
+
+
+def remember(record: ApprovalRecord) -> ApprovalRecord:
+    _VERIFIED[record.request_id] = record
+    return record
+
+
+def lookup(value: object) -> ApprovalRecord | None:
+    """The verified record ``value`` stands for (the record itself or its ``to_dict()``), else None."""
+    if isinstance(value, ApprovalRecord):
+        known = _VERIFIED.get(value.request_id)
+        return value if known is value or known == value else None
+    if isinstance(value, dict) and isinstance(value.get("request_id"), str):
+        known = _VERIFIED.get(value["request_id"])
+        if known is not None and known.to_dict() == value:
+            return known
+    return None

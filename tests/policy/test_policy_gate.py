@@ -11,9 +11,11 @@ from peaktrade.policy.stages import current_stage
 
 
 def record(clock, decision="live_activation", hours=4):
+    from peaktrade.policy.records import remember
+
     now = clock.now()
-    return ApprovalRecord(decision, "r1", {"kind": "playbook"}, "alice",
-                          [Signer("bob", ["owner"], "SHA256:x")], now + timedelta(hours=hours), now)
+    return remember(ApprovalRecord(decision, f"r-{decision}-{hours}", {"kind": "playbook"}, "alice",
+                                   [Signer("bob", ["owner"], "SHA256:x")], now + timedelta(hours=hours), now))
 
 
 def test_shipped_gate_is_closed_naming_both_halves(root, clock):
@@ -51,6 +53,18 @@ def test_things_that_are_not_verified_records_never_open_it(root, clock, set_yam
     res = gate.check_live_gate(root, approvals={"live_activation": fake}, clock=clock)
     assert not res.allowed
     assert "not a verified approval" in res.message
+
+
+def test_the_dict_of_a_verified_record_opens_it_but_a_copy_with_changes_does_not(root, clock, set_yaml):
+    set_yaml("stages", "enabled: false", "enabled: true")
+    as_dict = record(clock).to_dict()
+    assert gate.check_live_gate(root, approvals={"live_activation": as_dict}, clock=clock).allowed
+    forged = dict(as_dict, expires_at="2099-01-01T00:00:00Z")
+    assert not gate.check_live_gate(root, approvals={"live_activation": forged}, clock=clock).allowed
+    unknown = dict(as_dict, request_id="never-verified")
+    assert not gate.check_live_gate(root, approvals={"live_activation": unknown}, clock=clock).allowed
+    handmade = ApprovalRecord("live_activation", "handmade", {}, "x", [], clock.now() + timedelta(hours=1), clock.now())
+    assert not gate.check_live_gate(root, approvals={"live_activation": handmade}, clock=clock).allowed
 
 
 def test_expired_or_wrong_decision_record_refused(root, clock, set_yaml):

@@ -13,10 +13,13 @@ from peaktrade.policy.records import ApprovalRecord, Signer
 
 
 def release_record(clock, engaged_since, decision="kill_switch_release"):
+    from peaktrade.policy.records import remember
+
     now = clock.now()
-    return ApprovalRecord(decision, "rq1", {"kind": "kill_switch", "engaged_since": engaged_since}, "carol",
-                          [Signer("alice", ["owner"], "SHA256:a"), Signer("bob", ["operator"], "SHA256:b")],
-                          now + timedelta(hours=1), now)
+    return remember(ApprovalRecord(
+        decision, f"rq-{engaged_since}", {"kind": "kill_switch", "engaged_since": engaged_since}, "carol",
+        [Signer("alice", ["owner"], "SHA256:a"), Signer("bob", ["operator"], "SHA256:b")],
+        now + timedelta(hours=1), now))
 
 
 def test_fresh_switch_is_active(root, clock):
