@@ -1,0 +1,128 @@
+"""Guards: kill switch, live gate, approvals, stages. Every policy module is imported lazily and,
+where safety is involved, its absence blocks (fail closed)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from peaktrade.errors import BlockedError, PeakTradeError
+
+if TYPE_CHECKING:
+    from peaktrade.playbook.context import Frame, PlayContext
+
+APPROVALS_UNAVAILABLE = "approvals are not available"
+LIVE_UNAVAILABLE = "live gate unavailable: approvals are not available"
+STAGES = ("shadow", "testnet", "live")
+_LIVE_FLAGS = ("--mode", "--stage")
+
+
+def kill_switch_state(ctx: PlayContext) -> str:
+    try:
+        from peaktrade.policy.killswitch import KillSwitch
+    except ImportError:
+        # No kill switch installed means none can be engaged; say so in the journal.
+        ctx.note_once("kill_switch", "kill switch module not available: treated as ACTIVE")
+        return "ACTIVE"
+    try:
+        return str(KillSwitch(ctx.root, clock=ctx.clock).status().state)
+    except Exception as exc:  # noqa: BLE001 - an unreadable kill switch must block, not pass
+        return f"UNKNOWN ({exc})"
+
+
+def live_reason(ctx: PlayContext, frame: Frame, *, with_: Any = None, argv: list[str] | None = None,
+                live_sensitive: bool = False) -> str | None:
+    """Why a step operates live (None if it does not)."""
+    if frame.playbook.stage == "live":
+        return f"playbook {frame.playbook.name!r} has stage live"
+    if isinstance(with_, dict):
+        for key in ("mode", "stage"):
+            if with_.get(key) == "live":
+                return f"its arguments say {key}: live"
+    if live_sensitive and ctx.mode == "live":
+        return "a live-sensitive action while environment.mode is live"
+    for i, item in enumerate(argv or []):
+        for flag in _LIVE_FLAGS:
+            if item == f"{flag}=live" or (item == flag and i + 1 < len(argv or []) and argv[i + 1] == "live"):
+                return f"its command says {flag} live"
+    return None
+
+
+def check_live_gate(ctx: PlayContext, what: str) -> str | None:
+    """None when the live gate is open for this play, else the reason it is closed."""
+    try:
+        from peaktrade.policy.gate import require_live
+    except ImportError:
+        return LIVE_UNAVAILABLE
+    try:
+        require_live(ctx.root, approvals=ctx.approvals, what=what)
+    except BlockedError as exc:
+        return exc.message
+    except Exception as exc:  # noqa: BLE001 - any failure of the gate keeps it closed
+        return f"live gate could not be checked: {getattr(exc, 'message', exc)}"
+    return None
+
+
+def verify_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict[str, Any] | None, str]:
+    """(record, message): the verified approval of ``decision`` for this play, or None and why not."""
+    try:
+        from peaktrade.policy.approvals import verify_for_play
+    except ImportError:
+        return None, APPROVALS_UNAVAILABLE
+    try:
+        record = verify_for_play(
+            ctx.root, decision, playbook=frame.playbook.name, playbook_hash=frame.playbook.sha256,
+            params=frame.params, policies_hash=ctx.policies_hash, play_id=ctx.play_id, requester=ctx.operator,
+        )
+    except PeakTradeError as exc:
+        return None, exc.message
+    except Exception as exc:  # noqa: BLE001 - an approval that cannot be verified is no approval
+        return None, f"approval {decision!r} could not be verified: {exc}"
+    data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+    ctx.approvals[decision] = data
+    return data, f"approval {decision!r} verified"
+
+
+def _stage_at_least(ctx: PlayContext, wanted: str) -> tuple[bool, str]:
+    try:
+        from peaktrade.policy.stages import current_stage
+
+        stage = current_stage(ctx.root)
+    except ImportError:
+        return False, "stages are not available: cannot confirm the current stage"
+    except Exception as exc:  # noqa: BLE001
+        return False, f"current stage could not be read: {getattr(exc, 'message', exc)}"
+    if stage not in STAGES or STAGES.index(stage) < STAGES.index(wanted):
+        return False, f"current stage is {stage}, this playbook needs at least {wanted}"
+    return True, f"current stage {stage} >= {wanted}"
+
+
+def _evaluate(ctx: PlayContext, frame: Frame, kind: str, value: Any) -> tuple[bool, str]:
+    if kind == "environment_mode":
+        allowed = value if isinstance(value, list) else [value]
+        ok = ctx.mode in allowed
+        return ok, f"environment.mode is {ctx.mode}" + ("" if ok else f", this playbook needs {' or '.join(allowed)}")
+    if kind == "kill_switch":
+        state = kill_switch_state(ctx)
+        return state == "ACTIVE", f"kill switch is {state}"
+    if kind == "stage_at_least":
+        return _stage_at_least(ctx, value)
+    if kind == "approval":
+        record, message = verify_approval(ctx, frame, value)
+        return record is not None, message
+    if kind == "live_gate":
+        reason = check_live_gate(ctx, f"playbook {frame.playbook.name}")
+        return reason is None, reason or "live gate is open"
+    return False, f"unknown guard {kind!r}"  # schema-checked already; unknown must not pass
+
+
+def evaluate_guards(ctx: PlayContext, frame: Frame) -> str | None:
+    """Evaluate every playbook-level guard, journal each, return the first refusal (None = all pass)."""
+    refusal = None
+    for guard in frame.playbook.guards:
+        ((kind, value),) = guard.items()
+        ok, message = _evaluate(ctx, frame, kind, value)
+        ctx.journal.append("guard_evaluated", playbook=frame.playbook.name, frame=frame.path, guard=kind,
+                           value=value, ok=ok, message=message)
+        if not ok and refusal is None:
+            refusal = f"guard {kind}: {message}"
+    return refusal

@@ -1,0 +1,160 @@
+"""Reporters: the checklist of every play and the incident report of a failed one, from the journal.
+
+Reporters read journal records; they never recompute a result. ``summarize`` is the one reading
+of a journal that the checklist, the incident report and ``plays show`` share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from peaktrade.fsutil import atomic_write_text
+from peaktrade.redact import redact
+
+if TYPE_CHECKING:
+    from peaktrade.root import Root
+
+TEMPLATES = Path(__file__).parent / "templates"
+_END_TYPES = ("play_finished", "play_interrupted")
+
+
+def _cell(value: Any) -> str:
+    """A Markdown table cell: one line, pipes escaped."""
+    text = "" if value is None else str(value)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _plan_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Planned steps (top level, then each sub-run after its parent) in playbook order."""
+    rows: list[dict[str, Any]] = []
+    for rec in records:
+        if rec.get("type") in ("play_started", "subplay_started"):
+            frame = rec.get("frame") or ""
+            items = [{"step": f"{frame}/{p['id']}" if frame else p["id"], "frame": frame, **p}
+                     for p in rec.get("plan") or []]
+            known = {r["step"] for r in rows}
+            items = [i for i in items if i["step"] not in known]
+            at = next((n + 1 for n, r in enumerate(rows) if r["step"] == frame), len(rows))
+            rows[at:at] = items
+    return rows
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    started = next((r for r in records if r.get("type") == "play_started"), {})
+    rows = {r["step"]: r for r in _plan_rows(records)}
+    for r in rows.values():
+        r.update(status="not reached", who="", when="", duration="", summary="", note="", answer="", attempts=0)
+    approvals: dict[str, Any] = {}
+    for rec in records:
+        key = rec.get("step")
+        if rec.get("type") == "step_started" and key:
+            row = rows.setdefault(key, {"step": key, "id": rec.get("id"), "title": rec.get("title"),
+                                        "kind": rec.get("kind"), "effect": rec.get("effect")})
+            row.update(status="started, not finished", who=rec.get("operator"), when=rec.get("ts"), duration="",
+                       summary="", note="", answer="", attempts=0)
+        elif rec.get("type") == "step_finished" and key in rows:
+            dur = rec.get("duration_s")
+            rows[key].update(status=rec.get("status"), who=rec.get("operator"),
+                             duration=f"{dur:.3f}" if isinstance(dur, (int, float)) else "",
+                             summary=rec.get("summary") or "", note=rec.get("note") or "",
+                             answer=rec.get("answer") or "", attempts=rec.get("attempts"),
+                             output=rec.get("output") or "", data=rec.get("data") or {})
+            for name, rec_ in (rec.get("approvals") or {}).items():
+                approvals[name] = rec_
+    ends = [i for i, r in enumerate(records) if r.get("type") in _END_TYPES]
+    resumed = [i for i, r in enumerate(records) if r.get("type") == "play_resumed"]
+    end = records[ends[-1]] if ends else None
+    if end is None or (resumed and resumed[-1] > ends[-1]):
+        outcome, end = "incomplete (running, or the process died)", None
+    else:
+        outcome = end.get("outcome") or "interrupted"
+    return {
+        "play": started,
+        "steps": list(rows.values()),
+        "guards": [r for r in records if r.get("type") == "guard_evaluated"],
+        "notices": [r for r in records if r.get("type") == "notice"],
+        "resumes": [r for r in records if r.get("type") == "play_resumed"],
+        "approvals": approvals,
+        "outcome": outcome,
+        "reason": (end or {}).get("reason") or "",
+        "finished": (end or {}).get("ts") or "",
+    }
+
+
+def _file(root_dir: Path, started: dict[str, Any], play_id: str) -> Path:
+    date = str(started.get("ts", ""))[:10] or "undated"
+    return root_dir / f"{date}_{started.get('playbook', 'unknown')}_{play_id}.md"
+
+
+def _render(template: str, context: dict[str, Any]) -> str:
+    from peaktrade.templating import render_template_file
+
+    return render_template_file(TEMPLATES / template, redact(context))
+
+
+def _table_view(view: dict[str, Any]) -> dict[str, Any]:
+    out = dict(view)
+    out["steps"] = [{k: _cell(v) if k != "data" else v for k, v in s.items()} for s in view["steps"]]
+    return out
+
+
+def render_checklist(root: Root, records: list[dict[str, Any]]) -> Path:
+    view = summarize(records)
+    path = _file(root.checklists_dir, view["play"], view["play"].get("play_id", "unknown"))
+    atomic_write_text(path, _render("checklist.md.j2", _table_view(view)))
+    return path
+
+
+def _impact(view: dict[str, Any]) -> dict[str, Any]:
+    run_ids: list[str] = []
+    for s in view["steps"]:
+        data = s.get("data") or {}
+        for key in ("run_id", "run_ids"):
+            val = data.get(key)
+            run_ids += [val] if isinstance(val, str) else [v for v in (val or []) if isinstance(v, str)]
+    mode = view["play"].get("mode", "")
+    financial = "real" if mode == "live" else "simulated" if run_ids else "none"
+    return {"systems": ["peaktrade", f"environment {mode}"], "run_ids": sorted(set(run_ids)),
+            "financial": financial}
+
+
+def render_incident(root: Root, records: list[dict[str, Any]]) -> Path:
+    view = summarize(records)
+    started = view["play"]
+    failed = [s for s in view["steps"] if s["status"] in ("failed", "errored", "blocked")]
+    severity = ((started.get("on_failure") or {}).get("incident") or {}).get("severity", "medium")
+    context = {
+        "title": f"{started.get('title', started.get('playbook'))}: play {started.get('play_id')} failed",
+        "date": str(started.get("ts", ""))[:10],
+        "severity": severity,
+        "status": "open",
+        "summary": view["reason"] or "the play failed",
+        "timeline": {"detected": failed[0]["when"] if failed else view["finished"], "paused": view["finished"],
+                     "analysed": "", "root_cause_found": "", "fix_deployed": ""},
+        "root_cause": failed[0]["summary"] if failed else "",
+        "impact": _impact(view),
+        "failed_steps": [{k: _cell(v) for k, v in s.items() if k != "data"} for s in failed],
+        "play": started,
+        "runbook": started.get("playbook"),
+    }
+    path = _file(root.incidents_dir, started, started.get("play_id", "unknown"))
+    atomic_write_text(path, _render("incident.md.j2", context))
+    return path
+
+
+def render_new_incident(root: Root, *, runbook: str, severity: str, run_id: str | None, title: str,
+                        date: str, incident_id: str) -> Path:
+    """A fresh incident report (``peaktrade incident new``) from the same template."""
+    context = {
+        "title": title, "date": date, "severity": severity, "status": "open", "summary": "",
+        "timeline": {"detected": "", "paused": "", "analysed": "", "root_cause_found": "", "fix_deployed": ""},
+        "root_cause": "", "failed_steps": [], "play": {}, "runbook": runbook,
+        "impact": {"systems": ["peaktrade"], "run_ids": [run_id] if run_id else [],
+                   "financial": "none"},
+    }
+    path = root.incidents_dir / f"{date}_{runbook}_{incident_id}.md"
+    if path.exists():
+        raise FileExistsError(path)
+    atomic_write_text(path, _render("incident.md.j2", context))
+    return path
