@@ -179,7 +179,9 @@ class _Checker:
             step = _step_of(self.data, path)
             target = self.ws.find_playbook(name, self.path)
             if target is None:
-                self.error(path, f"playbook {name!r} not found (looked for playbooks/{name}.yaml)", step)
+                known = [p.stem for p in self.ws.root.playbooks_dir.glob("*.yaml")]
+                self.error(path, f"playbook {name!r} not found (looked for playbooks/{name}.yaml)"
+                                 f"{_suggest(name, known)}", step)
                 continue
             cycle = self.find_cycle(target, [self.path.stem, name])
             if cycle:

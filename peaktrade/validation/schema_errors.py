@@ -46,6 +46,10 @@ def _messages(err) -> list[tuple[tuple, str]]:
         extra = [k for k in err.instance if k not in allowed and not _matches_any(k, patterns)]
         hint = f" (allowed: {', '.join(allowed)})" if allowed and len(allowed) <= 12 else ""
         return [((*path, k), f"unknown key {k!r}{hint}") for k in extra] or [(path, err.message)]
+    if err.validator == "oneOf" and not isinstance(err.instance, dict) and _has_playbook_option(err):
+        # step on_failure: the string form failed, and "a mapping" is the other half of the truth
+        return [(path, f"{err.instance!r} is not one of ['continue', 'abort'], "
+                       "nor a mapping {playbook: NAME}")]
     if err.validator in ("oneOf", "anyOf") and err.context:
         from jsonschema.exceptions import best_match
 
@@ -59,6 +63,11 @@ def _messages(err) -> list[tuple[tuple, str]]:
         needed = " or ".join(repr(k) for k in err.validator_value)
         return [((*path, key), f"key {key!r} is only allowed together with {needed}")]
     return [(path, err.message)]
+
+
+def _has_playbook_option(err) -> bool:
+    options = err.schema.get("oneOf") if isinstance(err.schema, dict) else None
+    return any(isinstance(o, dict) and o.get("required") == ["playbook"] for o in options or [])
 
 
 def _matches_any(key: str, patterns: dict) -> bool:
