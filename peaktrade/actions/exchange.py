@@ -1,0 +1,90 @@
+"""Exchange actions: readiness, smoke test, exchange status and credentials, orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peaktrade.actions.registry import ActionContext, ActionResult, action
+
+_STAGE = {"type": "object", "additionalProperties": False, "required": ["stage"],
+          "properties": {"stage": {"enum": ["shadow", "testnet", "live"]}}}
+_NONE: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+_MODE = {"type": "object", "additionalProperties": False,
+         "properties": {"mode": {"enum": ["paper", "testnet", "live"],
+                                 "description": "default: environment.mode of the config"}}}
+
+
+def _exchange_failure(exc: Exception) -> ActionResult:
+    from peaktrade.exchange.base import ExchangeError
+
+    if isinstance(exc, ExchangeError):
+        return ActionResult(False, exc.log_line(), output=exc.operator_action,
+                            data={"error_type": exc.error_type, "severity": exc.severity, "halt": exc.halt})
+    raise exc
+
+
+@action("readiness.check", schema=_STAGE, effect="read",
+        description="Readiness check for a stage (config, mode, risk limits, exchange, credentials, "
+                    "connectivity, kill switch, disk)")
+def readiness_check(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.exchange.readiness import check_readiness
+
+    report = check_readiness(ctx.root, args["stage"], clock=ctx.clock)
+    summary = ("Readiness-Check PASSED" if report.passed else
+               f"Readiness-Check FAILED: {', '.join(c.name for c in report.failed)}")
+    return ActionResult(report.passed, summary, output=report.text(), data=report.to_dict())
+
+
+@action("smoke.run", schema=_NONE, effect="read",
+        description="Order lifecycle smoke test against the configured non-live exchange")
+def smoke_run(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.errors import BlockedError
+    from peaktrade.exchange.smoke import run_smoke
+
+    try:
+        report = run_smoke(ctx.root, clock=ctx.clock)
+    except BlockedError as exc:
+        return ActionResult(False, exc.message, blocked=True)
+    except Exception as exc:  # noqa: BLE001 - only the taxonomy is turned into a result, the rest re-raised
+        return _exchange_failure(exc)
+    failed = [s.name for s in report.steps if not s.ok]
+    summary = "Smoke-Test PASSED" if report.passed else f"Smoke-Test FAILED: {', '.join(failed)}"
+    return ActionResult(report.passed, summary, output=report.text(), data=report.to_dict())
+
+
+@action("exchange.status", schema=_MODE, effect="read",
+        description="Exchange server time, clock skew and latency")
+def exchange_status_action(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.config import load_config
+    from peaktrade.exchange.status import exchange_status
+
+    config = load_config(ctx.root)
+    try:
+        status = exchange_status(config, mode=args.get("mode") or config.mode, clock=ctx.clock)
+    except Exception as exc:  # noqa: BLE001
+        return _exchange_failure(exc)
+    return ActionResult(True, f"{status['exchange']} reachable: latency {status['latency_ms']} ms, "
+                              f"clock skew {status['clock_skew_ms']} ms", data=status)
+
+
+@action("exchange.credentials", schema=_MODE, effect="read",
+        description="Are the API key variables set? (names only, never values)")
+def exchange_credentials(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    import os
+
+    from peaktrade.config import load_config
+    from peaktrade.exchange.readiness import credential_names
+
+    config = load_config(ctx.root)
+    mode = args.get("mode") or config.mode
+    if config.exchange_type == "dummy":
+        return ActionResult(True, "dummy exchange: no credentials needed", data={"mode": mode, "variables": {}})
+    names = credential_names(config, "live" if mode == "live" else "testnet")
+    present = {name: bool(os.environ.get(name)) for name in names.values() if name}
+    unnamed = [role for role, name in names.items() if not name]
+    lines = [f"{name}: {'set' if ok else 'MISSING'}" for name, ok in present.items()]
+    lines += [f"{role}: no variable name configured for {mode}" for role in unnamed]
+    ok = all(present.values()) and not unnamed
+    missing = [n for n, v in present.items() if not v] + unnamed
+    summary = f"credentials for {mode} present" if ok else f"credentials missing: {', '.join(missing)}"
+    return ActionResult(ok, summary, output="\n".join(lines), data={"mode": mode, "variables": present})

@@ -1,0 +1,289 @@
+"""The ccxt adapter: any ccxt exchange (Kraken by default) behind ``ExchangeClient``.
+
+ccxt is imported only here, when an adapter is built. Credentials come from the environment variables
+named in the config (never from or into a file of ours) and are registered with the redactor at once.
+Reads retry with exponential backoff and jitter; rate limits back off; authentication errors never retry.
+Orders are never retried blindly: each carries a client order id, and after a timeout or network error
+the adapter looks the order up by that id (open and closed orders) before it decides to resubmit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from peaktrade.clock import SYSTEM_CLOCK, Clock
+from peaktrade.exchange.base import (
+    ExchangeAPIError,
+    ExchangeError,
+    ExchangeNetworkError,
+    ExchangeOrderError,
+    ExchangeRateLimitError,
+    Order,
+    check_order_args,
+    new_client_order_id,
+)
+from peaktrade.exchange.errors_map import map_ccxt_error
+from peaktrade.redact import register_secret
+
+log = logging.getLogger("peaktrade.exchange")
+T = TypeVar("T")
+# Kraken spot accepts AddOrder with validate=true: checked by the exchange, never placed
+_NATIVE_VALIDATE = {"kraken": {"validate": True}}
+
+
+def testnet_execution(ccxt_id: str, config: Any) -> str | None:
+    """How testnet orders run: ``sandbox`` (the exchange's test URLs or a sandbox base_url),
+    ``validate_only`` (no sandbox: orders are only validated), or None if ccxt does not know the id."""
+    import ccxt
+
+    klass = getattr(ccxt, ccxt_id, None)
+    if klass is None or not isinstance(klass, type):
+        return None
+    sandbox = config.get("exchange.sandbox")
+    if sandbox is False:
+        return "validate_only"
+    if sandbox is True and config.get("exchange.base_url"):
+        return "sandbox"
+    return "sandbox" if "test" in (klass().describe().get("urls") or {}) else "validate_only"
+
+
+class CcxtExchange:
+    def __init__(self, ccxt_id: str, *, mode: str, api_key: str | None = None, secret: str | None = None,
+                 rate_limit_ms: int = 1000, timeout_ms: int = 10000, base_url: str = "",
+                 execution: str = "real", retry_max_attempts: int = 4, retry_base_delay_s: float = 0.5,
+                 retry_max_delay_s: float = 8.0, rate_limit_backoff_s: float = 60.0, clock: Clock = SYSTEM_CLOCK,
+                 use_sandbox: bool = False):
+        import ccxt
+
+        klass = getattr(ccxt, ccxt_id, None)
+        if klass is None or not isinstance(klass, type):
+            raise ExchangeAPIError(f"Unknown ccxt exchange id {ccxt_id!r}")
+        for value in (api_key, secret):
+            register_secret(value)
+        self.name, self.mode, self.clock = ccxt_id, mode, clock
+        self.execution = execution  # real | sandbox | validate_only
+        self.orders_validate_only = execution == "validate_only"
+        self.retry_max_attempts, self.retry_base_delay_s = retry_max_attempts, retry_base_delay_s
+        self.retry_max_delay_s, self.rate_limit_backoff_s = retry_max_delay_s, rate_limit_backoff_s
+        opts: dict[str, Any] = {"enableRateLimit": True, "rateLimit": rate_limit_ms, "timeout": timeout_ms}
+        if api_key:
+            opts.update(apiKey=api_key, secret=secret)
+        self.ccxt = klass(opts)
+        if use_sandbox:
+            self.ccxt.set_sandbox_mode(True)
+        if base_url:
+            self.ccxt.urls["api"] = _rebase(self.ccxt.urls["api"], base_url.rstrip("/"))
+        self._markets_loaded = False
+
+    @classmethod
+    def from_config(cls, config: Any, *, mode: str, clock: Clock = SYSTEM_CLOCK) -> CcxtExchange:
+        ccxt_id = config.get("exchange.ccxt_id") or config.exchange_type
+        key = secret = None
+        if mode in ("testnet", "live"):
+            key_env = (config.get("exchange.api_key_env") or {}).get(mode)
+            secret_env = (config.get("exchange.api_secret_env") or {}).get(mode)
+            key = os.environ.get(key_env) if key_env else None
+            secret = os.environ.get(secret_env) if secret_env else None
+        execution = "real"
+        if mode in ("paper", "shadow"):
+            execution = "validate_only"  # shadow runs fill on paper; never send a real order
+        elif mode == "testnet":
+            execution = testnet_execution(ccxt_id, config) or "validate_only"
+        base_url = config.get("exchange.base_url") or ""
+        return cls(ccxt_id, mode=mode, api_key=key, secret=secret,
+                   rate_limit_ms=config.get("exchange.rate_limit_ms", 1000),
+                   timeout_ms=config.get("exchange.timeout_ms", 10000), base_url=base_url, execution=execution,
+                   retry_max_attempts=config.get("exchange.retry_max_attempts", 4),
+                   retry_base_delay_s=config.get("exchange.retry_base_delay_s", 0.5),
+                   retry_max_delay_s=config.get("exchange.retry_max_delay_s", 8.0),
+                   rate_limit_backoff_s=config.get("exchange.rate_limit_backoff_s", 60.0), clock=clock,
+                   use_sandbox=execution == "sandbox" and not base_url)
+
+    # --- the call wrappers ---
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One request; every failure becomes a taxonomy error and one redacted log line."""
+        try:
+            return fn(*args, **kwargs)
+        except ExchangeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - ccxt and garbage replies (TypeError, ValueError...) alike
+            err = map_ccxt_error(exc)
+            log.warning(err.log_line())
+            raise err from None
+
+    def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A read: retried on network errors (exponential backoff + jitter) and rate limits, within a bound."""
+        for attempt in range(1, self.retry_max_attempts + 1):
+            try:
+                return self._call(fn, *args, **kwargs)
+            except ExchangeError as err:
+                if not err.retry_reads or attempt == self.retry_max_attempts:
+                    raise
+                self.clock.sleep(self._backoff(err, attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, err: ExchangeError, attempt: int) -> float:
+        if isinstance(err, ExchangeRateLimitError):
+            return self.rate_limit_backoff_s * (1 + random.random())  # runbook 7: 60-120 s in production
+        delay = min(self.retry_max_delay_s, self.retry_base_delay_s * 2 ** (attempt - 1))
+        return delay * (0.5 + random.random() / 2)
+
+    def _ensure_markets(self) -> None:
+        if not self._markets_loaded:
+            self._read(self.ccxt.load_markets)
+            self._markets_loaded = True
+
+    # --- reads ---
+    def server_time(self) -> int:
+        return int(self._read(self.ccxt.fetch_time))
+
+    def load_markets(self) -> dict[str, Any]:
+        markets = self._read(self.ccxt.load_markets)
+        self._markets_loaded = True
+        return markets
+
+    def fetch_ticker(self, symbol: str) -> dict[str, Any]:
+        self._ensure_markets()
+        t = self._read(self.ccxt.fetch_ticker, symbol)
+        if t.get("last") is None:
+            raise ExchangeAPIError(f"Ticker reply for {symbol} without a price")
+        return {"symbol": symbol, "last": t["last"], "bid": t.get("bid"), "ask": t.get("ask"),
+                "timestamp": t.get("timestamp")}
+
+    def fetch_ohlcv(self, symbol: str, timeframe: str, since: int | None = None,
+                    limit: int | None = None) -> list[list[float]]:
+        self._ensure_markets()
+        return self._read(self.ccxt.fetch_ohlcv, symbol, timeframe, since, limit)
+
+    def fetch_balance(self) -> dict[str, float]:
+        self._ensure_markets()
+        total = self._read(self.ccxt.fetch_balance).get("total") or {}
+        return {k: float(v) for k, v in total.items() if v is not None}
+
+    def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        self._ensure_markets()
+        return [_order(o) for o in self._read(self.ccxt.fetch_open_orders, symbol)]
+
+    def fetch_closed_orders(self, symbol: str | None = None) -> list[Order]:
+        self._ensure_markets()
+        return [_order(o) for o in self._read(self.ccxt.fetch_closed_orders, symbol)]
+
+    def fetch_order_by_client_id(self, client_order_id: str) -> Order | None:
+        for orders in (self.fetch_open_orders(), self.fetch_closed_orders()):
+            for o in orders:
+                if o.client_order_id == client_order_id:
+                    return o
+        return None
+
+    # --- acts ---
+    def cancel_order(self, order_id: str, symbol: str | None = None) -> None:
+        self._ensure_markets()
+        self._read(self.ccxt.cancel_order, order_id, symbol)  # idempotent: a repeat cannot cancel twice
+
+    def cancel_all_orders(self, symbol: str | None = None) -> int:
+        open_orders = self.fetch_open_orders(symbol)
+        if symbol is None and self.ccxt.has.get("cancelAllOrders"):
+            reply = self._read(self.ccxt.cancel_all_orders)
+            info = reply[0].get("info") if isinstance(reply, list) and reply else {}
+            count = ((info or {}).get("result") or {}).get("count")
+            return int(count) if count is not None else len(open_orders)
+        for o in open_orders:
+            self.cancel_order(o.id, o.symbol)  # type: ignore[arg-type]
+        return len(open_orders)
+
+    def create_order(self, symbol: str, side: str, type: str, amount: float, price: float | None = None, *,
+                     client_order_id: str | None = None, validate_only: bool = False) -> Order:
+        check_order_args(symbol, side, type, amount, price)
+        self._ensure_markets()
+        cid = client_order_id or new_client_order_id()
+        if validate_only or self.orders_validate_only:
+            return self._validate(symbol, side, type, amount, price, cid)
+        existing = self.fetch_order_by_client_id(cid) if client_order_id else None
+        if existing is not None:
+            return existing  # a resubmitted client id never creates a second order
+        return self._place(symbol, side, type, amount, price, cid)
+
+    def _place(self, symbol: str, side: str, type: str, amount: float, price: float | None, cid: str) -> Order:
+        params = {"clientOrderId": cid}
+        for attempt in range(1, self.retry_max_attempts + 1):
+            try:
+                reply = self._call(self.ccxt.create_order, symbol, type, side, amount, price, params)
+            except (ExchangeNetworkError, ExchangeRateLimitError) as err:
+                # the request may have reached the exchange: find out before anything else
+                found = self._reconcile(cid, err)
+                if found is not None:
+                    return found
+                if attempt == self.retry_max_attempts:
+                    raise
+                self.clock.sleep(self._backoff(err, attempt))
+                continue
+            if not reply or not reply.get("id"):
+                found = self._reconcile(cid, ExchangeAPIError("Order reply without an order id"))
+                if found is not None:
+                    return found
+                raise ExchangeAPIError(f"Order reply without an order id for client id {cid}; "
+                                       "the order was not found on the exchange")
+            return self._after_place(reply, cid, symbol, side, type, amount, price)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reconcile(self, cid: str, cause: ExchangeError) -> Order | None:
+        """Look the order up by client id; if that is impossible its state is unknown: never resubmit then."""
+        try:
+            return self.fetch_order_by_client_id(cid)
+        except ExchangeError as err:
+            if err.halt:
+                raise
+            raise ExchangeNetworkError(f"Order state unknown for client id {cid} after '{cause.message}': "
+                                       f"lookup failed ({err.message}); not resubmitted",
+                                       cause=type(err).__name__) from None
+
+    def _after_place(self, reply: dict[str, Any], cid: str, symbol: str, side: str, type: str, amount: float,
+                     price: float | None) -> Order:
+        try:
+            found = self.fetch_order_by_client_id(cid)
+        except ExchangeError as err:
+            if err.halt:
+                raise
+            found = None  # placed for sure (we have its id); the status is read later
+        if found is not None:
+            return found
+        return Order(str(reply["id"]), cid, symbol, side, type, float(amount), price, reply.get("status") or "open",
+                     timestamp=reply.get("timestamp"))
+
+    def _validate(self, symbol: str, side: str, type: str, amount: float, price: float | None, cid: str) -> Order:
+        market = self.ccxt.market(symbol) if symbol in (self.ccxt.markets or {}) else None
+        if market is None:
+            raise ExchangeOrderError(f"Unknown symbol {symbol!r} on {self.name}")
+        minimum = ((market.get("limits") or {}).get("amount") or {}).get("min")
+        if minimum and amount < minimum:
+            raise ExchangeOrderError(f"Order minimum not met: {amount} < {minimum} {market.get('base')}")
+        native = _NATIVE_VALIDATE.get(self.name)
+        if native:
+            self._call(self.ccxt.create_order, symbol, type, side, amount, price, {**native})
+        return Order(None, cid, symbol, side, type, float(amount), price, "validated", validated_only=True,
+                     timestamp=int(self.clock.now().timestamp() * 1000))
+
+
+def _order(o: dict[str, Any]) -> Order:
+    fee = (o.get("fee") or {}).get("cost")
+    return Order(str(o["id"]) if o.get("id") else None, o.get("clientOrderId"), o.get("symbol") or "",
+                 o.get("side") or "", o.get("type") or "", float(o.get("amount") or 0), o.get("price"),
+                 o.get("status") or "open", float(o.get("filled") or 0), o.get("average"), float(fee or 0),
+                 timestamp=o.get("timestamp"), info={})
+
+
+def _rebase(api: Any, base_url: str) -> Any:
+    """Point every API URL at ``base_url`` (the loopback simulator), keeping the paths ccxt appends."""
+    from urllib.parse import urlsplit
+
+    if isinstance(api, dict):
+        return {k: _rebase(v, base_url) for k, v in api.items()}
+    if isinstance(api, str) and api.startswith("http"):
+        parts = urlsplit(api)
+        return base_url + parts.path.rstrip("/")
+    return api
+
