@@ -1,0 +1,225 @@
+"""Create a run (meta.json + registry row) and execute it; shared by the worker and ``session run``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
+from peaktrade.errors import BlockedError, UsageError
+from peaktrade.runtime import procinfo, runlog
+from peaktrade.runtime.registry import ACTIVE, RunRecord, open_registry
+
+if TYPE_CHECKING:
+    from peaktrade.config import Config
+    from peaktrade.root import Root
+    from peaktrade.runtime.session import SessionResult
+
+MODES = ("shadow", "testnet")
+LIVE_REFUSED = ("mode live is refused: sessions and the orchestrator never trade live "
+                "(live trading starts only through the live-start-small playbook)")
+_SYMBOL = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+$")
+_TIMEFRAME = re.compile(r"^[1-9][0-9]*[mhdw]$")
+
+
+def resolve_profile(config: Config, profile: str) -> dict[str, Any]:
+    profiles = config.get("session.profiles", {}) or {}
+    if profile not in profiles:
+        raise UsageError(f"unknown session profile {profile!r} (config/config.toml [session.profiles]: "
+                         f"{', '.join(sorted(profiles)) or 'none'})")
+    return dict(profiles[profile])
+
+
+def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = None, symbol: str | None = None,
+                timeframe: str | None = None, steps: int | None = None, notes: str = "",
+                skip_live_risk: bool = False, operator: str = "", clock: Clock = SYSTEM_CLOCK) -> RunRecord:
+    """Check the request, write meta.json (status ``starting``) and the registry row."""
+    from peaktrade.config import load_config
+    from peaktrade.redact import redact
+    from peaktrade.runtime.riskgate import skip_allowed
+    from peaktrade.runtime.strategies import get_strategy
+
+    if mode == "live":
+        raise BlockedError(LIVE_REFUSED)
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r} (shadow or testnet)")
+    config = load_config(root)
+    prof = resolve_profile(config, profile)
+    strategy = strategy or prof.get("strategy") or config.get("session.strategy", "ma_crossover")
+    symbol = symbol or prof.get("symbol") or config.get("session.symbol", "BTC/EUR")
+    timeframe = timeframe or prof.get("timeframe") or config.get("session.timeframe", "1m")
+    get_strategy(strategy, config)
+    if not _SYMBOL.match(symbol):
+        raise UsageError(f"--symbol {symbol!r} is not a market like BTC/EUR")
+    if not _TIMEFRAME.match(timeframe):
+        raise UsageError(f"--timeframe {timeframe!r} is not a timeframe like 1m, 5m, 1h, 1d")
+    if steps is not None and steps < 0:
+        raise UsageError("--steps must be 0 (until stopped) or more")
+    if skip_live_risk and not skip_allowed(mode):
+        raise BlockedError(f"--skip-live-risk is refused in mode {mode}")
+    now = clock.now()
+    run_id = runlog.new_run_id(mode, now)
+    rec = RunRecord(run_id, mode, strategy, symbol, timeframe, profile, created_at=utc_iso(now), notes=notes,
+                    operator=operator)
+    meta = {
+        "run_id": run_id, "mode": mode, "strategy": strategy, "symbol": symbol, "timeframe": timeframe,
+        "profile": profile, "steps": int(prof.get("steps", 0) if steps is None else steps),
+        "warmup_bars": int(prof.get("warmup_bars", 0)), "pace": bool(prof.get("pace", True)),
+        "skip_live_risk": skip_live_risk, "notes": notes, "operator": operator, "status": "starting",
+        "created_at": utc_iso(now), "started_at": None, "ended_at": None, "pid": None, "pid_start": None,
+        "config": redact(config.data),
+    }
+    runlog.write_meta(runlog.run_dir(root, run_id), meta)
+    open_registry(root).add(rec)
+    return rec
+
+
+class StopAwareClock:
+    """The system clock whose sleeps end early once a stop was requested (SIGTERM)."""
+
+    def __init__(self, base: Clock, stop: threading.Event):
+        self.base, self.stop = base, stop
+
+    def now(self):  # noqa: ANN201 - same as Clock.now
+        return self.base.now()
+
+    def monotonic(self) -> float:
+        return self.base.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self.stop.is_set() and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
+
+
+def run_logger(root: Root, run_dir: Path, run_id: str, *, console: bool) -> logging.Logger:
+    from peaktrade.redact import redact_text
+
+    class _Redact(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg, record.args = redact_text(record.getMessage()), None
+            return True
+
+    log = logging.getLogger(f"peaktrade.run.{run_id}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    root.logs_dir.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter(f"%(asctime)s %(levelname)s [{run_id}] %(message)s")
+    handlers: list[logging.Handler] = [logging.FileHandler(run_dir / "session.log", encoding="utf-8"),
+                                       logging.FileHandler(root.logs_dir / "peaktrade.log", encoding="utf-8")]
+    if console:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for h in handlers:
+        h.setFormatter(fmt)
+        h.addFilter(_Redact())
+        log.addHandler(h)
+    return log
+
+
+def close_logger(log: logging.Logger) -> None:
+    for h in list(log.handlers):
+        h.close()
+        log.removeHandler(h)
+
+
+def execute_run(root: Root, run_id: str, *, stop: threading.Event, clock: Clock | None = None,
+                console: bool = False) -> SessionResult:
+    """Run the session of ``run_id`` in this process until its profile ends or ``stop`` is set."""
+    from peaktrade.runtime.session import SessionResult
+
+    run_dir = runlog.run_dir(root, run_id)
+    clock = clock or StopAwareClock(SYSTEM_CLOCK, stop)
+    registry = open_registry(root)
+    pid = os.getpid()
+    started = utc_iso(clock.now())
+    changes = dict(status="running", pid=pid, pid_start=procinfo.start_time(pid), started_at=started)
+    if not registry.update(run_id, only_if=("starting",), **changes):
+        rec = registry.get(run_id)
+        if rec is None or rec.status != "stopping":
+            raise UsageError(f"run {run_id} is not waiting to start (status {rec.status if rec else 'unknown'})")
+        stop.set()  # stopped before it began: run no bar, end gracefully
+    runlog.update_meta(run_dir, **changes)
+    log = run_logger(root, run_dir, run_id, console=console)
+    result = SessionResult("failed", 0, "not started")
+    try:
+        result = _run_session(root, run_id, run_dir, stop=stop, clock=clock, log=log)
+    except Exception as exc:  # noqa: BLE001 - a failed session still closes its log and says why
+        from peaktrade.errors import PeakTradeError
+
+        msg = exc.message if isinstance(exc, PeakTradeError) else f"{type(exc).__name__}: {exc}"
+        log.error("Session failed: %s", msg)
+        result = SessionResult("failed", 0, msg)
+    finally:
+        ended = utc_iso(clock.now())
+        runlog.update_meta(run_dir, status=result.status, ended_at=ended, steps_run=result.steps,
+                           error=result.error)
+        registry.update(run_id, only_if=ACTIVE, status=result.status, ended_at=ended,
+                        status_note=result.error or "")
+        log.info("Shutdown complete (%s after %d bar(s))", result.status, result.steps)
+        close_logger(log)
+    return result
+
+
+def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Event, clock: Clock,
+                 log: logging.Logger) -> SessionResult:
+    from peaktrade.config import load_config
+    from peaktrade.exchange.base import timeframe_ms
+    from peaktrade.exchange.factory import make_exchange
+    from peaktrade.runtime.book import Book
+    from peaktrade.runtime.execution import ExchangeExecutor, PaperExecutor
+    from peaktrade.runtime.feeds import PacedFeed, ReplayFeed, ScaledClock, SteppedFeed, stepped_market_clock
+    from peaktrade.runtime.riskgate import RiskGate
+    from peaktrade.runtime.session import Session
+    from peaktrade.runtime.strategies import get_strategy
+    from peaktrade.runtime.writer import RunLogWriter
+
+    meta = runlog.read_meta(run_dir)
+    config = load_config(root)
+    mode, symbol, timeframe = meta["mode"], meta["symbol"], meta["timeframe"]
+    if mode == "live":  # meta.json is a file: never trust it to unlock live
+        raise BlockedError(LIVE_REFUSED)
+    strategy = get_strategy(meta["strategy"], config)
+    steps, pace = int(meta["steps"]), bool(meta["pace"])
+    warmup = max(int(meta.get("warmup_bars") or 0), strategy.warmup_bars)
+    tf_ms = timeframe_ms(timeframe)
+    dummy = config.exchange_type == "dummy"
+    if dummy and pace:
+        bar_s = max(float(config.get("exchange.dummy.bar_seconds", 1) or 1), 0.05)
+        market_clock: Any = ScaledClock(clock, tf_ms / 1000 / bar_s)
+    elif dummy:
+        market_clock = stepped_market_clock(clock.now(), tf_ms, steps or 100)
+    else:
+        market_clock = clock
+    exchange = make_exchange(config, mode=mode, clock=market_clock)
+    if dummy and pace:
+        feed: Any = PacedFeed(exchange, symbol, timeframe, tf_ms, market_clock, clock, bar_s / 4, warmup)
+    elif dummy:
+        feed = SteppedFeed(exchange, symbol, timeframe, tf_ms, market_clock, warmup)
+    elif pace:
+        feed = PacedFeed(exchange, symbol, timeframe, tf_ms, market_clock, clock, min(tf_ms / 10000, 5.0), warmup)
+    else:
+        feed = ReplayFeed(exchange, symbol, timeframe, tf_ms, market_clock, warmup, steps or 100)
+    if meta.get("skip_live_risk"):
+        log.warning("!!! --skip-live-risk: the risk LIMITS are NOT enforced for this %s run (kill switch still "
+                    "is) !!!", mode)
+    gate = RiskGate(root, mode, clock=clock, skip_limits=bool(meta.get("skip_live_risk")), log=log)
+    if mode == "shadow":
+        executor: Any = PaperExecutor(float(config.get("session.fee_rate", 0.0026)),
+                                      float(config.get("session.slippage_bps", 5.0)))
+    else:
+        executor = ExchangeExecutor(exchange, symbol, run_id)
+    book = Book(float(config.get("session.starting_cash", 10000.0)))
+    writer = RunLogWriter(run_dir, compact_every=int(config.get("run_logs.compact_every", 5000)), clock=clock)
+    try:
+        session = Session(run_id=run_id, symbol=symbol, timeframe=timeframe, tf_ms=tf_ms, steps=steps, feed=feed,
+                          strategy=strategy, gate=gate, executor=executor, book=book, writer=writer, clock=clock,
+                          log=log, stop=stop)
+        return session.run()
+    finally:
+        writer.close()

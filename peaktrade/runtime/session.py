@@ -1,0 +1,131 @@
+"""A trading session: one strategy on one symbol and timeframe, bar by bar (DESIGN 6).
+
+Per bar: data-gap check, signal, sizing, pre-trade risk gate, execution, one event with the book's
+real position, cash, equity and PnL. A stop request (SIGTERM) is honoured between bars, so the
+current step always finishes and its event is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from peaktrade.clock import Clock
+from peaktrade.runtime.book import Book
+from peaktrade.runtime.execution import Executor
+from peaktrade.runtime.riskgate import RiskGate
+from peaktrade.runtime.strategies import Strategy
+from peaktrade.runtime.writer import RunLogWriter
+
+_MIN_NOTIONAL = 1e-6  # below this a target change is float noise, not an order
+
+
+@dataclass
+class SessionResult:
+    status: str  # completed | stopped | failed
+    steps: int
+    error: str | None = None
+
+
+class Session:
+    def __init__(self, *, run_id: str, symbol: str, timeframe: str, tf_ms: int, steps: int, feed: Any,
+                 strategy: Strategy, gate: RiskGate, executor: Executor, book: Book, writer: RunLogWriter,
+                 clock: Clock, log: logging.Logger, stop: threading.Event):
+        self.run_id, self.symbol, self.timeframe, self.tf_ms = run_id, symbol, timeframe, tf_ms
+        self.steps, self.feed, self.strategy, self.gate = steps, feed, strategy, gate
+        self.executor, self.book, self.writer = executor, book, writer
+        self.clock, self.log, self.stop = clock, log, stop
+        self.closes: list[float] = []
+        self.last_signal = 0
+        self.bars = 0
+
+    def run(self) -> SessionResult:
+        history = self.feed.history()
+        self.closes = [float(c[4]) for c in history]
+        length = f"{self.steps} steps" if self.steps else "until stopped"
+        self.log.info("Session %s started: %s %s %s, %d warm-up bars, %s", self.run_id, self.strategy.name,
+                      self.symbol, self.timeframe, len(history), length)
+        prev_ts = int(history[-1][0]) if history else None
+        while not self.stop.is_set() and (self.steps == 0 or self.bars < self.steps):
+            bar = self.feed.next_bar(self.stop)
+            if bar is None:
+                break
+            if prev_ts is not None and bar[0] - prev_ts > self.tf_ms:
+                self._gap(prev_ts, int(bar[0]))
+            prev_ts = int(bar[0])
+            fatal = self.on_bar(bar)
+            self.bars += 1
+            if fatal:
+                return SessionResult("failed", self.bars, fatal)
+        if self.stop.is_set():
+            return SessionResult("stopped", self.bars)
+        return SessionResult("completed", self.bars)
+
+    def _gap(self, prev_ts: int, ts: int) -> None:
+        missing = (ts - prev_ts) // self.tf_ms - 1
+        msg = (f"[DATA] Gap detected: {self.symbol} {self.timeframe}: {missing} bar(s) missing between "
+               f"{_iso(prev_ts)} and {_iso(ts)}")
+        self.log.warning(msg)
+        mark = self.closes[-1] if self.closes else None
+        self.writer.append({"kind": "gap", "ts_event": self.clock.now(), "ts_bar": _iso(prev_ts + self.tf_ms),
+                            "error": msg[len("[DATA] "):], **self._book_fields(mark)})
+
+    def _book_fields(self, mark: float | None) -> dict[str, Any]:
+        b = self.book
+        if mark is None:
+            return {"position": b.position, "cash": b.cash, "equity": b.cash, "realized_pnl": b.realized_pnl,
+                    "unrealized_pnl": 0.0}
+        return {"position": b.position, "cash": b.cash, "equity": b.equity(mark), "realized_pnl": b.realized_pnl,
+                "unrealized_pnl": b.unrealized(mark)}
+
+    def on_bar(self, bar: list) -> str | None:
+        """Process one closed candle; returns an error text if the session must halt at once."""
+        ts, o, h, low, c, v = bar[:6]
+        close = float(c)
+        self.closes.append(close)
+        if len(self.closes) > 4 * max(self.strategy.warmup_bars, 1):
+            del self.closes[: -2 * self.strategy.warmup_bars]
+        signal = self.strategy.signal(self.closes)
+        equity = self.book.equity(close)
+        self.gate.observe(equity)
+        target = self.strategy.target_position(signal, equity=equity, price=close, position=self.book.position)
+        delta = target - self.book.position
+        counts = dict(orders_generated=0, orders_filled=0, orders_rejected=0, orders_blocked=0)
+        allowed, reasons, error, fatal = None, [], None, None
+        if abs(delta) * close > _MIN_NOTIONAL:
+            side = "buy" if delta > 0 else "sell"
+            counts["orders_generated"] = 1
+            self.log.info("Signal %+d: %s %.8f %s at ~%.2f", signal, side, abs(delta), self.symbol, close)
+            decision = self.gate.check(symbol=self.symbol, side=side, quantity=abs(delta), price=close,
+                                       position=self.book.position, cash=self.book.cash, equity=equity)
+            allowed, reasons = decision.allowed, decision.reasons
+            if not decision.allowed:
+                counts["orders_blocked"] = 1
+            else:
+                ex = self.executor.execute(side, abs(delta), close)
+                if ex.fill is not None:
+                    self.book.apply(ex.fill)
+                    counts["orders_filled"] = 1
+                    self.log.info("Filled: %s %.8f %s at %.2f (fee %.4f)", side, ex.fill.quantity, self.symbol,
+                                  ex.fill.price, ex.fill.fee)
+                elif ex.rejected:
+                    counts["orders_rejected"] = 1
+                    error = ex.error
+                    self.log.error("Order failed: %s", ex.error)
+                if ex.fatal:
+                    fatal = ex.error
+        self.last_signal = signal
+        self.writer.append({
+            "ts_event": self.clock.now(), "ts_bar": _iso(int(ts)), "price": close, "open": float(o),
+            "high": float(h), "low": float(low), "close": close, "volume": float(v), "signal": signal,
+            **self._book_fields(close), **counts, "risk_allowed": allowed, "risk_reasons": reasons,
+            "error": error,
+        })
+        return fatal
+
+
+def _iso(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
