@@ -7,6 +7,7 @@ disables still runs when its threshold is given on the command line (the operato
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.errors import UsageError
@@ -39,6 +40,8 @@ class RuleSettings:
 def load_alerts_policy(root: Root) -> dict[str, Any]:
     """The validated policy; a missing file means "no rules from policy", an invalid one is exit 2."""
     from peaktrade import schemas
+    from peaktrade.fsutil import atomic_write_text
+    from peaktrade.hashing import sha256_bytes
     from peaktrade.loader import load_yaml
 
     path = root.policy_file("alerts")
@@ -46,11 +49,28 @@ def load_alerts_policy(root: Root) -> dict[str, Any]:
         return {"rules": {}}
     loaded = load_yaml(path, root.rel(path))
     problems = list(loaded.problems)
+    # Cron runs this every few minutes: building the JSON Schema validator costs more than the
+    # rules themselves, so a policy text already validated against this very schema is not re-checked.
+    stamp = root.var_dir / "cache" / "alerts-policy.validated"
+    key = sha256_bytes(loaded.text.encode() + b"\0" + schemas.schema_path("alerts").read_bytes())
+    if loaded.data is not None and not problems and _read(stamp) == key:
+        return loaded.data
     if loaded.data is not None:
         problems += schemas.check(loaded.data, "alerts", loaded.locations)
     if problems:
         raise UsageError(f"{root.rel(path)} is invalid", details=[p.text() for p in problems])
+    try:
+        atomic_write_text(stamp, key)
+    except OSError:
+        pass  # a read-only deployment just validates every time
     return loaded.data
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def _positive(name: str, value: float | None) -> None:
