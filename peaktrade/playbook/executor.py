@@ -48,9 +48,9 @@ def _guard(ctx: PlayContext, frame: Frame, step: Step, kind: kinds.StepKind, pre
             return f"kill switch is {state}: act steps are blocked"
     why = guards.live_reason(ctx, frame, with_=prep.with_, argv=prep.argv, live_sensitive=prep.live_sensitive)
     if why:
-        refusal = guards.check_live_gate(ctx, f"step {frame.step_key(step.id)} ({why})")
+        refusal = guards.check_live_gate(ctx, f"live step {frame.step_key(step.id)}")
         if refusal:
-            return f"live step ({why}): {refusal}"
+            return f"{refusal} (live because {why})"
     return None
 
 
