@@ -38,3 +38,54 @@ def _set_yaml(root, name: str, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+PEOPLE = {"alice": ["owner"], "bob": ["operator"], "carol": ["risk_officer"], "dave": ["owner"],
+          "erin": ["operator"]}
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    """Real ed25519 key pairs made with ssh-keygen, one per person, plus a stranger's key."""
+    import subprocess
+
+    d = tmp_path_factory.mktemp("keys")
+    out = {}
+    for name in [*PEOPLE, "mallory"]:
+        key = d / name
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@test", "-f", str(key)],
+                       check=True, capture_output=True)
+        out[name] = key
+    return out
+
+
+DEMO_PLAYBOOK = """\
+name: approve-demo
+title: A playbook that needs an approval
+runbook: 3
+stage: testnet
+params:
+  size: {type: number, default: 10.0}
+  note: {type: string, default: none}
+steps:
+  - id: approve
+    title: Two people approve
+    approve: live_activation
+    effect: read
+"""
+
+
+@pytest.fixture
+def aroot(root, keys):
+    """A deployment root whose roles.yaml lists the test people with their real public keys."""
+    import yaml
+
+    people = [{"name": n, "roles": r, "keys": [(keys[n].with_suffix(".pub")).read_text().strip()]}
+              for n, r in PEOPLE.items()]
+    data = yaml.safe_load(root.policy_file("roles").read_text())
+    data["people"] = people
+    root.policy_file("roles").write_text("# yaml-language-server: $schema=../schemas/roles.schema.json\n"
+                                         + yaml.safe_dump(data, sort_keys=False))
+    (root.playbooks_dir).mkdir(exist_ok=True)
+    root.playbook_file("approve-demo").write_text(DEMO_PLAYBOOK)
+    return root
