@@ -66,18 +66,22 @@ def _attempt(ctx: PlayContext, frame: Frame, step: Step, kind: kinds.StepKind, p
 
 
 def _run(ctx: PlayContext, frame: Frame, step: Step) -> tuple[StepResult, int]:
+    from jinja2 import TemplateError as JinjaError  # StrictUndefined raises when a result is used
+
     tctx = template_context(ctx, frame)
     if step.when is not None:
         try:
             if not evaluate(step.when, tctx):
                 return StepResult(Status.SKIPPED, f"when: {step.when} is false"), 0
-        except TemplateError as exc:
-            return StepResult.errored(f"when: {exc}"), 0
+        except (TemplateError, JinjaError) as exc:
+            return StepResult.errored(f"when: {step.when}: {getattr(exc, 'message', None) or exc}"), 0
     kind = kinds.get(step.kind)
     try:
         prep = kind.prepare(ctx, frame, step, tctx)
     except (PrepareError, TemplateError) as exc:
         return StepResult.errored(str(exc)), 0
+    except JinjaError as exc:
+        return StepResult.errored(f"template: {exc}"), 0
     refusal = _guard(ctx, frame, step, kind, prep)
     if refusal:
         return StepResult.blocked(refusal), 0
