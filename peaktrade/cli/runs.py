@@ -1,0 +1,154 @@
+"""``peaktrade runs start-shadow|start-testnet|status|stop|tail`` (seed 10a, the orchestrator)."""
+
+from __future__ import annotations
+
+import typer
+
+runs_app = typer.Typer(help="Start, watch and stop shadow/testnet runs (each its own process).",
+                       no_args_is_help=True)
+
+FOLLOW_HINT = "Follow it: peaktrade monitor follow --run-id {id}   or   peaktrade runs tail --run-id {id}"
+
+
+def _start(mode: str, strategy: str | None, symbol: str | None, timeframe: str | None, notes: str,
+           profile: str, steps: int | None, skip_live_risk: bool, as_json: bool) -> None:
+    import getpass
+
+    from peaktrade.cli import _common
+    from peaktrade.runtime.orchestrator import Orchestrator
+
+    orch = Orchestrator(_common.root())
+    rec = orch.start(mode, profile=profile, strategy=strategy, symbol=symbol, timeframe=timeframe, steps=steps,
+                     notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser())
+    if as_json:
+        _common.print_json(rec.to_dict())
+        return
+    print(f"✅ {mode.capitalize()} run started: {rec.run_id}")
+    print(f"   Strategy: {rec.strategy}\n   Symbol: {rec.symbol}\n   Timeframe: {rec.timeframe}")
+    print(f"   Profile: {rec.profile}\n   PID: {rec.pid}")
+    print("   " + FOLLOW_HINT.format(id=rec.run_id))
+
+
+def _opts():
+    return dict(
+        strategy=typer.Option(None, "--strategy", help="Strategy (default: [session] strategy)."),
+        symbol=typer.Option(None, "--symbol", help="Market, e.g. BTC/EUR (default: [session] symbol)."),
+        timeframe=typer.Option(None, "--timeframe", help="Bar size, e.g. 1m (default: [session] timeframe)."),
+        notes=typer.Option("", "--notes", help="Free text stored with the run."),
+        profile=typer.Option("standard", "--profile", help="Session profile from [session.profiles]."),
+        steps=typer.Option(None, "--steps", help="Bars to run (0 = until stopped; default: the profile's)."),
+        skip_live_risk=typer.Option(False, "--skip-live-risk", help="Do not enforce risk limits (logged loudly)."),
+        as_json=typer.Option(False, "--json", help="Machine-readable output."),
+    )
+
+
+_O = _opts()
+
+
+@runs_app.command("start-shadow")
+def start_shadow(strategy: str = _O["strategy"], symbol: str = _O["symbol"], timeframe: str = _O["timeframe"],
+                 notes: str = _O["notes"], profile: str = _O["profile"], steps: int = _O["steps"],
+                 skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"]) -> None:
+    """Readiness checks (environment.mode = paper), then start a shadow run; prints its run id."""
+    _start("shadow", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json)
+
+
+@runs_app.command("start-testnet")
+def start_testnet(strategy: str = _O["strategy"], symbol: str = _O["symbol"], timeframe: str = _O["timeframe"],
+                  notes: str = _O["notes"], profile: str = _O["profile"], steps: int = _O["steps"],
+                  skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"]) -> None:
+    """Readiness checks (environment.mode = testnet), then start a testnet run; prints its run id."""
+    _start("testnet", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json)
+
+
+@runs_app.command("status")
+def status(run_id: str = typer.Option(None, "--run-id", help="One run in detail."),
+           limit: int = typer.Option(50, "--limit", help="Newest N runs."),
+           as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Runs in the registry with their state (dead processes are marked crashed first)."""
+    from peaktrade.cli import _common
+    from peaktrade.runtime.orchestrator import Orchestrator
+
+    recs = Orchestrator(_common.root()).status(run_id, limit=limit)
+    if as_json:
+        _common.print_json([r.to_dict() for r in recs] if run_id is None else recs[0].to_dict())
+        return
+    if run_id is not None:
+        r = recs[0]
+        for label, value in (("Run-ID", r.run_id), ("Mode", r.mode), ("Strategy", r.strategy), ("Symbol", r.symbol),
+                             ("Timeframe", r.timeframe), ("Profile", r.profile), ("State", r.status),
+                             ("PID", r.pid), ("Started", r.started_at), ("Ended", r.ended_at), ("Notes", r.notes),
+                             ("Note", r.status_note)):
+            if value not in (None, ""):
+                print(f"{label}: {value}")
+        return
+    if not recs:
+        print("No runs yet (start one: peaktrade runs start-testnet --strategy ma_crossover --symbol BTC/EUR "
+              "--timeframe 1m)")
+        return
+    print(f"{'Run-ID':<34}{'Mode':<9}{'Strategy':<15}{'Symbol':<10}{'State':<11}{'Started':<22}")
+    print("-" * 101)
+    for r in recs:
+        print(f"{r.run_id:<34}{r.mode:<9}{r.strategy:<15}{r.symbol:<10}{r.status:<11}{r.started_at or '-':<22}")
+
+
+@runs_app.command("stop")
+def stop(run_id: str = typer.Option(None, "--run-id", help="The run to stop."),
+         all_runs: bool = typer.Option(False, "--all", help="Stop every active run."),
+         timeout: float = typer.Option(30.0, "--timeout", help="Seconds before a run is killed."),
+         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """SIGTERM: the run finishes its bar, closes its log and ends; killed after --timeout seconds."""
+    from peaktrade.cli import _common
+    from peaktrade.errors import UsageError
+    from peaktrade.runtime.orchestrator import Orchestrator
+
+    if (run_id is None) == (not all_runs):
+        raise UsageError("give exactly one of --run-id ID or --all")
+    orch = Orchestrator(_common.root())
+    results = orch.stop_all(timeout_s=timeout) if all_runs else [orch.stop(run_id, timeout_s=timeout)]
+    if as_json:
+        _common.print_json([r.__dict__ for r in results])
+    else:
+        for r in results:
+            mark = "⚠️ " if r.outcome == "killed" else "✅"
+            print(f"{mark} Run {r.outcome}: {r.run_id}" + (f" ({r.seconds:.1f} s)" if r.seconds else ""))
+        if all_runs:
+            print(f"✅ {sum(r.outcome != 'not running' for r in results)} run(s) stopped")
+    if any(r.outcome == "killed" for r in results):
+        raise typer.Exit(1)
+
+
+@runs_app.command("tail")
+def tail(run_id: str = typer.Option(..., "--run-id", help="The run."),
+         limit: int = typer.Option(20, "--limit", help="Number of events."),
+         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """The last events of a run."""
+    from peaktrade.cli import _common
+    from peaktrade.errors import UsageError
+    from peaktrade.runtime import runlog
+
+    run_dir = runlog.run_dir(_common.root(), run_id)
+    if not (run_dir / runlog.META_FILE).is_file():
+        raise UsageError(f"unknown run id {run_id!r} (see 'peaktrade runs status')")
+    events = runlog.tail_events(run_dir, max(limit, 0))
+    if as_json:
+        _common.print_json(events)
+        return
+    print(f"Last {len(events)} events of run {run_id}")
+    print("-" * 100)
+    for e in events:
+        if e.get("kind") == "gap":
+            print(f"Step {e['step']} | {e['ts_bar']} | GAP: {e.get('error')}")
+            continue
+        orders = f"{e['orders_generated']}/{e['orders_filled']}/{e['orders_rejected']}/{e['orders_blocked']}"
+        line = (f"Step {e['step']} | {e['ts_bar']} | Signal: {e['signal']} | Price: {e['price']:.2f} | "
+                f"Pos: {e['position']:.6f} | Equity: {e['equity']:.2f} | Orders g/f/r/b: {orders}")
+        if e.get("risk_allowed") is False:
+            line += f" | BLOCKED: {'; '.join(e.get('risk_reasons') or [])}"
+        if e.get("error"):
+            line += f" | ERROR: {e['error']}"
+        print(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")

@@ -1,0 +1,197 @@
+"""The orchestrator (seed 10a): start runs as their own processes, watch them, stop them.
+
+It only ever starts shadow and testnet runs: live is refused here, in the session and in the worker.
+The registry and the launcher are interfaces; this module never touches SQLite or ``subprocess``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
+from peaktrade.errors import BlockedError, UsageError
+from peaktrade.runtime import runlog
+from peaktrade.runtime.launcher import Launcher, LocalProcessLauncher, ProcessHandle
+from peaktrade.runtime.registry import ACTIVE, RunRecord, RunRegistry, open_registry
+from peaktrade.runtime.runner import LIVE_REFUSED, prepare_run
+
+if TYPE_CHECKING:
+    from peaktrade.root import Root
+
+STOP_TIMEOUT_S = 30.0
+START_GRACE_S = 60.0  # a run still "starting" without a process after this long never started
+MODE_NEEDS = {"shadow": "paper", "testnet": "testnet"}
+
+
+@dataclass
+class StopResult:
+    run_id: str
+    outcome: str  # stopped | completed | killed | crashed | not running
+    seconds: float = 0.0
+
+
+class Orchestrator:
+    def __init__(self, root: Root, *, registry: RunRegistry | None = None, launcher: Launcher | None = None,
+                 clock: Clock = SYSTEM_CLOCK):
+        self.root = root
+        self.registry = registry or open_registry(root)
+        self.launcher = launcher or LocalProcessLauncher()
+        self.clock = clock
+
+    # --- start ---
+    def readiness(self, mode: str) -> list[str]:
+        """Seed 10a.7: mode matches the config, live refused, then the readiness check of that stage."""
+        from peaktrade.config import load_config
+
+        if mode == "live":
+            raise BlockedError(LIVE_REFUSED)
+        if mode not in MODE_NEEDS:
+            raise UsageError(f"unknown mode {mode!r} (shadow or testnet)")
+        config = load_config(self.root)
+        if config.mode != MODE_NEEDS[mode]:
+            raise BlockedError(f"{mode} runs require environment.mode = \"{MODE_NEEDS[mode]}\" in "
+                               f"config/config.toml (it is \"{config.mode}\")")
+        try:
+            from peaktrade.exchange.readiness import check_readiness
+        except ImportError:
+            return ["readiness check not available in this installation: orchestrator checks only"]
+        report = check_readiness(self.root, mode, clock=self.clock)
+        if not report.passed:
+            raise BlockedError(f"Readiness-Check FAILED for {mode}: "
+                               + "; ".join(f"{c.name}: {c.message}" for c in report.failed),
+                               details=report.text().splitlines())
+        return [f"{c.name}: {c.message}" for c in report.checks if not c.ok]
+
+    def start(self, mode: str, *, profile: str = "standard", strategy: str | None = None,
+              symbol: str | None = None, timeframe: str | None = None, steps: int | None = None, notes: str = "",
+              skip_live_risk: bool = False, operator: str = "", check: bool = True) -> RunRecord:
+        if check:
+            self.readiness(mode)
+        elif mode == "live":
+            raise BlockedError(LIVE_REFUSED)
+        rec = prepare_run(self.root, mode=mode, profile=profile, strategy=strategy, symbol=symbol,
+                          timeframe=timeframe, steps=steps, notes=notes, skip_live_risk=skip_live_risk,
+                          operator=operator, clock=self.clock)
+        run_dir = runlog.run_dir(self.root, rec.run_id)
+        args = ["--run-id", rec.run_id, "--root", str(self.root.path), "--mode", mode, "--profile", profile]
+        try:
+            handle = self.launcher.launch(rec.run_id, args, cwd=self.root.path, output=run_dir / "worker.out")
+        except OSError as exc:
+            self._finish(rec.run_id, "failed", f"could not start the process: {exc}")
+            raise BlockedError(f"could not start run {rec.run_id}: {exc}") from None
+        # the worker records itself too; whichever writes first, both write the same values
+        self.registry.update(rec.run_id, only_if=ACTIVE, pid=handle.pid, pid_start=handle.start_time)
+        return self.registry.get(rec.run_id) or rec
+
+    # --- watch ---
+    def reconcile(self) -> list[str]:
+        """Mark active runs whose process is gone as crashed; returns their ids."""
+        crashed = []
+        now = self.clock.now()
+        for rec in self.registry.list(active_only=True):
+            if rec.pid is None:
+                age = (now - datetime.fromisoformat(rec.created_at.replace("Z", "+00:00"))).total_seconds()
+                if age < START_GRACE_S:
+                    continue
+                note = "the process never started"
+            elif self.launcher.is_alive(ProcessHandle(rec.pid, rec.pid_start)):
+                continue
+            else:
+                note = f"process {rec.pid} ended without a clean shutdown"
+            if self._finish(rec.run_id, "crashed", note):
+                crashed.append(rec.run_id)
+        return crashed
+
+    def _finish(self, run_id: str, status: str, note: str) -> bool:
+        ended = utc_iso(self.clock.now())
+        if not self.registry.update(run_id, only_if=ACTIVE, status=status, status_note=note, ended_at=ended):
+            return False
+        run_dir = runlog.run_dir(self.root, run_id)
+        try:
+            meta = runlog.read_meta(run_dir)
+            if meta.get("ended_at") is None or meta.get("status") in (*ACTIVE, "crashed"):
+                changes = {"status": status, "status_note": note}
+                if status == "killed":
+                    changes["ended_at"] = ended
+                else:
+                    changes["detected_at"] = ended
+                runlog.update_meta(run_dir, **changes)
+        except (OSError, ValueError):
+            pass  # the registry is the record; a missing meta.json is shown by `runs status`
+        return True
+
+    def status(self, run_id: str | None = None, *, limit: int | None = None) -> list[RunRecord]:
+        self.reconcile()
+        if run_id is not None:
+            rec = self.registry.get(run_id)
+            if rec is None:
+                raise UsageError(f"unknown run id {run_id!r} (see 'peaktrade runs status')")
+            return [rec]
+        return self.registry.list(limit=limit)
+
+    def wait(self, run_id: str, timeout_s: float, poll_s: float = 0.1) -> RunRecord:
+        """Wait until the run is no longer active (or ``timeout_s`` passed); returns its record."""
+        deadline = self.clock.monotonic() + timeout_s
+        while True:
+            self.reconcile()
+            rec = self.registry.get(run_id)
+            if rec is None or not rec.active or self.clock.monotonic() >= deadline:
+                return rec  # type: ignore[return-value]
+            self.clock.sleep(poll_s)
+
+    # --- stop ---
+    def stop(self, run_id: str, *, timeout_s: float = STOP_TIMEOUT_S) -> StopResult:
+        return self.stop_many([run_id], timeout_s=timeout_s)[0]
+
+    def stop_all(self, *, timeout_s: float = STOP_TIMEOUT_S) -> list[StopResult]:
+        self.reconcile()
+        return self.stop_many([r.run_id for r in self.registry.list(active_only=True)], timeout_s=timeout_s)
+
+    def stop_many(self, run_ids: list[str], *, timeout_s: float = STOP_TIMEOUT_S) -> list[StopResult]:
+        """SIGTERM all of them first, then wait for all in parallel; kill what outlives ``timeout_s``."""
+        t0 = self.clock.monotonic()
+        waiting: dict[str, ProcessHandle] = {}
+        results: dict[str, StopResult] = {}
+        for run_id in run_ids:
+            rec = self.registry.get(run_id)
+            if rec is None:
+                raise UsageError(f"unknown run id {run_id!r} (see 'peaktrade runs status')")
+            if not rec.active:
+                results[run_id] = StopResult(run_id, "not running")
+                continue
+            self.registry.update(run_id, only_if=("starting", "running"), status="stopping")
+            if rec.pid is None:
+                waiting[run_id] = ProcessHandle(0, None)
+                continue
+            handle = ProcessHandle(rec.pid, rec.pid_start)
+            self.launcher.terminate(handle)
+            waiting[run_id] = handle
+        while waiting:
+            for run_id, handle in list(waiting.items()):
+                if not handle.pid:  # still launching: signal it once its process is recorded
+                    rec = self.registry.get(run_id)
+                    if rec is not None and rec.active and rec.pid:
+                        waiting[run_id] = ProcessHandle(rec.pid, rec.pid_start)
+                        self.launcher.terminate(waiting[run_id])
+                    if rec is not None and rec.active:
+                        continue
+                elif self.launcher.is_alive(handle):
+                    continue
+                del waiting[run_id]
+                self.reconcile()
+                final = self.registry.get(run_id)
+                results[run_id] = StopResult(run_id, final.status if final else "crashed",
+                                             self.clock.monotonic() - t0)
+            if not waiting:
+                break
+            if self.clock.monotonic() - t0 >= timeout_s:
+                for run_id, handle in waiting.items():
+                    if handle.pid:
+                        self.launcher.kill(handle)
+                    self._finish(run_id, "killed", f"killed after {timeout_s:g} s without a graceful stop")
+                    results[run_id] = StopResult(run_id, "killed", self.clock.monotonic() - t0)
+                break
+            self.clock.sleep(0.05)
+        return [results[r] for r in run_ids]
