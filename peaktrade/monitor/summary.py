@@ -1,0 +1,186 @@
+"""Per-run summaries (equity, PnL, drawdown) and the cache that keeps ``monitor overview`` fast.
+
+Drawdown = equity / running peak − 1 (≤ 0): ``drawdown`` is the current one (last event),
+``max_drawdown`` the deepest over the run. PnL = last equity − first equity of the run.
+
+A summary is cached in ``var/cache/monitor-summaries.json`` with the size and mtime of the run's
+event files. On the next overview an unchanged run costs three ``stat`` calls; a run whose
+``events.jsonl`` only grew is updated from the new bytes alone (the summary is a fold over the
+events, so it extends); anything else (compaction, truncation) is recomputed from the columns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from peaktrade.monitor.columns import JSONL, PARQUET, ns_to_iso, parse_ts_ns, read_columns, read_jsonl_from
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class Fold:
+    """The running state of a summary; extending it with newer events is exact."""
+
+    events: int = 0
+    last_step: int = -1
+    last_ts_ns: int | None = None
+    first_equity: float | None = None
+    equity: float | None = None
+    peak: float | None = None
+    max_drawdown: float = 0.0
+
+    def add(self, step: int, ts_ns: int | None, equity: float) -> None:
+        self.events += 1
+        self.last_step = max(self.last_step, step)
+        if ts_ns:
+            self.last_ts_ns = ts_ns if self.last_ts_ns is None else max(self.last_ts_ns, ts_ns)
+        if math.isfinite(equity):
+            if self.first_equity is None:
+                self.first_equity = equity
+            self.equity = equity
+            self.peak = equity if self.peak is None else max(self.peak, equity)
+            if self.peak > 0:
+                self.max_drawdown = min(self.max_drawdown, equity / self.peak - 1.0)
+
+    @property
+    def drawdown(self) -> float | None:
+        if self.equity is None or not self.peak or self.peak <= 0:
+            return None
+        return self.equity / self.peak - 1.0
+
+    @property
+    def pnl(self) -> float | None:
+        if self.equity is None or self.first_equity is None:
+            return None
+        return self.equity - self.first_equity
+
+
+def fold_columns(cols: dict[str, Any]) -> Fold:
+    """The summary of whole columns at once, vectorised (equal to adding event by event)."""
+    import numpy as np
+
+    f = Fold()
+    steps, ts, eq = cols["step"], cols["ts_event"], cols["equity"]
+    f.events = int(len(steps))
+    if not f.events:
+        return f
+    f.last_step = int(steps.max())
+    nz = ts[ts != 0]
+    f.last_ts_ns = int(nz.max()) if len(nz) else None
+    finite = eq[np.isfinite(eq)]
+    if len(finite):
+        f.first_equity, f.equity = float(finite[0]), float(finite[-1])
+        peaks = np.maximum.accumulate(finite)
+        f.peak = float(peaks[-1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd = np.where(peaks > 0, finite / peaks - 1.0, 0.0)
+        f.max_drawdown = float(min(0.0, dd.min()))
+    return f
+
+
+def _sig(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _complete_offset(path: Path, size: int) -> int:
+    """Byte offset just after the last complete line within the first ``size`` bytes."""
+    if size <= 0:
+        return 0
+    with open(path, "rb") as fh:
+        pos = size
+        while pos > 0:
+            start = max(0, pos - 65536)
+            fh.seek(start)
+            chunk = fh.read(pos - start)
+            i = chunk.rfind(b"\n")
+            if i >= 0:
+                return start + i + 1
+            pos = start
+    return 0
+
+
+def _full(run_dir: Path) -> tuple[Fold, int]:
+    jsonl = run_dir / JSONL
+    sig = _sig(jsonl)
+    # the offset is taken *before* reading, so an event appended meanwhile is read again later
+    # and dropped by its step, never missed
+    offset = _complete_offset(jsonl, sig[0]) if sig else 0
+    return fold_columns(read_columns(run_dir, ["ts_event", "equity"])), offset
+
+
+def _extend(fold: Fold, run_dir: Path, offset: int) -> int:
+    events, new_offset = read_jsonl_from(run_dir / JSONL, offset)
+    for ev in events:
+        try:
+            step = int(ev.get("step", -1))
+        except (TypeError, ValueError):
+            continue
+        if step > fold.last_step:
+            try:
+                equity = float(ev.get("equity"))
+            except (TypeError, ValueError):
+                equity = math.nan
+            fold.add(step, parse_ts_ns(ev.get("ts_event")), equity)
+    return new_offset
+
+
+class SummaryCache:
+    """Folds per run, keyed by the event files' size and mtime; persisted under ``var/cache``."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        if path is not None:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("version") == CACHE_VERSION:
+                    self.entries = data.get("runs", {})
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    def fold(self, run_dir: Path) -> Fold:
+        key = str(run_dir.name)
+        pq_sig, jl_sig = _sig(run_dir / PARQUET), _sig(run_dir / JSONL)
+        entry = self.entries.get(key)
+        if entry and entry["parquet"] == pq_sig and entry["jsonl"] == jl_sig:
+            return Fold(**entry["fold"])
+        if entry and entry["parquet"] == pq_sig and jl_sig and entry["jsonl"] and jl_sig[0] >= entry["offset"]:
+            fold = Fold(**entry["fold"])
+            offset = _extend(fold, run_dir, entry["offset"])
+        else:
+            fold, offset = _full(run_dir)
+        self.entries[key] = {"parquet": pq_sig, "jsonl": jl_sig, "offset": offset, "fold": asdict(fold)}
+        self.dirty = True
+        return fold
+
+    def save(self, keep: set[str]) -> None:
+        if self.path is None or not self.dirty:
+            return
+        from peaktrade.fsutil import atomic_write_text
+
+        runs = {k: v for k, v in self.entries.items() if k in keep}
+        try:
+            atomic_write_text(self.path, json.dumps({"version": CACHE_VERSION, "runs": runs}, separators=(",", ":")))
+        except OSError:
+            pass  # a read-only deployment simply recomputes next time
+
+
+def summary_row(meta: dict[str, Any], fold: Fold, active: bool) -> dict[str, Any]:
+    return {
+        "run_id": meta.get("run_id"), "mode": meta.get("mode"), "strategy": meta.get("strategy"),
+        "symbol": meta.get("symbol"), "timeframe": meta.get("timeframe"), "active": active,
+        "started_at": meta.get("started_at"), "ended_at": meta.get("ended_at"),
+        "events": fold.events, "last_event": ns_to_iso(fold.last_ts_ns),
+        "equity": fold.equity, "pnl": fold.pnl, "drawdown": fold.drawdown, "max_drawdown": fold.max_drawdown,
+    }
