@@ -43,8 +43,9 @@ def _start_and_wait_for_two(root) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # a real process: poll its journal
         plays = list(root.plays_dir.glob("*/journal.jsonl")) if root.plays_dir.exists() else []
-        if plays and any(r["type"] == "step_started" and r["step"] == "two"
-                         for r in _safe_records(plays[0])):
+        # step two has started and its process is running (it wrote its pid)
+        if plays and (root.path / "pid2").exists() and any(
+                r["type"] == "step_started" and r["step"] == "two" for r in _safe_records(plays[0])):
             return proc, plays[0].parent.name
         time.sleep(0.02)
     proc.kill()
