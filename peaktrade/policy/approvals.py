@@ -173,3 +173,39 @@ def verify_request(root: Root, request_id: str, *, decision: str, subject: dict[
 
     return _verify(root, request_id, decision=decision, subject=subject, token=token, requester=requester,
                    clock=clock)
+
+
+def default_person(explicit: str | None = None) -> str:
+    """Who is acting: ``--operator``/``--requester``, else $PEAKTRADE_OPERATOR, else the login name."""
+    import getpass
+    import os
+
+    if explicit:
+        return explicit
+    try:
+        return os.environ.get("PEAKTRADE_OPERATOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """One listing row: no verification (that is `approvals verify`), just what the file says."""
+    req = doc["request"]
+    used = doc.get("used_by") or None
+    expired = now >= _parse_ts(req["expires_at"])
+    status = f"used by {used.get('by')}" if used else "expired" if expired else "pending"
+    return {"id": req["id"], "decision": req["decision"], "subject": describe_subject(req["subject"]),
+            "requester": req["requester"], "created_at": req["created_at"], "expires_at": req["expires_at"],
+            "signed_by": [s.get("name") for s in doc["signatures"]], "status": status}
+
+
+def describe_subject(subject: dict[str, Any]) -> str:
+    kind = subject.get("kind")
+    if kind == "playbook":
+        params = ", ".join(f"{k}={v}" for k, v in (subject.get("params") or {}).items())
+        return f"playbook {subject.get('playbook')}" + (f" ({params})" if params else "")
+    if kind == "kill_switch":
+        return f"kill-switch release of the engagement at {subject.get('engaged_since')}"
+    if kind == "stage_promotion":
+        return f"stage promotion {subject.get('from')} -> {subject.get('to')}"
+    return str(subject)

@@ -1,0 +1,116 @@
+"""`peaktrade stage promote`: evidence, approval, the rendered checklist, then the new stage recorded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
+from peaktrade.errors import BlockedError, UsageError
+from peaktrade.policy.stages import (
+    STAGES,
+    Transition,
+    current_stage,
+    load_stage_policy,
+    read_stage_record,
+    runs_in_stage,
+    stage_file,
+)
+from peaktrade.root import Root
+
+TEMPLATE = Path(__file__).parent / "templates" / "stage_transition.md.j2"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    name: str
+    required: Any
+    found: Any
+    ok: bool
+
+
+def _stage_since(root: Root, stage: str) -> datetime | None:
+    """When this deployment entered ``stage``: the stage record, else its earliest run of that stage."""
+    record = read_stage_record(root)
+    if record is not None and record.get("stage") == stage and record.get("since"):
+        return datetime.fromisoformat(record["since"].replace("Z", "+00:00"))
+    from peaktrade.policy.stages import _RUN_PREFIX
+
+    prefix = _RUN_PREFIX[stage]
+    stamps = []
+    if root.live_runs_dir.is_dir():
+        for p in root.live_runs_dir.iterdir():
+            parts = p.name.split("_")
+            if p.name.startswith(prefix) and len(parts) == 4:
+                try:
+                    stamps.append(datetime.strptime(parts[1] + parts[2], "%Y%m%d%H%M%S"))
+                except ValueError:
+                    continue
+    if not stamps:
+        return None
+    from datetime import UTC
+
+    return min(stamps).replace(tzinfo=UTC)
+
+
+def evidence(root: Root, t: Transition, clock: Clock = SYSTEM_CLOCK) -> list[Evidence]:
+    since = _stage_since(root, t.from_stage)
+    days = (clock.now() - since).total_seconds() / 86400 if since else 0.0
+    runs = runs_in_stage(root, t.from_stage)
+    return [
+        Evidence(f"days in {t.from_stage}", t.min_days_in_previous_stage,
+                 f"{days:.1f}" + ("" if since else " (no record of entering it)"),
+                 days >= t.min_days_in_previous_stage),
+        Evidence(f"runs in {t.from_stage}", t.min_runs_in_previous_stage, runs, runs >= t.min_runs_in_previous_stage),
+    ]
+
+
+def next_transition(root: Root) -> Transition | None:
+    cur = current_stage(root)
+    policy = load_stage_policy(root)
+    return next((t for t in policy.transitions if t.from_stage == cur), None)
+
+
+def promote(root: Root, to: str, *, operator: str, request_id: str | None,
+            clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    from peaktrade.fsutil import atomic_write_text
+    from peaktrade.hashing import policies_hash
+    from peaktrade.policy.approvals import list_requests, verify_request
+    from peaktrade.templating import render_template_file
+
+    if to not in STAGES:
+        raise UsageError(f"--to {to!r}: one of {', '.join(STAGES)}")
+    cur = current_stage(root)
+    policy = load_stage_policy(root)
+    t = policy.transition(cur, to)
+    ev = evidence(root, t, clock)
+    missing = [f"{e.name}: {e.found} (needs {e.required})" for e in ev if not e.ok]
+    if missing:
+        raise BlockedError(f"promotion {cur} -> {to} blocked: evidence missing: {'; '.join(missing)}", details=missing)
+    subject = {"kind": "stage_promotion", "from": cur, "to": to}
+    if request_id is None:
+        found = [d for d in list_requests(root)
+                 if d["request"]["decision"] == t.decision and d["request"]["subject"] == subject]
+        if not found:
+            raise BlockedError(f"promotion {cur} -> {to} needs a {t.decision} approval",
+                               details=[f"peaktrade approvals request --decision {t.decision} --stage-to {to}",
+                                        "then: peaktrade approvals sign REQUEST_ID --as NAME --key KEY"])
+        request_id = found[0]["request"]["id"]
+    record = verify_request(root, request_id, decision=t.decision, subject=subject,
+                            token=f"stage-promotion {cur}->{to}", requester=operator, clock=clock)
+    now = clock.now()
+    text = render_template_file(TEMPLATE, {
+        "transition": t, "evidence": ev, "approval": record.to_dict(), "operator": operator,
+        "date": utc_iso(now), "root": str(root.path), "policies_hash": policies_hash(root),
+        "live_enabled": policy.live_enabled})
+    checklist = root.checklists_dir / f"{now:%Y-%m-%d}_stage-promotion_{cur}-to-{to}_{record.request_id}.md"
+    atomic_write_text(checklist, text)
+    previous = read_stage_record(root) or {"stage": cur, "history": []}
+    entry = {"stage": to, "since": utc_iso(now), "by": operator, "from": cur, "request_id": record.request_id,
+             "checklist": root.rel(checklist)}
+    history = [*previous.get("history", []), entry]
+    atomic_write_text(stage_file(root), json.dumps({**entry, "history": history}, indent=2) + "\n")
+    return {**entry, "live_enabled": policy.live_enabled, "approval": record.to_dict()}
