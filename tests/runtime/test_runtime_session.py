@@ -1,0 +1,169 @@
+"""Sessions in-process on the dummy exchange with a fake clock: accounting, risk gate, gaps, live refusal."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from peaktrade.clock import FakeClock
+from peaktrade.errors import BlockedError
+from peaktrade.exchange.base import timeframe_ms
+from peaktrade.exchange.dummy import DummyExchange
+from peaktrade.runtime import runlog
+from peaktrade.runtime.book import Book, Fill
+from peaktrade.runtime.execution import PaperExecutor
+from peaktrade.runtime.feeds import SteppedFeed, stepped_market_clock
+from peaktrade.runtime.riskgate import RiskGate
+from peaktrade.runtime.runner import prepare_run
+from peaktrade.runtime.session import Session
+from peaktrade.runtime.strategies import get_strategy
+from peaktrade.runtime.writer import RunLogWriter
+
+TF = "1m"
+
+
+class RecordingExecutor:
+    def __init__(self, inner, session_ref):
+        self.inner, self.session_ref, self.fills = inner, session_ref, []
+
+    def execute(self, side, quantity, mark):
+        ex = self.inner.execute(side, quantity, mark)
+        if ex.fill is not None:
+            self.fills.append((self.session_ref[0].writer.step + 1, ex.fill))
+        return ex
+
+
+class DroppingExchange:
+    """The dummy exchange with some candles missing (a data gap)."""
+
+    def __init__(self, inner, drop_every: int):
+        self.inner, self.drop_every = inner, drop_every
+
+    def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
+        tf = timeframe_ms(timeframe)
+        return [c for c in self.inner.fetch_ohlcv(symbol, timeframe, since, limit) if (c[0] // tf) % self.drop_every]
+
+
+def _session(root, tmp_path, *, steps=60, fraction=0.05, exchange_wrap=None, stage="shadow", skip=False):
+    clock = FakeClock()
+    tf_ms = timeframe_ms(TF)
+    market = stepped_market_clock(clock.now(), tf_ms, steps)
+    exchange = DummyExchange({"seed": 7, "bar_seconds": 1, "volatility": 0.002}, clock=market)
+    if exchange_wrap:
+        exchange = exchange_wrap(exchange)
+    strategy = get_strategy("ma_crossover", {"strategy": {"ma_crossover": {
+        "fast_window": 2, "slow_window": 5, "position_fraction": fraction}}})
+    log = logging.getLogger(f"test.session.{tmp_path.name}")
+    ref: list = []
+    executor = RecordingExecutor(PaperExecutor(0.0026, 5.0), ref)
+    s = Session(run_id="shadow_20251207_120000_abcdef", symbol="BTC/EUR", timeframe=TF, tf_ms=tf_ms, steps=steps,
+                feed=SteppedFeed(exchange, "BTC/EUR", TF, tf_ms, market, 5), strategy=strategy,
+                gate=RiskGate(root, stage, clock=clock, skip_limits=skip, log=log), executor=executor,
+                book=Book(10000.0), writer=RunLogWriter(tmp_path / "run", compact_every=13), clock=clock, log=log,
+                stop=threading.Event())
+    ref.append(s)
+    return s, executor
+
+
+def test_equity_cash_and_pnl_add_up_when_the_fills_are_replayed(root, tmp_path):
+    s, executor = _session(root, tmp_path)
+    result = s.run()
+    s.writer.close()
+    assert result.status == "completed" and result.steps == 60
+    events = runlog.read_events(tmp_path / "run")
+    assert len(executor.fills) >= 4, "the test needs round trips to mean anything"
+    by_step: dict[int, list[Fill]] = {}
+    for step, fill in executor.fills:
+        by_step.setdefault(step, []).append(fill)
+    cash, pos, lots, realized = 10000.0, 0.0, [], 0.0  # FIFO lots: an independent way to the same numbers
+    for e in events:
+        for f in by_step.get(e["step"], []):
+            signed = f.quantity if f.side == "buy" else -f.quantity
+            cash -= signed * f.price + f.fee
+            realized -= f.fee
+            if signed > 0:
+                lots.append([f.quantity, f.price])
+            else:
+                left = f.quantity
+                while left > 1e-15:
+                    q = min(left, lots[0][0])
+                    realized += q * (f.price - lots[0][1])
+                    lots[0][0] -= q
+                    left -= q
+                    if lots[0][0] <= 1e-15:
+                        lots.pop(0)
+            pos += signed
+        unrealized = sum(q * (e["close"] - p) for q, p in lots)
+        assert e["cash"] == pytest.approx(cash, abs=1e-6)
+        assert e["position"] == pytest.approx(pos, abs=1e-12)
+        assert e["equity"] == pytest.approx(cash + pos * e["close"], abs=1e-6)
+        assert e["realized_pnl"] == pytest.approx(realized, abs=1e-6)
+        assert e["unrealized_pnl"] == pytest.approx(unrealized, abs=1e-6)
+        assert e["equity"] == pytest.approx(10000.0 + e["realized_pnl"] + e["unrealized_pnl"], abs=1e-6)
+    fills_in_events = sum(e["orders_filled"] for e in events)
+    assert fills_in_events == len(executor.fills)
+
+
+def test_risk_engine_blocks_oversized_orders_with_the_reason(root, tmp_path, caplog):
+    s, executor = _session(root, tmp_path, steps=30, fraction=0.5)  # 5000 EUR > max_order_notional 1000
+    with caplog.at_level(logging.WARNING):
+        s.run()
+    s.writer.close()
+    events = runlog.read_events(tmp_path / "run")
+    blocked = [e for e in events if e["orders_blocked"]]
+    assert blocked and not executor.fills
+    assert blocked[0]["risk_allowed"] is False
+    assert blocked[0]["risk_reasons"][0].startswith("max_order_notional")
+    assert any(r.getMessage().startswith("[RISK] Order blocked: max_order_notional") for r in caplog.records)
+
+
+def test_kill_switch_stops_new_orders(root, tmp_path):
+    from peaktrade.policy.killswitch import KillSwitch
+
+    KillSwitch(root).engage("test", "alice")
+    s, executor = _session(root, tmp_path, steps=30)
+    s.run()
+    s.writer.close()
+    events = runlog.read_events(tmp_path / "run")
+    assert not executor.fills
+    assert any(e["risk_reasons"] == ["kill switch KILLED"] for e in events)
+    assert all(e["orders_filled"] == 0 for e in events)
+
+
+def test_risk_engine_unavailable_fails_closed(root, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "peaktrade.policy.risk", None)  # import fails
+    s, executor = _session(root, tmp_path, steps=30)
+    s.run()
+    s.writer.close()
+    events = runlog.read_events(tmp_path / "run")
+    assert not executor.fills
+    assert any(e["risk_reasons"] == ["risk engine unavailable"] for e in events)
+
+
+def test_data_gap_is_logged_and_recorded(root, tmp_path, caplog):
+    s, _ = _session(root, tmp_path, steps=20, exchange_wrap=lambda ex: DroppingExchange(ex, 7))
+    with caplog.at_level(logging.WARNING):
+        s.run()
+    s.writer.close()
+    gaps = [e for e in runlog.read_events(tmp_path / "run") if e["kind"] == "gap"]
+    assert gaps and gaps[0]["error"].startswith("Gap detected: BTC/EUR 1m: 1 bar(s) missing between")
+    assert any(r.getMessage().startswith("[DATA] Gap detected: BTC/EUR 1m") for r in caplog.records)
+
+
+def test_live_mode_and_skip_in_live_are_refused(root):
+    with pytest.raises(BlockedError, match="mode live is refused"):
+        prepare_run(root, mode="live", profile="quick_smoke")
+    assert runlog.list_run_dirs(root) == []
+
+
+def test_skip_live_risk_skips_limits_but_not_the_kill_switch(root, tmp_path):
+    s, executor = _session(root, tmp_path, steps=30, fraction=0.5, skip=True)
+    s.run()
+    s.writer.close()
+    assert executor.fills  # the 5000 EUR orders pass without limits
+    events = runlog.read_events(tmp_path / "run")
+    assert any(e["risk_reasons"] == ["risk limits skipped (--skip-live-risk)"] for e in events)
