@@ -69,10 +69,10 @@ def check_policy(ws: Workspace, path: Path) -> list[Problem]:
     loaded = ws.load(path)
     problems = list(loaded.problems)
     data, locs = loaded.data, loaded.locations
-    if data is None:
+    if data is None and problems:
         return problems
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        kind = {list: "a list", type(None): "null"}.get(type(data), f"a {type(data).__name__}")
         return [*problems, locs.problem((), f"a policy file must be a mapping, not {kind}")]
     name = policy_schema_name(path)
     if not schemas.schema_path(name).is_file():

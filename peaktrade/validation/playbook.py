@@ -12,7 +12,7 @@ from typing import Any
 
 from peaktrade.loader import Locations
 from peaktrade.problems import Problem
-from peaktrade.validation.schema_errors import schema_problems
+from peaktrade.validation.schema_errors import plain_path, schema_problems
 from peaktrade.validation.templates import analyse, template_strings
 from peaktrade.validation.workspace import Workspace, playbook_refs
 
@@ -25,7 +25,7 @@ def check_playbook(ws: Workspace, path: Path) -> list[Problem]:
     loaded = ws.load(path)
     problems = list(loaded.problems)
     data, locs = loaded.data, loaded.locations
-    if data is None:
+    if data is None and problems:
         return problems
     if not isinstance(data, dict):
         return [*problems, locs.problem((), f"a playbook must be a mapping, not {_kind(data)}")]
@@ -37,8 +37,8 @@ def check_playbook(ws: Workspace, path: Path) -> list[Problem]:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(
-        type(value), type(value).__name__)
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def _type_ok(value: Any, type_name: str) -> bool:
@@ -53,12 +53,12 @@ class _Checker:
         self.ws, self.path, self.data, self.locs = ws, path, data, locs
         self.problems: list[Problem] = []
         params = data.get("params")
-        self.params = set(params) if isinstance(params, dict) else set()
+        self.params = {k for k in params if isinstance(k, str)} if isinstance(params, dict) else set()
         steps = data.get("steps")
         self.steps = [s if isinstance(s, dict) else {} for s in steps] if isinstance(steps, list) else []
 
     def error(self, path: tuple, message: str, step: str | None = None, severity: str = "error") -> None:
-        self.problems.append(self.locs.problem(path, message, step=step, severity=severity))
+        self.problems.append(self.locs.problem(plain_path(path), message, step=step, severity=severity))
 
     def run(self) -> list[Problem]:
         self.check_name()

@@ -16,6 +16,11 @@ from peaktrade.problems import Problem
 STEP_KINDS = ("run", "action", "confirm", "manual", "approve", "decide", "playbook")
 
 
+def plain_path(path: tuple) -> tuple[str | int, ...]:
+    """Path parts as str/int: YAML allows other keys (null, floats), which the loader already reports."""
+    return tuple(p if isinstance(p, (str, int)) and not isinstance(p, bool) else str(p) for p in path)
+
+
 def step_id_at(data: Any, path: tuple) -> str | None:
     """The id of the playbook step ``path`` points into, if any."""
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int) and isinstance(data, dict):
@@ -87,7 +92,7 @@ def schema_problems(data: Any, validator, locs: Locations, *, prefix: tuple = ()
         if skip is not None and skip(err):
             continue
         for rel, message in _messages(err):
-            path = (*prefix, *rel)
+            path = plain_path((*prefix, *rel))
             step = step_id_at(step_data if step_data is not None else data, path)
             problems.add(locs.problem(path, message, step=step))
     return sorted(problems)

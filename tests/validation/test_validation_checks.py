@@ -1,0 +1,118 @@
+"""Semantic checks that need more than one file: decisions in roles.yaml, recursion, folders, config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peaktrade.root import Root
+from peaktrade.validation import validate_config, validate_files, validate_paths, validate_playbook, validate_policy
+
+PLAY = """\
+name: {name}
+title: T
+runbook: 4
+stage: any
+steps:
+{steps}
+"""
+
+
+def _write(root: Path, name: str, steps: str) -> Path:
+    path = root / "playbooks" / f"{name}.yaml"
+    path.write_text(PLAY.format(name=name, steps=steps))
+    return path
+
+
+def _texts(problems) -> list[str]:
+    return [p.text() for p in problems]
+
+
+def test_recursion_through_two_playbooks_is_reported_in_both(deploy):
+    a = _write(deploy, "ping", "  - {id: call, title: C, effect: read, playbook: pong}\n")
+    b = _write(deploy, "pong", "  - {id: back, title: B, effect: read, playbook: ping}\n")
+    root = Root(deploy)
+    assert _texts(validate_playbook(root, a)) == [
+        "playbooks/ping.yaml:6:40: $.steps[0].playbook (step 'call'): playbook recursion: ping -> pong -> ping"]
+    assert _texts(validate_playbook(root, b)) == [
+        "playbooks/pong.yaml:6:40: $.steps[0].playbook (step 'back'): playbook recursion: pong -> ping -> pong"]
+
+
+def test_sub_playbook_chain_without_a_cycle_is_fine(deploy):
+    a = _write(deploy, "outer", "  - {id: call, title: C, effect: read, playbook: inner}\n")
+    _write(deploy, "inner", "  - {id: s, title: S, effect: read, playbook: health-check}\n")
+    assert validate_playbook(Root(deploy), a) == []
+
+
+def test_approve_decision_is_checked_against_roles_yaml(deploy):
+    (deploy / "policies" / "roles.yaml").write_text(
+        "people: []\ndecisions:\n  live_activation: {}\n  kill_switch_release: {}\n")
+    path = _write(deploy, "gated", "  - {id: ok, title: O, effect: read, approve: live_activation}\n"
+                                   "  - {id: typo, title: T, effect: read, approve: live_activaton}\n")
+    assert _texts(validate_playbook(Root(deploy), path)) == [
+        "playbooks/gated.yaml:7:40: $.steps[1].approve (step 'typo'): unknown decision 'live_activaton': "
+        "not in policies/roles.yaml decisions (did you mean 'live_activation'?)"]
+
+
+def test_templated_action_arguments_are_not_judged_statically(deploy):
+    path = _write(deploy, "templ", "  - {id: d, title: D, effect: read, action: disk.check,"
+                                   " with: {min_free_pct: '{{ params.p }}'}}\n")
+    path.write_text(path.read_text().replace("steps:", "params:\n  p: {type: number, default: 5}\nsteps:"))
+    assert validate_playbook(Root(deploy), path) == []
+
+
+def test_a_missing_path_is_a_located_problem_not_an_exception(deploy):
+    root = Root(deploy)
+    problems = validate_paths(root, [deploy / "playbooks" / "nope.yaml"])
+    assert _texts(problems) == ["playbooks/nope.yaml:1:1: $: file not found"]
+
+
+def test_a_folder_is_expanded_and_an_unknown_file_kind_is_reported(deploy):
+    root = Root(deploy)
+    report = validate_files(root, [deploy / "playbooks"])
+    assert "playbooks/shutdown.yaml" in report.files and report.errors == []
+    other = deploy / "notes" / "x.yaml"
+    other.parent.mkdir()
+    other.write_text("a: 1\n")
+    assert _texts(validate_paths(root, [other])) == [
+        "notes/x.yaml:1:1: $: cannot tell what this file is: expected a playbook in a playbooks/ folder, "
+        "a policy in a policies/ folder, or a .toml config"]
+
+
+def test_config_errors_are_located(deploy):
+    cfg = deploy / "config" / "config.toml"
+    text = cfg.read_text()
+    line = text.splitlines().index('mode = "testnet"') + 1
+    cfg.write_text(text.replace('mode = "testnet"', 'mode = "prod"'))
+    problems = validate_config(Root(deploy))
+    assert len(problems) == 1
+    assert problems[0].text().startswith(f"config/config.toml:{line}:1: $.environment.mode: 'prod' is not one of")
+
+
+def test_config_syntax_error_is_located(deploy):
+    (deploy / "config" / "config.toml").write_text("[environment]\nmode = \n")
+    [problem] = validate_config(Root(deploy))
+    assert problem.text().startswith("config/config.toml:2:") and "TOML syntax error" in problem.message
+
+
+def test_policy_without_schema_is_a_warning_and_does_not_fail(deploy):
+    path = deploy / "policies" / "extra.yaml"
+    path.write_text("anything: 1\n")
+    root = Root(deploy)
+    [problem] = validate_policy(root, path)
+    assert problem.severity == "warning"
+    assert problem.text() == ("policies/extra.yaml:1:1: $: no schema for policy 'extra' "
+                              "(schemas/extra.schema.json): not checked beyond YAML syntax")
+    assert validate_files(root).errors == []
+
+
+def test_policy_schema_errors_are_all_reported(deploy):
+    path = deploy / "policies" / "stages.yaml"
+    path.write_text("- not\n- a mapping\n")
+    assert _texts(validate_policy(Root(deploy), path)) == [
+        "policies/stages.yaml:1:1: $: a policy file must be a mapping, not a list"]
+
+
+def test_validate_playbook_is_what_the_interpreter_calls(repo_root):
+    # contract of docs/architecture.md: validate_playbook(root, path) -> list[Problem], clean for shipped ones
+    for name in ("health-check", "shutdown", "shutdown-emergency", "restart-after-maintenance"):
+        assert validate_playbook(repo_root, repo_root.playbook_file(name)) == []

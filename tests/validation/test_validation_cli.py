@@ -1,0 +1,121 @@
+"""`peaktrade validate`, `init` and `playbooks` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+INVALID = REPO / "tests" / "fixtures" / "playbooks" / "invalid"
+SHIPPED = {"health-check", "shutdown", "shutdown-emergency", "restart-after-maintenance"}
+
+
+def test_validate_clean_tree_prints_one_summary_line(cli):
+    code, out, err = cli("--root", str(REPO), "validate")
+    assert code == 0, out + err
+    [line] = out.splitlines()
+    assert line.startswith("OK: ") and line.endswith(" files valid (0 warnings)")
+
+
+def test_validate_invalid_file_prints_located_errors_and_exits_2(cli):
+    case = INVALID / "bad-action-argument.yaml"
+    code, out, _ = cli("--root", str(REPO), "validate", str(case))
+    expected = case.with_suffix(".expected").read_text().splitlines()
+    assert code == 2
+    assert out.splitlines() == [*expected, "FAILED: 3 error(s), 0 warning(s) in 1 file"]
+
+
+def test_validate_json_and_github_formats(cli):
+    case = INVALID / "duplicate-step-id.yaml"
+    code, out, _ = cli("--root", str(REPO), "validate", "--format", "json", str(case))
+    data = json.loads(out)
+    assert code == 2 and data["ok"] is False and data["errors"] == 1
+    assert data["problems"][0] == {
+        "file": "tests/fixtures/playbooks/invalid/duplicate-step-id.yaml", "line": 10, "col": 5,
+        "path": "$.steps[1].id", "message": "duplicate step id 'check' (first defined on line 6)",
+        "step": "check", "severity": "error"}
+    code, out, _ = cli("--root", str(REPO), "validate", "--format", "github", str(case))
+    assert code == 2
+    assert out.splitlines() == [
+        "::error file=tests/fixtures/playbooks/invalid/duplicate-step-id.yaml,line=10,col=5::"
+        "$.steps[1].id (step 'check'): duplicate step id 'check' (first defined on line 6)"]
+
+
+def test_validate_missing_path_is_located_not_a_traceback(cli, tmp_path):
+    code, out, err = cli("--root", str(REPO), "validate", str(REPO / "playbooks" / "nope.yaml"))
+    assert code == 2
+    assert out.splitlines()[0] == "playbooks/nope.yaml:1:1: $: file not found"
+    assert "Traceback" not in out + err
+
+
+def test_validate_as_a_real_process_exit_codes(tmp_path):
+    exe = [sys.executable, "-m", "peaktrade"]
+    ok = subprocess.run([*exe, "--root", str(REPO), "validate"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = subprocess.run([*exe, "--root", str(REPO), "validate", str(INVALID)], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stdout + bad.stderr
+    assert bad.stdout.splitlines()[-1].startswith("FAILED: ")
+
+
+def test_init_creates_a_root_refuses_to_overwrite_and_forces(cli, tmp_path):
+    target = tmp_path / "desk"
+    code, out, err = cli("init", str(target))
+    assert code == 0, err
+    assert out.startswith(f"Initialised {target.resolve()} (")
+    assert "peaktrade play health-check --yes" in out
+    for folder in ("logs", "reports/checklists", "reports/incidents", "var", "data", "live_runs"):
+        assert (target / folder).is_dir(), folder
+    assert (target / "config" / "config.toml").read_bytes() == (REPO / "config" / "config.toml").read_bytes()
+    assert {p.stem for p in (target / "playbooks").glob("*.yaml")} >= SHIPPED
+    assert (target / "schemas" / "playbook.schema.json").is_file()
+
+    (target / "config" / "config.toml").write_text("# edited by the desk\n")
+    code, out, err = cli("init", str(target))
+    assert code == 2
+    assert "already has" in err and "use --force" in err
+    assert "  config/config.toml" in err.splitlines()
+    assert (target / "config" / "config.toml").read_text() == "# edited by the desk\n"
+
+    code, _, _ = cli("init", str(target), "--force")
+    assert code == 0
+    assert (target / "config" / "config.toml").read_bytes() == (REPO / "config" / "config.toml").read_bytes()
+    code, out, _ = cli("--root", str(target), "validate")
+    assert code == 0 and out.startswith("OK: ")
+
+
+def test_init_into_a_file_is_a_usage_error(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = cli("init", str(blocker))
+    assert code == 2 and "is not a directory" in err
+
+
+def test_playbooks_list_and_show(cli):
+    code, out, _ = cli("--root", str(REPO), "playbooks", "list", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0 and SHIPPED <= set(rows)
+    assert rows["health-check"] == {"name": "health-check", "runbook": 6, "stage": "any",
+                                    "title": "Daily system health check", "steps": 7}
+    code, out, _ = cli("--root", str(REPO), "playbooks", "list")
+    assert code == 0 and out.splitlines()[0].split() == ["NAME", "RUNBOOK", "STAGE", "STEPS", "TITLE"]
+    assert any(line.split()[:4] == ["shutdown", "5", "any", "7"] for line in out.splitlines())
+
+    code, out, _ = cli("--root", str(REPO), "playbooks", "show", "shutdown", "--json")
+    info = json.loads(out)
+    assert code == 0 and info["params"]["reason"] == {
+        "type": "string", "required": True,
+        "description": "Why the system is shut down (goes into logs/operations.log)."}
+    kinds = [(s["id"], s["kind"], s["effect"]) for s in info["steps"]]
+    assert kinds[:3] == [("identify", "action", "read"), ("stop", "manual", "act"),
+                         ("verify-stopped", "action", "read")]
+    code, out, _ = cli("--root", str(REPO), "playbooks", "show", "restart-after-maintenance")
+    assert code == 0 and "guards:" in out and "kill_switch: released" in out
+    assert "(when params.stage == 'testnet')" in out
+
+
+def test_playbooks_show_unknown_name(cli):
+    code, _, err = cli("--root", str(REPO), "playbooks", "show", "nope")
+    assert code == 2 and "no playbook 'nope' in playbooks/" in err and "health-check" in err
