@@ -51,7 +51,10 @@ class Roles:
 def load_roles(root: Root) -> Roles:
     from peaktrade.policy.files import load_policy
 
-    data = load_policy(root, "roles")
+    return roles_from_data(load_policy(root, "roles"))
+
+
+def roles_from_data(data: dict) -> Roles:
     people: dict[str, Person] = {}
     for p in data["people"]:
         if p["name"] in people:
