@@ -14,7 +14,8 @@ from pb_helpers import PY, cli_proc, finished, journal, write_playbook
 from peaktrade.playbook.journal import verify_journal
 
 SIDE = "open('side', 'a').write('1\\n')"
-HOLD = "import os, time\nopen('pid2.tmp', 'w').write(str(os.getpid()))\nos.replace('pid2.tmp', 'pid2')\nwhile os.path.exists('hold'): time.sleep(0.02)"
+HOLD = ("import os, time\nopen('pid2.tmp', 'w').write(str(os.getpid()))\nos.replace('pid2.tmp', 'pid2')\n"
+        "while os.path.exists('hold'): time.sleep(0.02)")
 
 
 def _resumable(root):
