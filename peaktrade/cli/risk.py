@@ -28,7 +28,7 @@ def show(stage: str = typer.Option(None, "--stage", help="shadow|testnet|live (d
          as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Show the effective limits of a stage, the limits not set, and contradictions between limits."""
     from peaktrade.cli import _common
-    from peaktrade.policy.limits import consistency_warnings, load_risk_limits
+    from peaktrade.policy.limits import consistency_warnings, load_risk_limits, render_limits
 
     root = _common.root()
     limits = load_risk_limits(root, _stage(root, stage))
@@ -39,22 +39,7 @@ def show(stage: str = typer.Option(None, "--stage", help="shadow|testnet|live (d
                             "warning_threshold_factor": limits.warning_threshold_factor,
                             "limits": limits.enforced(), "not_set": limits.not_set(), "warnings": warnings})
         return
-    print(render_show(limits, warnings))
-
-
-def render_show(limits, warnings: list[str]) -> str:
-    cur = limits.base_currency
-    lines = [f"Risk limits for stage {limits.stage} (base currency {cur}; daily reset {limits.daily_reset_time} "
-             f"{limits.daily_reset_timezone}; warning at {limits.warning_threshold_factor:.0%} of a limit)"]
-    for name, value in limits.enforced().items():
-        unit = "" if name == "max_open_positions" else " %" if name.endswith("_pct") else f" {cur}"
-        shown = f"{value}" if name == "max_open_positions" else f"{value:,.2f}"
-        lines.append(f"  {name:<22} {shown:>14}{unit}")
-    for name in limits.not_set():
-        lines.append(f"  {name:<22} {'not set':>14}  (NOT ENFORCED)")
-    for w in warnings:
-        lines.append(f"WARNING: {w}")
-    return "\n".join(lines)
+    print(render_limits(limits, warnings))
 
 
 @risk_app.command("check")

@@ -85,3 +85,19 @@ def consistency_warnings(limits: RiskLimits) -> list[str]:
     if sym == 0 or tot == 0:
         out.append("an exposure limit is 0: only reducing orders can pass")
     return out
+
+
+def render_limits(limits: RiskLimits, warnings: list[str]) -> str:
+    """The `risk show` text: each enforced limit, each limit not set, each contradiction."""
+    cur = limits.base_currency
+    lines = [f"Risk limits for stage {limits.stage} (base currency {cur}; daily reset {limits.daily_reset_time} "
+             f"{limits.daily_reset_timezone}; warning at {limits.warning_threshold_factor:.0%} of a limit)"]
+    for name, value in limits.enforced().items():
+        unit = "" if name == "max_open_positions" else " %" if name.endswith("_pct") else f" {cur}"
+        shown = f"{value}" if name == "max_open_positions" else f"{value:,.2f}"
+        lines.append(f"  {name:<22} {shown:>14}{unit}")
+    for name in limits.not_set():
+        lines.append(f"  {name:<22} {'not set':>14}  (NOT ENFORCED)")
+    for w in warnings:
+        lines.append(f"WARNING: {w}")
+    return "\n".join(lines)
