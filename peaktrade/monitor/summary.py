@@ -149,20 +149,44 @@ class SummaryCache:
             except (OSError, ValueError, AttributeError):
                 pass
 
-    def fold(self, run_dir: Path) -> Fold:
-        key = str(run_dir.name)
+    def _state(self, run_dir: Path) -> tuple[str, list[int] | None, list[int] | None]:
+        """``hit`` (unchanged), ``grow`` (only the JSONL grew) or ``full`` (recompute)."""
         pq_sig, jl_sig = _sig(run_dir / PARQUET), _sig(run_dir / JSONL)
-        entry = self.entries.get(key)
+        entry = self.entries.get(run_dir.name)
         if entry and entry["parquet"] == pq_sig and entry["jsonl"] == jl_sig:
-            return Fold(**entry["fold"])
+            return "hit", pq_sig, jl_sig
         if entry and entry["parquet"] == pq_sig and jl_sig and entry["jsonl"] and jl_sig[0] >= entry["offset"]:
-            fold = Fold(**entry["fold"])
-            offset = _extend(fold, run_dir, entry["offset"])
-        else:
-            fold, offset = _full(run_dir)
-        self.entries[key] = {"parquet": pq_sig, "jsonl": jl_sig, "offset": offset, "fold": asdict(fold)}
-        self.dirty = True
-        return fold
+            return "grow", pq_sig, jl_sig
+        return "full", pq_sig, jl_sig
+
+    def folds(self, run_dirs: list[Path]) -> dict[str, Fold]:
+        """Folds of many runs; full recomputations run on a small thread pool (pyarrow releases the GIL)."""
+        states = {d.name: (d, *self._state(d)) for d in run_dirs}
+        misses = [d for d, state, _, _ in states.values() if state == "full"]
+        fulls: dict[str, tuple[Fold, int]] = {}
+        if len(misses) > 8:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+                fulls = dict(zip((d.name for d in misses), pool.map(_full, misses), strict=True))
+        out = {}
+        for name, (d, state, pq_sig, jl_sig) in states.items():
+            entry = self.entries.get(name)
+            if state == "hit":
+                out[name] = Fold(**entry["fold"])
+                continue
+            if state == "grow":
+                fold = Fold(**entry["fold"])
+                offset = _extend(fold, d, entry["offset"])
+            else:
+                fold, offset = fulls[name] if name in fulls else _full(d)
+            self.entries[name] = {"parquet": pq_sig, "jsonl": jl_sig, "offset": offset, "fold": asdict(fold)}
+            self.dirty = True
+            out[name] = fold
+        return out
+
+    def fold(self, run_dir: Path) -> Fold:
+        return self.folds([run_dir])[run_dir.name]
 
     def save(self, keep: set[str]) -> None:
         if self.path is None or not self.dirty:

@@ -29,20 +29,22 @@ def overview(root: Root, *, include_inactive: bool = False, max_age_hours: float
     cutoff = None
     if max_age_hours is not None and now is not None:
         cutoff = parse_ts_ns((now - timedelta(hours=max_age_hours)).isoformat())
-    rows, seen = [], set()
-    for d in run_dirs(root):
-        seen.add(d.name)
+    shown, all_dirs = [], run_dirs(root)
+    for d in all_dirs:
         meta = read_meta(d)
         active = is_active(meta, registry)
-        if not include_inactive and not active:
-            continue
-        fold = cache.fold(d)
+        if include_inactive or active:
+            shown.append((d, meta, active))
+    folds = cache.folds([d for d, _, _ in shown])
+    rows = []
+    for d, meta, active in shown:
+        fold = folds[d.name]
         if cutoff is not None:
             newest = fold.last_ts_ns or parse_ts_ns(meta.get("started_at"))
             if newest is None or newest < cutoff:
                 continue
         rows.append(summary_row(meta, fold, active))
-    cache.save(seen)
+    cache.save({d.name for d in all_dirs})
     rows.sort(key=lambda r: (r["last_event"] or r["started_at"] or "", r["run_id"] or ""), reverse=True)
     return rows
 
