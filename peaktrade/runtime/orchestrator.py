@@ -161,20 +161,22 @@ class Orchestrator:
             if not rec.active:
                 results[run_id] = StopResult(run_id, "not running")
                 continue
-            self.registry.update(run_id, only_if=("starting", "running"), status="stopping")
-            if rec.pid is None:
-                waiting[run_id] = ProcessHandle(0, None)
-                continue
-            handle = ProcessHandle(rec.pid, rec.pid_start)
-            self.launcher.terminate(handle)
-            waiting[run_id] = handle
+            # Exactly one of these transitions wins against the worker's own starting -> running:
+            # a running worker has its SIGTERM handler and gets the signal; a worker still starting
+            # is not signalled (it could die of it) but finds "stopping" and ends gracefully at once.
+            if self.registry.update(run_id, only_if=("running",), status="stopping"):
+                rec = self.registry.get(run_id) or rec
+                self.launcher.terminate(ProcessHandle(rec.pid or 0, rec.pid_start))
+            else:
+                self.registry.update(run_id, only_if=("starting",), status="stopping")
+                rec = self.registry.get(run_id) or rec
+            waiting[run_id] = ProcessHandle(rec.pid or 0, rec.pid_start)
         while waiting:
             for run_id, handle in list(waiting.items()):
-                if not handle.pid:  # still launching: signal it once its process is recorded
+                if not handle.pid:  # still being launched by another CLI: watch it once it is recorded
                     rec = self.registry.get(run_id)
                     if rec is not None and rec.active and rec.pid:
                         waiting[run_id] = ProcessHandle(rec.pid, rec.pid_start)
-                        self.launcher.terminate(waiting[run_id])
                     if rec is not None and rec.active:
                         continue
                 elif self.launcher.is_alive(handle):
