@@ -33,6 +33,8 @@ log = logging.getLogger("peaktrade.exchange")
 T = TypeVar("T")
 # Kraken spot accepts AddOrder with validate=true: checked by the exchange, never placed
 _NATIVE_VALIDATE = {"kraken": {"validate": True}}
+# exchanges whose open/closed order queries filter by client order id
+_CLIENT_ID_FILTER = {"kraken"}
 
 
 def testnet_execution(ccxt_id: str, config: Any) -> str | None:
@@ -48,7 +50,7 @@ def testnet_execution(ccxt_id: str, config: Any) -> str | None:
         return "validate_only"
     if sandbox is True and config.get("exchange.base_url"):
         return "sandbox"
-    return "sandbox" if "test" in (klass().describe().get("urls") or {}) else "validate_only"
+    return "sandbox" if (klass().urls or {}).get("test") else "validate_only"  # kraken: urls["test"] is None
 
 
 class CcxtExchange:
@@ -77,6 +79,7 @@ class CcxtExchange:
             self.ccxt.set_sandbox_mode(True)
         if base_url:
             self.ccxt.urls["api"] = _rebase(self.ccxt.urls["api"], base_url.rstrip("/"))
+        self.ccxt.on_rest_response = _json_only(self.ccxt.on_rest_response, ccxt.BadResponse)
         self._markets_loaded = False
 
     @classmethod
@@ -139,7 +142,10 @@ class CcxtExchange:
 
     # --- reads ---
     def server_time(self) -> int:
-        return int(self._read(self.ccxt.fetch_time))
+        ms = self._read(self.ccxt.fetch_time)
+        if ms is None:
+            raise ExchangeAPIError("Unreadable reply: no server time")
+        return int(ms)
 
     def load_markets(self) -> dict[str, Any]:
         markets = self._read(self.ccxt.load_markets)
@@ -150,7 +156,7 @@ class CcxtExchange:
         self._ensure_markets()
         t = self._read(self.ccxt.fetch_ticker, symbol)
         if t.get("last") is None:
-            raise ExchangeAPIError(f"Ticker reply for {symbol} without a price")
+            raise ExchangeAPIError(f"Unreadable reply: ticker for {symbol} without a price")
         return {"symbol": symbol, "last": t["last"], "bid": t.get("bid"), "ask": t.get("ask"),
                 "timestamp": t.get("timestamp")}
 
@@ -173,10 +179,14 @@ class CcxtExchange:
         return [_order(o) for o in self._read(self.ccxt.fetch_closed_orders, symbol)]
 
     def fetch_order_by_client_id(self, client_order_id: str) -> Order | None:
-        for orders in (self.fetch_open_orders(), self.fetch_closed_orders()):
-            for o in orders:
-                if o.client_order_id == client_order_id:
-                    return o
+        """Open orders first, then closed ones; filtered by the exchange where it can (Kraken's
+        ``cl_ord_id``: its closed-order list is only the 50 most recent) and always checked here."""
+        self._ensure_markets()
+        params = {"clientOrderId": client_order_id} if self.name in _CLIENT_ID_FILTER else {}
+        for fetch in (self.ccxt.fetch_open_orders, self.ccxt.fetch_closed_orders):
+            for raw in self._read(fetch, None, None, None, params):
+                if raw.get("clientOrderId") == client_order_id:
+                    return _order(raw)
         return None
 
     # --- acts ---
@@ -213,13 +223,14 @@ class CcxtExchange:
             try:
                 reply = self._call(self.ccxt.create_order, symbol, type, side, amount, price, params)
             except (ExchangeNetworkError, ExchangeRateLimitError) as err:
-                # the request may have reached the exchange: find out before anything else
+                # The request may have reached the exchange. Back off first (a request still in flight
+                # gets time to land), then look the order up; resubmit only if it is certainly not there.
+                self.clock.sleep(self._backoff(err, attempt))
                 found = self._reconcile(cid, err)
                 if found is not None:
                     return found
                 if attempt == self.retry_max_attempts:
                     raise
-                self.clock.sleep(self._backoff(err, attempt))
                 continue
             if not reply or not reply.get("id"):
                 found = self._reconcile(cid, ExchangeAPIError("Order reply without an order id"))
@@ -274,6 +285,19 @@ def _order(o: dict[str, Any]) -> Order:
                  o.get("side") or "", o.get("type") or "", float(o.get("amount") or 0), o.get("price"),
                  o.get("status") or "open", float(o.get("filled") or 0), o.get("average"), float(fee or 0),
                  timestamp=o.get("timestamp"), info={})
+
+
+def _json_only(hook: Callable[..., str], bad_response: type[Exception]) -> Callable[..., str]:
+    """ccxt parses a garbage body as None and carries on (an order "placed" without an id, a server time
+    of None); a reply that is not JSON is refused here, before ccxt can read anything into it."""
+
+    def check(code: int, reason: str, url: str, method: str, headers: Any, body: str, *rest: Any) -> str:
+        text = hook(code, reason, url, method, headers, body, *rest)
+        if 200 <= int(code) < 300 and not (text or "").lstrip().startswith(("{", "[")):
+            raise bad_response(f"unreadable reply from {method} {url.split('?')[0]}: not JSON")
+        return text
+
+    return check
 
 
 def _rebase(api: Any, base_url: str) -> Any:

@@ -77,7 +77,8 @@ class KrakenSimulator:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="kraken-sim", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="kraken-sim",
+                         daemon=True).start()
         return self.base_url
 
     @property
@@ -101,9 +102,10 @@ class KrakenSimulator:
     def handle(self, api: str, name: str, params: dict[str, str], headers: Any, body: str) -> tuple[int, str]:
         self.requests.append(f"{api}/{name}")
         fault = self._take_fault(name)
-        if fault == "timeout":
+        if fault == "timeout":  # the request is lost: nothing happens, the client waits in vain
             time.sleep(self.timeout_delay_s)
-        elif fault == "http_500":
+            return 504, "Gateway Timeout"
+        if fault == "http_500":
             return 500, "Internal Server Error"
         elif fault == "garbage":
             return 200, "<html>\x00garbage"
@@ -256,12 +258,18 @@ class KrakenSimulator:
     def _public_view(self, order: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in order.items() if not k.startswith("_")}
 
+    def _matching(self, params: dict[str, str], open_: bool) -> list[tuple[str, dict[str, Any]]]:
+        cid = params.get("cl_ord_id")
+        return [(t, o) for t, o in self.orders.items()
+                if (o["status"] == "open") == open_ and (cid is None or o.get("cl_ord_id") == cid)]
+
     def _private_OpenOrders(self, params: dict[str, str]) -> dict[str, Any]:
-        return {"open": {t: self._public_view(o) for t, o in self.orders.items() if o["status"] == "open"}}
+        return {"open": {t: self._public_view(o) for t, o in self._matching(params, True)}}
 
     def _private_ClosedOrders(self, params: dict[str, str]) -> dict[str, Any]:
-        closed = {t: self._public_view(o) for t, o in self.orders.items() if o["status"] != "open"}
-        return {"closed": closed, "count": len(closed)}
+        # like Kraken: the 50 most recently closed orders, newest first
+        closed = sorted(self._matching(params, False), key=lambda item: item[1].get("closetm", 0), reverse=True)
+        return {"closed": {t: self._public_view(o) for t, o in closed[:50]}, "count": len(closed)}
 
     def _private_QueryOrders(self, params: dict[str, str]) -> dict[str, Any]:
         ids = [t for t in params.get("txid", "").split(",") if t]
@@ -297,6 +305,7 @@ class _KrakenError(Exception):
 class _Handler(BaseHTTPRequestHandler):
     simulator: KrakenSimulator
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # header and body go out as two writes: without this each reply waits ~40 ms
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the outcome, not access logs
         pass
