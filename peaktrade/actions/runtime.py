@@ -1,0 +1,125 @@
+"""Runtime actions for the playbooks: start, watch and stop runs through the orchestrator, list experiments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peaktrade.actions.registry import ActionContext, ActionResult, action
+
+_RUN_ID = {"type": "string", "pattern": r"^(shadow|testnet|live)_\d{8}_\d{6}_[0-9a-f]{6}$"}
+_START = {
+    "type": "object", "additionalProperties": False, "required": ["mode"],
+    "properties": {
+        "mode": {"enum": ["shadow", "testnet", "live"]},
+        "profile": {"type": "string", "minLength": 1},
+        "strategy": {"type": "string", "minLength": 1},
+        "symbol": {"type": "string", "pattern": "^[A-Z0-9]+/[A-Z0-9]+$"},
+        "timeframe": {"type": "string", "pattern": "^[1-9][0-9]*[mhdw]$"},
+        "notes": {"type": "string"},
+        "wait": {"type": "boolean", "description": "for a finite profile: wait until the run ends"},
+        "wait_timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+    },
+}
+
+
+def _describe_start(args: dict[str, Any]) -> str:
+    what = f"start a {args.get('mode')} run (profile {args.get('profile', 'standard')})"
+    return what + (", wait for it to finish and report its figures" if args.get("wait") else "")
+
+
+def _figures_line(fig: dict[str, Any]) -> str:
+    return (f"{fig['bars']} bars, {fig['orders_filled']} fills, {fig['orders_blocked']} blocked, "
+            f"{fig['orders_rejected']} rejected, equity {fig['final_equity']}, PnL {fig['pnl']}, "
+            f"max drawdown {fig['max_drawdown_pct']}%")
+
+
+@action("runs.start", schema=_START, effect="act", live_sensitive=True, describe=_describe_start,
+        description="Start a shadow/testnet run through the orchestrator (own process); optionally wait for it.")
+def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.config import load_config
+    from peaktrade.runtime import runlog
+    from peaktrade.runtime.experiments import key_figures
+    from peaktrade.runtime.orchestrator import Orchestrator
+    from peaktrade.runtime.runner import resolve_profile
+
+    orch = Orchestrator(ctx.root, clock=ctx.clock)
+    profile = args.get("profile", "standard")
+    rec = orch.start(args["mode"], profile=profile, strategy=args.get("strategy"), symbol=args.get("symbol"),
+                     timeframe=args.get("timeframe"), notes=args.get("notes", ""), operator=ctx.operator)
+    ctx.echo(f"Run started: {rec.run_id} ({rec.mode}, {rec.strategy} {rec.symbol} {rec.timeframe}, profile "
+             f"{profile}, pid {rec.pid})")
+    data: dict[str, Any] = {"run_id": rec.run_id, "pid": rec.pid, "mode": rec.mode, "profile": profile}
+    finite = int(resolve_profile(load_config(ctx.root), profile).get("steps", 0) or 0) > 0
+    if not (args.get("wait") and finite):
+        return ActionResult(True, f"run {rec.run_id} started ({profile})", data={**data, "status": "running"})
+    timeout = float(args.get("wait_timeout_s", 120))
+    final = orch.wait(rec.run_id, timeout_s=timeout, poll_s=0.2)
+    run_dir = runlog.run_dir(ctx.root, rec.run_id)
+    fig = key_figures(run_dir, runlog.read_meta(run_dir))
+    data.update(status=final.status, figures=fig)
+    if final.active:
+        return ActionResult(False, f"run {rec.run_id} still {final.status} after {timeout:g} s", data=data)
+    output = f"Run {rec.run_id} {final.status}: {_figures_line(fig)}"
+    if final.status != "completed":
+        return ActionResult(False, f"run {rec.run_id} {final.status}: {final.status_note or 'see its session.log'}",
+                            output=output, data=data)
+    return ActionResult(True, f"run {rec.run_id} completed: {_figures_line(fig)}", output=output, data=data)
+
+
+@action("runs.stop_all", effect="act",
+        description="Stop every active run gracefully (SIGTERM; killed after the timeout).",
+        schema={"type": "object", "additionalProperties": False,
+                "properties": {"timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}}},
+        describe=lambda a: f"SIGTERM every active run, kill those still running after {a.get('timeout_s', 30)} s")
+def runs_stop_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.runtime.orchestrator import Orchestrator
+
+    results = Orchestrator(ctx.root, clock=ctx.clock).stop_all(timeout_s=float(args.get("timeout_s", 30)))
+    lines = [f"{r.run_id}: {r.outcome} ({r.seconds:.1f} s)" for r in results]
+    data = {"runs": [r.__dict__ for r in results]}
+    killed = [r.run_id for r in results if r.outcome == "killed"]
+    if killed:
+        return ActionResult(False, f"{len(killed)} of {len(results)} run(s) had to be killed: {', '.join(killed)}",
+                            output="\n".join(lines), data=data)
+    summary = f"{len(results)} run(s) stopped gracefully" if results else "no active runs"
+    return ActionResult(True, summary, output="\n".join(lines), data=data)
+
+
+@action("runs.status", effect="read", description="The runs in the registry and their states.",
+        schema={"type": "object", "additionalProperties": False,
+                "properties": {"run_id": _RUN_ID, "active_only": {"type": "boolean"},
+                               "limit": {"type": "integer", "minimum": 1}}})
+def runs_status(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.runtime.orchestrator import Orchestrator
+
+    recs = Orchestrator(ctx.root, clock=ctx.clock).status(args.get("run_id"), limit=args.get("limit", 20))
+    if args.get("active_only"):
+        recs = [r for r in recs if r.active]
+    lines = [f"{r.run_id}  {r.mode:<8} {r.strategy:<14} {r.symbol:<9} {r.status:<10} {r.started_at or '-'}"
+             for r in recs]
+    active = sum(r.active for r in recs)
+    return ActionResult(True, f"{len(recs)} run(s), {active} active", output="\n".join(lines),
+                        data={"runs": [r.to_dict() for r in recs], "active": active})
+
+
+@action("runs.follow_hint", effect="read", description="How to follow a run while it runs.",
+        schema={"type": "object", "additionalProperties": False, "required": ["run_id"],
+                "properties": {"run_id": _RUN_ID}})
+def runs_follow_hint(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    rid = args["run_id"]
+    text = (f"Follow the run in a second terminal:\n  peaktrade monitor follow --run-id {rid}\n"
+            f"  peaktrade runs tail --run-id {rid}\nStop it: peaktrade runs stop --run-id {rid}")
+    ctx.echo(text)
+    return ActionResult(True, f"follow: peaktrade monitor follow --run-id {rid}", output=text, data={"run_id": rid})
+
+
+@action("experiments.list", effect="read", description="Recent runs with their key figures.",
+        schema={"type": "object", "additionalProperties": False,
+                "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 1000}}})
+def experiments_list(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.runtime.experiments import list_experiments
+
+    rows = list_experiments(ctx.root, limit=args.get("limit", 10))
+    lines = [f"{r['run_id']}  {r['status'] or '-':<10} bars {r['bars']:>5}  fills {r['orders_filled']:>4}  "
+             f"equity {r['final_equity']}  PnL {r['pnl']}" for r in rows]
+    return ActionResult(True, f"{len(rows)} run(s) listed", output="\n".join(lines), data={"runs": rows})
