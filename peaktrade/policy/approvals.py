@@ -162,8 +162,17 @@ def verify_for_play(root: Root, decision: str, *, playbook: str, playbook_hash: 
     """The verified approval of ``decision`` for this play (see ``peaktrade.policy.verify``)."""
     from peaktrade.policy.verify import verify_for_play as _verify
 
-    return _verify(root, decision, playbook=playbook, playbook_hash=playbook_hash, params=params,
-                   policies_hash=policies_hash, play_id=play_id, requester=requester, clock=clock)
+    try:
+        return _verify(root, decision, playbook=playbook, playbook_hash=playbook_hash, params=params,
+                       policies_hash=policies_hash, play_id=play_id, requester=requester, clock=clock)
+    except BlockedError as exc:
+        from peaktrade.policy import gate
+
+        # the operator should learn both halves of the live gate at once, not one per attempt
+        if decision == gate.DECISION and not gate._live_enabled(root)[0]:
+            exc.message += "; and live.enabled is not true in policies/stages.yaml"
+            exc.args = (exc.message,)
+        raise
 
 
 def verify_request(root: Root, request_id: str, *, decision: str, subject: dict[str, Any], token: str,
