@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from peaktrade.cli import _common
+from peaktrade.cli import _common, _fastparams
 from peaktrade.errors import ExitCode, PeakTradeError
 
 app = typer.Typer(
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     exceptions = _click_exceptions()
+    _fastparams.install()  # plain parameters without importing pydantic (start-up bar, DESIGN 10)
     _register_all()
     try:
         rv = app(args=argv, prog_name="peaktrade", standalone_mode=False)
