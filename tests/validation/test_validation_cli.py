@@ -119,3 +119,16 @@ def test_playbooks_list_and_show(cli):
 def test_playbooks_show_unknown_name(cli):
     code, _, err = cli("--root", str(REPO), "playbooks", "show", "nope")
     assert code == 2 and "no playbook 'nope' in playbooks/" in err and "health-check" in err
+
+
+def test_validate_imports_no_heavy_or_pydantic_modules():
+    code = ("import sys\nfrom peaktrade.cli import run\nrc = run(['--root', sys.argv[1], 'validate', '-f', 'json'])\n"
+            "print(rc, sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'pydantic', 'ccxt', 'pandas', 'pyarrow', 'numpy'}))")
+    proc = subprocess.run([sys.executable, "-c", code, str(REPO)], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stdout + proc.stderr
+
+
+def test_bad_format_choice_is_a_usage_error(cli):
+    code, out, err = cli("--root", str(REPO), "validate", "--format", "yaml")
+    assert code == 2 and "'yaml' is not one of 'text', 'json', 'github'" in out + err
