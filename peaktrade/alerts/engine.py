@@ -25,6 +25,7 @@ class AlertReport:
     events: int
     rules: dict[str, Any]
     alerts: list[Alert] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # rule -> why it was not evaluated
     deliveries: list[Delivery] = field(default_factory=list)
 
     @property
@@ -34,7 +35,7 @@ class AlertReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "now": self.now, "events": self.events, "rules": self.rules,
-            "critical": self.critical, "alerts": [a.to_dict() for a in self.alerts],
+            "critical": self.critical, "alerts": [a.to_dict() for a in self.alerts], "skipped": self.skipped,
             "deliveries": [d.to_dict() for d in self.deliveries],
         }
 
@@ -51,7 +52,7 @@ def _needed_columns(s: RuleSettings) -> list[str]:
 def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> AlertReport:
     """Run every configured rule over the events of ``run_id`` (no notification)."""
     from peaktrade.monitor.columns import ns_to_iso, parse_ts_ns, read_columns
-    from peaktrade.monitor.runs import read_meta, run_dir
+    from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dir
 
     path = run_dir(root, run_id)
     cols = read_columns(path, _needed_columns(settings))
@@ -61,9 +62,13 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
     if settings.pnl_drop_threshold_pct is not None and len(ts):
         found.append(pnl_drop(ts, cols["equity"], threshold_pct=settings.pnl_drop_threshold_pct,
                               window_s=settings.pnl_drop_window_hours * 3600, run_id=run_id))
-    if settings.no_events_max_minutes is not None:
+    meta = read_meta(path)
+    if settings.no_events_max_minutes is not None and not is_active(meta, active_run_ids(root)):
+        # a run that has ended is silent by design; alerting on it every cron tick is noise
+        report.skipped["no_events"] = f"run has ended ({meta.get('status') or 'ended_at ' + str(meta.get('ended_at'))})"
+    elif settings.no_events_max_minutes is not None:
         last = int(ts.max()) if len(ts) else None
-        started = parse_ts_ns(read_meta(path).get("started_at"))
+        started = parse_ts_ns(meta.get("started_at"))
         found.append(no_events(last, now_ns, max_silence_s=settings.no_events_max_minutes * 60,
                                started_ns=started, run_id=run_id))
     if settings.error_spike_max_errors is not None and len(ts):

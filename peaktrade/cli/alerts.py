@@ -58,6 +58,8 @@ def _print(report) -> None:
 
     active = [k for k, v in report.rules.items() if v is not None]
     print(f"run {report.run_id}: {report.events} events, rules: {', '.join(active) or 'none'} (as of {report.now})")
+    for rule, why in report.skipped.items():
+        print(f"skipped {rule}: {why}")
     if not report.alerts:
         print("OK: no alerts")
     for alert in report.alerts:

@@ -2,8 +2,8 @@
 
 The run-log reader and the run registry belong to the runtime (``peaktrade.runtime.runlog``,
 ``peaktrade.runtime.registry``); they are imported lazily. When the registry is not importable
-(or cannot answer), a run is active iff its ``meta.json`` has no ``ended_at`` — the runtime
-writes ``ended_at`` on every orderly stop.
+(or does not know the run), ``meta.json`` decides: its ``status``, else ``ended_at`` absent =
+active (the runtime writes ``ended_at`` on every orderly stop).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from peaktrade.root import Root
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ACTIVE_STATUSES = ("starting", "running", "stopping")
 
 
 def run_dirs(root: Root) -> list[Path]:
@@ -37,11 +38,19 @@ def run_dirs(root: Root) -> list[Path]:
     return sorted(p for p in base.iterdir() if p.is_dir() and (p / "meta.json").is_file())
 
 
+def _runs_base(root: Root) -> Path:
+    try:
+        from peaktrade.runtime.runlog import runs_dir
+    except ImportError:
+        return root.live_runs_dir
+    return runs_dir(root)
+
+
 def run_dir(root: Root, run_id: str) -> Path:
     """The directory of ``run_id``; an unknown or malformed id is a usage error."""
     if not RUN_ID.match(run_id or ""):
         raise UsageError(f"invalid run id {run_id!r}")
-    path = root.live_runs_dir / run_id
+    path = _runs_base(root) / run_id
     if not path.is_dir():
         known = ", ".join(p.name for p in run_dirs(root)[-5:]) or "none"
         raise UsageError(f"unknown run id {run_id!r} (no {root.rel(path)}/; recent runs: {known})")
@@ -49,41 +58,48 @@ def run_dir(root: Root, run_id: str) -> Path:
 
 
 def read_meta(path: Path) -> dict[str, Any]:
-    """``meta.json`` of a run dir; a missing or unreadable file yields ``{"run_id": <dir name>}``."""
+    """``meta.json`` of a run dir (the runtime's reader marks a dead process ``crashed``);
+    a missing or unreadable file yields ``{"run_id": <dir name>}``."""
+    meta: Any = None
     try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        from peaktrade.runtime.runlog import read_meta as runtime_read_meta
+
+        meta = runtime_read_meta(path)
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 - unreadable meta: show the run anyway
         meta = {}
+    if meta is None:
+        try:
+            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
     if not isinstance(meta, dict):
         meta = {}
     meta.setdefault("run_id", path.name)
     return meta
 
 
-def active_run_ids(root: Root) -> set[str] | None:
-    """Run ids the runtime registry knows as running, or None if the registry is unavailable."""
-    try:
-        from peaktrade.runtime import registry as reg
-    except ImportError:
+def active_run_ids(root: Root) -> dict[str, bool] | None:
+    """run id -> active, from the runtime's registry; None when the registry is unavailable."""
+    if not (root.var_dir / "runs.sqlite").is_file():
         return None
     try:
-        if hasattr(reg, "RunRegistry"):
-            rows = reg.RunRegistry(root).list()
-        elif hasattr(reg, "list_runs"):
-            rows = reg.list_runs(root)
-        else:
-            return None
-    except Exception:  # noqa: BLE001 - fall back to meta.json
+        from peaktrade.runtime.registry import open_registry
+
+        return {rec.run_id: bool(rec.active) for rec in open_registry(root).list()}
+    except Exception:  # noqa: BLE001 - ImportError or a half-migrated registry: fall back to meta.json
         return None
-    active: set[str] = set()
-    for row in rows:
-        get = row.get if isinstance(row, dict) else lambda k, r=row: getattr(r, k, None)
-        if str(get("status") or get("state") or "").lower() in ("running", "active", "starting", "stopping"):
-            active.add(str(get("run_id")))
-    return active
 
 
-def is_active(meta: dict[str, Any], registry_active: set[str] | None) -> bool:
-    if registry_active is not None:
-        return meta.get("run_id") in registry_active
+def is_active(meta: dict[str, Any], registry: dict[str, bool] | None) -> bool:
+    """Registry first; a process found dead by the runtime (``crashed``) is never active;
+    runs the registry does not know go by meta.json (``status``, else ``ended_at`` absent)."""
+    status = meta.get("status")
+    if status == "crashed":
+        return False
+    if registry is not None and meta.get("run_id") in registry:
+        return registry[meta["run_id"]]
+    if status:
+        return status in ACTIVE_STATUSES
     return not meta.get("ended_at")

@@ -1,7 +1,8 @@
 """Per-run summaries (equity, PnL, drawdown) and the cache that keeps ``monitor overview`` fast.
 
 Drawdown = equity / running peak − 1 (≤ 0): ``drawdown`` is the current one (last event),
-``max_drawdown`` the deepest over the run. PnL = last equity − first equity of the run.
+``max_drawdown`` the deepest over the run. PnL = last equity − starting cash (from the config
+snapshot in meta.json; else the first equity).
 
 A summary is cached in ``var/cache/monitor-summaries.json`` with the size and mtime of the run's
 event files. On the next overview an unchanged run costs three ``stat`` calls; a run whose
@@ -200,11 +201,20 @@ class SummaryCache:
             pass  # a read-only deployment simply recomputes next time
 
 
+def starting_equity(meta: dict[str, Any], fold: Fold) -> float | None:
+    """The run's starting cash from its config snapshot (exact: the book's PnL reference), else the
+    first equity seen (which already includes the first bar's fill and fee)."""
+    cash = ((meta.get("config") or {}).get("session") or {}).get("starting_cash")
+    return float(cash) if isinstance(cash, (int, float)) else fold.first_equity
+
+
 def summary_row(meta: dict[str, Any], fold: Fold, active: bool) -> dict[str, Any]:
+    start = starting_equity(meta, fold)
+    pnl = fold.equity - start if fold.equity is not None and start is not None else None
     return {
         "run_id": meta.get("run_id"), "mode": meta.get("mode"), "strategy": meta.get("strategy"),
         "symbol": meta.get("symbol"), "timeframe": meta.get("timeframe"), "active": active,
         "started_at": meta.get("started_at"), "ended_at": meta.get("ended_at"),
         "events": fold.events, "last_event": ns_to_iso(fold.last_ts_ns),
-        "equity": fold.equity, "pnl": fold.pnl, "drawdown": fold.drawdown, "max_drawdown": fold.max_drawdown,
+        "equity": fold.equity, "pnl": pnl, "drawdown": fold.drawdown, "max_drawdown": fold.max_drawdown,
     }

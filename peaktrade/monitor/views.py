@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from peaktrade.monitor.columns import last_events, ns_to_iso, parse_ts_ns, read_columns
 from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dir, run_dirs
-from peaktrade.monitor.summary import SummaryCache, fold_columns, summary_row
+from peaktrade.monitor.summary import SummaryCache, fold_columns, starting_equity, summary_row
 
 if TYPE_CHECKING:
     from peaktrade.root import Root
@@ -67,8 +67,8 @@ def run_detail(root: Root, run_id: str, *, last: int = 10) -> dict[str, Any]:
     metrics = {
         "events": fold.events, "last_step": fold.last_step,
         "first_event": ns_to_iso(int(cols["ts_event"][0])) if fold.events else None,
-        "last_event": row["last_event"], "start_equity": fold.first_equity, "equity": fold.equity,
-        "pnl": fold.pnl, "realized_pnl": last_finite("realized_pnl"), "unrealized_pnl": last_finite("unrealized_pnl"),
+        "last_event": row["last_event"], "start_equity": starting_equity(meta, fold), "equity": fold.equity,
+        "pnl": row["pnl"], "realized_pnl": last_finite("realized_pnl"), "unrealized_pnl": last_finite("unrealized_pnl"),
         "peak_equity": fold.peak, "drawdown": fold.drawdown, "max_drawdown": fold.max_drawdown,
         "error_events": int(cols["has_error"].sum()),
         **{name: int(np.nansum(cols[name])) for name in TOTALS},

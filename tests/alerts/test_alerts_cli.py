@@ -123,3 +123,11 @@ def test_policy_validation_cache_never_hides_an_edit(deploy, capsys):
     policy.write_text(policy.read_text().replace("window_minutes: 10", "window_minutes: ten"))
     assert _run(deploy) == 2
     assert "$.rules.error_spike.window_minutes: 'ten' is not of type 'number'" in capsys.readouterr().err
+
+
+def test_no_events_is_not_evaluated_for_an_ended_run(deploy, capsys):
+    write_run(deploy / "live_runs", RUN, make_events(3, start=START), meta={"ended_at": "2025-12-07T12:03:00Z"})
+    rc = _run(deploy, "--now", "2025-12-08T12:00:00Z", "--json", "--no-notify")
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["alerts"] == []
+    assert out["skipped"] == {"no_events": "run has ended (ended_at 2025-12-07T12:03:00Z)"}
