@@ -66,15 +66,27 @@ def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     return ActionResult(True, f"run {rec.run_id} completed: {_figures_line(fig)}", output=output, data=data)
 
 
-@action("runs.stop_all", effect="act",
-        description="Stop every active run gracefully (SIGTERM; killed after the timeout).",
+def _describe_stop(args: dict[str, Any]) -> str:
+    if args.get("force"):
+        return "SIGKILL every active run at once and mark it killed"
+    return f"SIGTERM every active run, kill those still running after {args.get('timeout_s', 30)} s"
+
+
+@action("runs.stop_all", effect="act", describe=_describe_stop,
+        description="Stop every active run gracefully (SIGTERM; killed after the timeout), or force-kill them.",
         schema={"type": "object", "additionalProperties": False,
-                "properties": {"timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}}},
-        describe=lambda a: f"SIGTERM every active run, kill those still running after {a.get('timeout_s', 30)} s")
+                "properties": {"timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                               "force": {"type": "boolean", "description": "SIGKILL at once (emergency)"}}})
 def runs_stop_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.runtime.orchestrator import Orchestrator
 
-    results = Orchestrator(ctx.root, clock=ctx.clock).stop_all(timeout_s=float(args.get("timeout_s", 30)))
+    orch = Orchestrator(ctx.root, clock=ctx.clock)
+    if args.get("force"):
+        results = orch.kill_all()
+        lines = [f"{r.run_id}: killed" for r in results]
+        return ActionResult(True, f"{len(results)} run(s) force-killed" if results else "no active runs",
+                            output="\n".join(lines), data={"runs": [r.__dict__ for r in results]})
+    results = orch.stop_all(timeout_s=float(args.get("timeout_s", 30)))
     lines = [f"{r.run_id}: {r.outcome} ({r.seconds:.1f} s)" for r in results]
     data = {"runs": [r.__dict__ for r in results]}
     killed = [r.run_id for r in results if r.outcome == "killed"]

@@ -149,6 +149,17 @@ class Orchestrator:
         self.reconcile()
         return self.stop_many([r.run_id for r in self.registry.list(active_only=True)], timeout_s=timeout_s)
 
+    def kill_all(self, *, reason: str = "force-killed (emergency shutdown)") -> list[StopResult]:
+        """SIGKILL every active run at once (runbook 5.3); each is marked killed."""
+        self.reconcile()
+        results = []
+        for rec in self.registry.list(active_only=True):
+            if rec.pid:
+                self.launcher.kill(ProcessHandle(rec.pid, rec.pid_start))
+            self._finish(rec.run_id, "killed", reason)
+            results.append(StopResult(rec.run_id, "killed"))
+        return results
+
     def stop_many(self, run_ids: list[str], *, timeout_s: float = STOP_TIMEOUT_S) -> list[StopResult]:
         """SIGTERM all of them first, then wait for all in parallel; kill what outlives ``timeout_s``."""
         t0 = self.clock.monotonic()
