@@ -88,3 +88,52 @@ def exchange_credentials(ctx: ActionContext, args: dict[str, Any]) -> ActionResu
     missing = [n for n, v in present.items() if not v] + unnamed
     summary = f"credentials for {mode} present" if ok else f"credentials missing: {', '.join(missing)}"
     return ActionResult(ok, summary, output="\n".join(lines), data={"mode": mode, "variables": present})
+
+
+@action("orders.preview", effect="read",
+        schema={"type": "object", "additionalProperties": False, "required": ["strategy"],
+                "properties": {"strategy": {"type": "string", "minLength": 1}}},
+        description="Validate-only orders the strategy would place now (checked by the exchange, never placed)")
+def orders_preview(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.exchange.orders import preview_orders
+
+    try:
+        preview = preview_orders(ctx.root, args["strategy"], clock=ctx.clock)
+    except Exception as exc:  # noqa: BLE001
+        return _exchange_failure(exc)
+    n = len(preview.orders)
+    summary = (f"{n} order(s) validated for {preview.strategy} on {preview.symbol}, none placed" if n
+               else f"{preview.strategy} on {preview.symbol}: no order now (holds its position)")
+    return ActionResult(True, summary, output=preview.text(), data=preview.to_dict())
+
+
+@action("orders.open", schema=_NONE, effect="read",
+        description="Open orders on the configured exchange; ok only when none are open")
+def orders_open(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.exchange.orders import open_orders, order_line
+
+    try:
+        found = open_orders(ctx.root, clock=ctx.clock)
+    except Exception as exc:  # noqa: BLE001
+        return _exchange_failure(exc)
+    data = {"open_orders": [o.to_dict() for o in found], "count": len(found)}
+    if not found:
+        return ActionResult(True, "no open orders", data=data)
+    return ActionResult(False, f"{len(found)} open order(s)", output="\n".join(order_line(o) for o in found),
+                        data=data)
+
+
+@action("orders.cancel_all", schema=_MODE, effect="act", live_sensitive=True,
+        description="Cancel every open order (in live only through the live gate)",
+        describe=lambda args: "cancel every open order on the configured exchange")
+def orders_cancel_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.errors import BlockedError
+    from peaktrade.exchange.orders import cancel_all
+
+    try:
+        count = cancel_all(ctx.root, approvals=ctx.approvals, clock=ctx.clock)
+    except BlockedError as exc:
+        return ActionResult(False, exc.message, output="\n".join(exc.details), blocked=True)
+    except Exception as exc:  # noqa: BLE001
+        return _exchange_failure(exc)
+    return ActionResult(True, f"cancelled {count} open order(s)", data={"cancelled": count})

@@ -66,6 +66,7 @@ class CcxtExchange:
             raise ExchangeAPIError(f"Unknown ccxt exchange id {ccxt_id!r}")
         for value in (api_key, secret):
             register_secret(value)
+        _redact_ccxt_logs()
         self.name, self.mode, self.clock = ccxt_id, mode, clock
         self.execution = execution  # real | sandbox | validate_only
         self.orders_validate_only = execution == "validate_only"
@@ -285,6 +286,21 @@ def _order(o: dict[str, Any]) -> Order:
                  o.get("side") or "", o.get("type") or "", float(o.get("amount") or 0), o.get("price"),
                  o.get("status") or "open", float(o.get("filled") or 0), o.get("average"), float(fee or 0),
                  timestamp=o.get("timestamp"), info={})
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from peaktrade.redact import redact_text
+
+        record.msg, record.args = redact_text(record.getMessage()), None
+        return True
+
+
+def _redact_ccxt_logs() -> None:
+    """ccxt logs every request with its API-Key header at DEBUG: mask it before any handler sees it."""
+    target = logging.getLogger("ccxt.base.exchange")
+    if not any(isinstance(f, _RedactingFilter) for f in target.filters):
+        target.addFilter(_RedactingFilter())
 
 
 def _json_only(hook: Callable[..., str], bad_response: type[Exception]) -> Callable[..., str]:

@@ -74,8 +74,8 @@ def run_smoke(root: Root, *, clock: Clock = SYSTEM_CLOCK, client: Any = None) ->
         except (ExchangeError, AssertionError) as exc:
             msg = exc.log_line() if isinstance(exc, ExchangeError) else str(exc)
             report.steps.append(SmokeStep(name, False, msg))
-            if name == "market data":
-                break
+            if name == "market data" or getattr(exc, "halt", False):
+                break  # no market, or an authentication error: nothing after it can be trusted
     return report
 
 

@@ -1,0 +1,45 @@
+"""``peaktrade orders preview --strategy S | open | cancel-all --yes``."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    orders = typer.Typer(help="Orders: validate-only preview, open orders, cancel all.", no_args_is_help=True)
+    app.add_typer(orders, name="orders")
+
+    @orders.command("preview")
+    def preview(strategy: str = typer.Option(..., "--strategy", help="Strategy name, e.g. ma_crossover."),
+                as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+        """The orders STRATEGY would place now, sent validate-only (checked, never placed)."""
+        from peaktrade.cli import _common
+        from peaktrade.exchange.orders import preview_orders
+
+        result = preview_orders(_common.root(), strategy)
+        _common.print_json(result.to_dict()) if as_json else print(result.text())
+
+    @orders.command("open")
+    def open_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+        """List the open orders on the configured exchange (seed check_open_orders)."""
+        from peaktrade.cli import _common
+        from peaktrade.exchange.orders import open_orders, order_line
+
+        found = open_orders(_common.root())
+        if as_json:
+            _common.print_json([o.to_dict() for o in found])
+            return
+        print(f"{len(found)} open order(s)" + (":" if found else ""))
+        for o in found:
+            print("  " + order_line(o))
+
+    @orders.command("cancel-all")
+    def cancel_all_(yes: bool = typer.Option(False, "--yes", help="Confirm: cancel every open order.")) -> None:
+        """Cancel every open order (needs --yes; in live also the live gate)."""
+        from peaktrade.cli import _common
+        from peaktrade.errors import UsageError
+        from peaktrade.exchange.orders import cancel_all
+
+        if not yes:
+            raise UsageError("cancel-all cancels every open order: confirm with --yes")
+        print(f"cancelled {cancel_all(_common.root())} open order(s)")
