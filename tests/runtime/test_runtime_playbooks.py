@@ -1,0 +1,80 @@
+"""The playbooks wired to the runtime, end to end with no terminal (as CI runs them)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from peaktrade.actions import registry
+from peaktrade.actions.registry import ActionContext
+from peaktrade.errors import BlockedError
+from peaktrade.runtime import procinfo, runlog
+from peaktrade.runtime.orchestrator import Orchestrator
+
+from .conftest import make_root, peaktrade
+
+pytestmark = pytest.mark.slow
+
+
+def _play(root, *args):
+    return subprocess.run([sys.executable, "-m", "peaktrade", "--root", str(root), "play", *args],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+
+
+def test_testnet_start_runs_offline_end_to_end_on_the_shipped_defaults(tmp_path):
+    root = make_root(tmp_path / "d", bar_seconds=1)  # shipped defaults (bar_seconds as shipped)
+    out = _play(root, "testnet-start")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for step in ("validate", "readiness", "smoke", "start", "follow", "runs"):
+        assert f"succeeded  {step} " in out.stdout
+    assert "skipped    credentials" in out.stdout  # dummy exchange: no credentials needed
+    runs = json.loads(peaktrade(root, "runs", "status", "--json").stdout)
+    assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["mode"] == "testnet"
+    run_id = runs[0]["run_id"]
+    assert f"peaktrade monitor follow --run-id {run_id}" in out.stdout
+    listed = json.loads(peaktrade(root, "experiments", "list", "--json").stdout)
+    assert listed[0]["run_id"] == run_id and listed[0]["bars"] == 30
+    assert listed[0]["profile"] == "quick_smoke"
+    checklists = list((root / "reports" / "checklists").glob("*_testnet-start_*.md"))
+    assert len(checklists) == 1 and run_id in checklists[0].read_text()
+
+
+def test_shutdown_playbook_stops_the_runs_through_the_orchestrator(tmp_path):
+    from peaktrade.root import Root
+
+    root = Root.resolve(make_root(tmp_path / "d"))
+    recs = [Orchestrator(root).start("testnet", profile="standard", check=False) for _ in range(2)]
+    out = _play(root.path, "shutdown", "-p", "reason=test", "--yes")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "2 run(s) stopped gracefully" in out.stdout
+    for r in recs:
+        assert runlog.read_meta(runlog.run_dir(root, r.run_id))["status"] == "stopped"
+        assert not procinfo.is_alive(r.pid, r.pid_start)
+    assert "System shut down properly" in (root.path / "logs" / "operations.log").read_text()
+
+
+def test_emergency_playbook_force_kills_and_checks_orders(tmp_path):
+    from peaktrade.root import Root
+
+    root = Root.resolve(make_root(tmp_path / "d"))
+    rec = Orchestrator(root).start("testnet", profile="standard", check=False)
+    out = _play(root.path, "shutdown-emergency", "--yes")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 run(s) force-killed" in out.stdout and "no open orders" in out.stdout
+    assert Orchestrator(root).registry.get(rec.run_id).status == "killed"
+
+
+def test_runs_start_action_refuses_live_and_wrong_mode(root):
+    spec = registry.get("runs.start")
+    with pytest.raises(BlockedError, match="mode live is refused"):
+        spec.fn(ActionContext(root), {"mode": "live"})
+    with pytest.raises(BlockedError, match='shadow runs require environment.mode = "paper"'):
+        spec.fn(ActionContext(root), {"mode": "shadow"})
+    assert Orchestrator(root).registry.list() == []
+    hint = registry.get("runs.follow_hint").fn(ActionContext(root, echo=lambda s: None),
+                                               {"run_id": "testnet_20251207_120000_abcdef"})
+    assert "peaktrade monitor follow --run-id testnet_20251207_120000_abcdef" in hint.output
+    assert "peaktrade runs tail --run-id testnet_20251207_120000_abcdef" in hint.output
