@@ -36,17 +36,38 @@ def _name_lookups(tree, name: str) -> set[str]:
     return found
 
 
+def _unknown_names(tree) -> str | None:
+    """What compiling would refuse beyond syntax: filters and tests the environment does not have."""
+    from jinja2 import nodes
+
+    env = templating.env()
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        known = env.filters if isinstance(node, nodes.Filter) else env.tests
+        if node.name not in known:
+            kind = "filter" if isinstance(node, nodes.Filter) else "test"
+            return f"Jinja syntax error: No {kind} named {node.name!r}. (line {node.lineno})"
+    return None
+
+
 def analyse(source: str, *, expression: bool = False) -> TemplateFacts:
-    """Compile ``source`` (a template, or a bare expression for ``when:``) and collect references."""
+    """Check ``source`` (a template, or a bare expression for ``when:``) and collect references.
+
+    Templates are parsed, not compiled: compiling to Python costs ~3 ms per string, and parsing plus
+    the filter/test lookup finds the same mistakes (the validate bar is 500 ms for the whole tree).
+    """
     from jinja2 import TemplateSyntaxError
 
-    error = templating.compile_check(source, expression=expression)
-    if error:
-        return TemplateFacts(error=error)
+    if expression:  # compile_expression also rejects trailing tokens that a parse of "{{ ... }}" hides
+        error = templating.compile_check(source, expression=True)
+        if error:
+            return TemplateFacts(error=error)
     try:
         tree = templating.env().parse("{{ " + source + " }}" if expression else source)
-    except TemplateSyntaxError as exc:  # compile_check passed, so this is only belt and braces
-        return TemplateFacts(error=f"Jinja syntax error: {exc.message}")
+    except TemplateSyntaxError as exc:
+        return TemplateFacts(error=f"Jinja syntax error: {exc.message} (line {exc.lineno})")
+    error = _unknown_names(tree)
+    if error:
+        return TemplateFacts(error=error)
     return TemplateFacts(params=_name_lookups(tree, "params"), steps=_name_lookups(tree, "steps"))
 
 

@@ -108,9 +108,15 @@ def test_playbooks_list_and_show(cli):
     assert code == 0 and info["params"]["reason"] == {
         "type": "string", "required": True,
         "description": "Why the system is shut down (goes into logs/operations.log)."}
-    kinds = [(s["id"], s["kind"], s["effect"]) for s in info["steps"]]
-    assert kinds[:3] == [("identify", "action", "read"), ("stop", "manual", "act"),
-                         ("verify-stopped", "action", "read")]
+    import yaml
+
+    raw = yaml.safe_load((REPO / "playbooks" / "shutdown.yaml").read_text())["steps"]
+    assert [s["id"] for s in info["steps"]] == [s["id"] for s in raw]
+    assert [s["effect"] for s in info["steps"]] == [s["effect"] for s in raw]
+    assert all(step["kind"] in raw_step for step, raw_step in zip(info["steps"], raw, strict=True))
+    assert info["steps"][0] == {"id": "identify", "kind": "action", "effect": "read",
+                                "title": "Identify running trading processes", "target": "processes.list",
+                                "with": {"pattern": "{{ params.process_pattern }}", "expect": "either"}}
     code, out, _ = cli("--root", str(REPO), "playbooks", "show", "restart-after-maintenance")
     assert code == 0 and "guards:" in out and "kill_switch: released" in out
     assert "(when params.stage == 'testnet')" in out
