@@ -19,12 +19,13 @@ warnings are computed only when asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import countOf, mul
 from typing import Any
 
 from peaktrade.policy.limits import RiskLimits
 
 INF = float("inf")
-_ZERO = 1e-12  # |position| below this is flat (float residue of closing trades)
+_ZERO = 1e-12  # an order leaving |position| below this closes it (float residue of closing trades)
 
 
 class _Tracked(dict):
@@ -57,10 +58,27 @@ class _Tracked(dict):
     del _bump
 
 
+class _Marks(_Tracked):
+    """Mark prices: a new price for one symbol moves the cached gross exposure instead of voiding it."""
+
+    __slots__ = ("owner",)
+
+    def __setitem__(self, key: str, value: float) -> None:
+        old = dict.get(self, key)
+        dict.__setitem__(self, key, value)
+        self.version += 1
+        owner = self.owner
+        if owner is not None and owner._key is not None:
+            owner._mark_moved(key, old, value, self.version)
+
+
+_RESYNC = 1000  # incremental updates before a full recomputation (bounds float drift)
+
+
 class Portfolio:
     """Positions (signed quantity per symbol), mark prices and cash; dicts are copied on entry."""
 
-    __slots__ = ("_positions", "_marks", "cash", "_key", "_stats")
+    __slots__ = ("_positions", "_marks", "cash", "_key", "_stats", "_incr")
 
     def __init__(self, positions: dict[str, float] | None = None, marks: dict[str, float] | None = None,
                  cash: float = 0.0):
@@ -83,32 +101,60 @@ class Portfolio:
 
     @marks.setter
     def marks(self, value: dict[str, float]) -> None:
-        self._marks = _Tracked(value)
+        self._marks = _Marks(value)
+        self._marks.owner = self
         self._key = None
+
+    def _mark_moved(self, sym: str, old: float | None, new: float, version: int) -> None:
+        key = self._key
+        if key[1] != version - 1 or key[0] != self._positions.version or self._stats[2] is not None:
+            return  # the cache was stale already: the next stats() recomputes everything
+        qty = self._positions.get(sym, 0.0)
+        try:
+            valid = 0.0 < new < INF and (old is not None or qty == 0.0) and self._incr < _RESYNC
+        except TypeError:
+            valid = False
+        if not valid:
+            return
+        gross, n, _ = self._stats
+        if qty != 0.0:
+            gross += abs(qty) * (new - old)
+        self._stats, self._key, self._incr = (gross, n, None), (key[0], version), self._incr + 1
 
     def stats(self) -> tuple[float, int, str | None]:
         """(gross exposure, open positions, first invalid input or None), cached per version."""
         key = (self._positions.version, self._marks.version)
         if key == self._key:
             return self._stats
-        gross, n, bad = 0.0, 0, None
-        marks = self._marks
+        pos, marks = self._positions, self._marks
+        try:  # C-level loops: a 20-symbol portfolio costs about a microsecond
+            gross = sum(map(mul, map(abs, pos.values()), map(marks.__getitem__, pos)))
+            ok = gross < INF and (not marks or min(marks.values()) > 0.0)
+        except (KeyError, TypeError):
+            ok = False
+        stats = (gross, len(pos) - countOf(pos.values(), 0.0), None) if ok else self._slow_stats()
+        self._key, self._stats, self._incr = key, stats, 0
+        return stats
+
+    def _slow_stats(self) -> tuple[float, int, str | None]:
+        """The same figures with the first offending input named (only when the fast path failed)."""
+        gross, n, marks = 0.0, 0, self._marks
         try:
+            for sym, mark in marks.items():
+                if not (0.0 < mark < INF):
+                    return 0.0, 0, f"mark price for {sym} is {mark!r}"
             for sym, qty in self._positions.items():
                 if not (-INF < qty < INF):
-                    bad = f"position of {sym} is {qty!r}"
-                    break
-                if abs(qty) > _ZERO:
+                    return 0.0, 0, f"position of {sym} is {qty!r}"
+                if qty != 0.0:
                     mark = marks.get(sym)
-                    if mark is None or not (0.0 < mark < INF):
-                        bad = f"mark price for {sym} is {'missing' if mark is None else repr(mark)}"
-                        break
+                    if mark is None:
+                        return 0.0, 0, f"mark price for {sym} is missing"
                     n += 1
                     gross += abs(qty) * mark
         except TypeError as exc:
-            bad = f"portfolio holds a non-number ({exc})"
-        self._key, self._stats = key, (gross, n, bad)
-        return self._stats
+            return 0.0, 0, f"portfolio holds a non-number ({exc})"
+        return gross, n, None
 
     def equity(self) -> float:
         return self.cash + sum(q * self._marks.get(s, 0.0) for s, q in self._positions.items())
@@ -236,7 +282,7 @@ class RiskEngine:
         if new_abs <= _ZERO:
             new_abs = 0.0
         reducing = new_abs < old_abs
-        opening = old_abs <= _ZERO
+        opening = pos == 0.0
         notional = qty * price
         sym_exp = new_abs * mark
         tot_exp = gross - old_abs * mark + sym_exp

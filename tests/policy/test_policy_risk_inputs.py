@@ -150,3 +150,22 @@ def test_nan_or_inf_anywhere_is_never_allowed(field, bad, side):
     d = ENGINE.check(OrderIntent("BTC/EUR", side, vals["qty"], vals["price"]), pf,
                      day_start_equity=vals["start"], equity=vals["equity"])
     assert not d.allowed and d.codes == ["invalid_input"]
+
+
+def test_incremental_mark_updates_match_a_full_recomputation():
+    import random
+
+    rnd = random.Random(3)
+    syms = [f"S{i}" for i in range(20)]
+    pf = Portfolio({s: rnd.uniform(-5, 5) for s in syms}, {s: rnd.uniform(1, 100) for s in syms})
+    pf.stats()
+    for i in range(3000):
+        s = rnd.choice(syms)
+        pf.marks[s] = pf.marks[s] * rnd.uniform(0.98, 1.02)
+        if i % 11 == 0:
+            pf.positions[s] = 0.0 if i % 22 == 0 else rnd.uniform(-5, 5)
+        fast = pf.stats()
+        pf._key = None
+        assert fast == pytest.approx(pf.stats(), rel=1e-9)
+    pf.marks["S1"] = NAN  # an invalid mark voids the cache: fail closed
+    assert pf.stats()[2] == "mark price for S1 is nan"
