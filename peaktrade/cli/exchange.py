@@ -25,6 +25,20 @@ def register(app: typer.Typer) -> None:
             print(f"{st['exchange']} ({st['mode']}): reachable, latency {st['latency_ms']} ms, "
                   f"clock skew {st['clock_skew_ms']} ms")
 
+    @group.command("credentials")
+    def credentials(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+        """Are the API key variables of the current mode set? (variable names only, never values)"""
+        from peaktrade.actions.exchange import exchange_credentials
+        from peaktrade.actions.registry import ActionContext
+        from peaktrade.cli import _common
+
+        result = exchange_credentials(ActionContext(_common.root()), {})
+        if as_json:
+            _common.print_json({"ok": result.ok, **result.data})
+        else:
+            print(result.summary + ("\n" + result.output if result.output else ""))
+        raise typer.Exit(0 if result.ok else 1)
+
     @group.command("errors")
     def errors(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
         """The error taxonomy of runbook 7: severity and what the operator does."""

@@ -96,6 +96,16 @@ def test_credentials_action_reports_missing(droot, monkeypatch):
     assert not result.ok and result.summary == "credentials missing: KRAKEN_TESTNET_API_SECRET"
 
 
+def test_credentials_cli(droot, monkeypatch, capsys):
+    monkeypatch.delenv("KRAKEN_TESTNET_API_SECRET", raising=False)
+    monkeypatch.setenv("KRAKEN_TESTNET_API_KEY", KEY)
+    point_at(droot, "http://127.0.0.1:9")
+    assert cli(droot, "exchange", "credentials") == 1
+    out = capsys.readouterr().out
+    assert "KRAKEN_TESTNET_API_KEY: set" in out and "KRAKEN_TESTNET_API_SECRET: MISSING" in out
+    assert KEY not in out
+
+
 def test_readiness_fails_when_exchange_unreachable(droot, creds, capsys):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
