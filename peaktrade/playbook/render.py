@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.fsutil import atomic_write_text
-from peaktrade.redact import redact
+from peaktrade.playbook.redaction import redact_record
 
 if TYPE_CHECKING:
     from peaktrade.root import Root
@@ -90,7 +90,7 @@ def _file(root_dir: Path, started: dict[str, Any], play_id: str) -> Path:
 def _render(template: str, context: dict[str, Any]) -> str:
     from peaktrade.templating import render_template_file
 
-    return render_template_file(TEMPLATES / template, redact(context))
+    return render_template_file(TEMPLATES / template, redact_record(context))
 
 
 def _table_view(view: dict[str, Any]) -> dict[str, Any]:

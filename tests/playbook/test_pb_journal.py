@@ -110,3 +110,27 @@ def test_any_change_removal_reorder_or_insert_is_detected(n, mutation):
             lines.insert(mutation[2] % (n + 1), lines[mutation[1] % n])
         path.write_text("\n".join(lines) + "\n")
         assert not verify_journal(path).ok
+
+
+secret_names = st.sampled_from(["name", "api_key", "token", "summary", "password", "key_fingerprint", "note",
+                                "api_key_env", "data"])
+leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12),
+                 st.sampled_from(["pre-s3cr3t-value-123-post", "s3cr3t-value-123", "x\x00s3cr3t-value-123"]))
+records = st.recursive(leaf, lambda kids: st.one_of(st.lists(kids, max_size=4),
+                                                     st.dictionaries(secret_names, kids, max_size=4)),
+                       max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=records)
+def test_batched_redaction_equals_the_redactor(value):
+    import os
+
+    from peaktrade.playbook.redaction import redact_record
+    from peaktrade.redact import redact
+
+    os.environ["PB_TEST_API_SECRET"] = "s3cr3t-value-123"
+    try:
+        assert redact_record(value) == redact(value)
+    finally:
+        del os.environ["PB_TEST_API_SECRET"]

@@ -15,17 +15,26 @@ if TYPE_CHECKING:
     from peaktrade.playbook.model import Step
 
 gated = True
+_VALIDATORS: dict[str, Any] = {}  # action name -> its schema's validator (built once per process)
+
+
+def _validator(spec: Any) -> Any:
+    from peaktrade.schemas import validator_for
+
+    v = _VALIDATORS.get(spec.name)
+    if v is None or v.schema is not spec.schema:
+        v = _VALIDATORS[spec.name] = validator_for(spec.schema)
+    return v
 
 
 def prepare(ctx: PlayContext, frame: Frame, step: Step, tctx: dict[str, Any]) -> Prepared:
     from peaktrade.actions import registry
-    from peaktrade.schemas import validator_for
 
     spec = registry.get(step.body)
     if spec is None:
         raise PrepareError(f"unknown action {step.body!r}")
     args = render_value(step.raw.get("with") or {}, tctx)
-    errors = sorted(validator_for(spec.schema).iter_errors(args), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator(spec).iter_errors(args), key=lambda e: list(e.absolute_path))
     if errors:
         msgs = "; ".join(f"{json_path(list(e.absolute_path))}: {e.message}" for e in errors)
         raise PrepareError(f"invalid arguments for action {spec.name}: {msgs}")
