@@ -123,6 +123,8 @@ def evaluate_guards(ctx: PlayContext, frame: Frame) -> str | None:
         ok, message = _evaluate(ctx, frame, kind, value)
         ctx.journal.append("guard_evaluated", playbook=frame.playbook.name, frame=frame.path, guard=kind,
                            value=value, ok=ok, message=message)
-        if not ok and refusal is None:
-            refusal = f"guard {kind}: {message}"
+        if not ok:
+            where = f" ({frame.path})" if frame.path else ""
+            ctx.echo(f"{'blocked':<10} guard {kind}{where} - {message}")
+            refusal = refusal or f"guard {kind}: {message}"
     return refusal
