@@ -65,7 +65,8 @@ def verify_doc(root: Root, doc: dict[str, Any], *, requester: str | None = None,
     slots, missing = best_assignment(spec.requires, [p for p, _ in valid])
     if missing:
         have = ", ".join(f"{p.name} [{', '.join(p.roles)}]" for p, _ in valid) or "none"
-        need = ", ".join("another person" if r == "any" else f"a {r}" for r in missing)
+        need = ", ".join("another person" if r == "any" else f"{'an' if r[0] in 'aeiou' else 'a'} {r}"
+                         for r in missing)
         problems.append(f"{decision} needs {spec.describe()} from distinct people: missing {need} "
                         f"(valid signers: {have})")
         raise BlockedError(f"approval {rid} ({decision}) refused: {problems[0]}", details=problems)

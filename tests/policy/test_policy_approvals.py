@@ -152,7 +152,7 @@ def test_signer_without_the_required_role_refused(aroot, keys, clock):
         sign_request(aroot, rid, name=n, key_path=keys[n], clock=clock)
     err = refused(aroot, clock, rid)
     assert err.message == (f"approval {rid} (live_activation) refused: live_activation needs owner + one other "
-                           "person from distinct people: missing a owner (valid signers: carol [risk_officer], "
+                           "person from distinct people: missing an owner (valid signers: carol [risk_officer], "
                            "erin [operator])")
 
 
