@@ -13,7 +13,7 @@ from typing import Any
 from peaktrade.loader import Locations
 from peaktrade.problems import Problem
 from peaktrade.validation.schema_errors import plain_path, schema_problems
-from peaktrade.validation.templates import analyse, template_strings
+from peaktrade.validation.templates import CONTEXT_NAMES, STEP_FIELDS, TemplateFacts, analyse, template_strings
 from peaktrade.validation.workspace import Workspace, playbook_refs
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
@@ -160,19 +160,36 @@ class _Checker:
         for rel, source in template_strings(value):
             self.report_facts((*base, *rel), analyse(source), sid, index)
 
-    def report_facts(self, path: tuple, facts, sid: str | None, index: int) -> None:
+    def report_facts(self, path: tuple, facts: TemplateFacts, sid: str | None, index: int) -> None:
         if facts.error:
             self.error(path, facts.error, sid)
             return
+        for name in sorted(facts.unknown_names):
+            self.error(path, f"unknown name {name!r}: templates see {', '.join(CONTEXT_NAMES)}", sid)
         for name in sorted(facts.params - self.params):
             declared = ", ".join(sorted(self.params)) or "none"
             self.error(path, f"param {name!r} is not declared (declared: {declared})", sid)
-        earlier = {s.get("id") for s in self.steps[:index]}
+        earlier = {s.get("id"): s for s in self.steps[:index]}
         for ref in sorted(facts.steps):
             if ref not in earlier:
                 later = any(s.get("id") == ref for s in self.steps[index:])
                 why = "it does not run before this point" if later else "no such step"
                 self.error(path, f"steps.{ref} is referenced but {why}", sid)
+                continue
+            for field_ in sorted(facts.steps[ref] - {"", *STEP_FIELDS}):
+                self.error(path, f"steps.{ref}.{field_} does not exist (a step has {', '.join(STEP_FIELDS)})", sid)
+            if "data" in facts.steps[ref]:
+                self.warn_dry_run(path, earlier[ref], ref, sid, index)
+
+    def warn_dry_run(self, path: tuple, source: dict[str, Any], ref: str, sid: str | None, index: int) -> None:
+        """A read step runs in --dry-run, the act step whose data it reads does not."""
+        if index >= len(self.steps) or path[:1] != ("steps",):
+            return
+        step = self.steps[index]
+        if source.get("effect") != "act" or step.get("effect") != "read" or "dry_run" in str(step.get("when", "")):
+            return
+        self.error(path, f"steps.{ref}.data is empty in --dry-run (step {ref!r} is an act step and does not run); "
+                         "add `when: not play.dry_run`", sid, severity="warning")
 
     def check_refs(self) -> None:
         for path, name in playbook_refs(self.data):

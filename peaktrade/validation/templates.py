@@ -1,4 +1,4 @@
-"""Static facts about the Jinja inside a playbook: does it compile, which params and steps it reads.
+"""Static facts about the Jinja inside a playbook: does it parse, which params, steps and names it reads.
 
 Parsing goes through the one environment of ``peaktrade.templating`` so that what validates here
 is exactly what the interpreter can render.
@@ -12,28 +12,59 @@ from typing import Any
 
 from peaktrade import templating
 
+# What the interpreter puts into every template (peaktrade.playbook.executor.template_context)
+CONTEXT_NAMES = ("params", "steps", "play", "config", "mode")
+# The fields of one step's entry in ``steps`` (status, the decide answer, the action's data, its summary)
+STEP_FIELDS = ("status", "answer", "data", "summary")
+
 
 @dataclass
 class TemplateFacts:
     error: str | None = None
     params: set[str] = field(default_factory=set)
-    steps: set[str] = field(default_factory=set)
+    # step id -> the fields read from it ("" when the entry is used as a whole)
+    steps: dict[str, set[str]] = field(default_factory=dict)
+    unknown_names: set[str] = field(default_factory=set)
 
 
-def _name_lookups(tree, name: str) -> set[str]:
-    """Keys read from the variable ``name``: ``name.key`` and ``name['key']``."""
+def _key(node) -> str | None:
     from jinja2 import nodes
 
-    found: set[str] = set()
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return node.arg.value
+    return None
+
+
+def _is_lookup_on(node, name: str) -> bool:
+    from jinja2 import nodes
+
+    return (isinstance(node, nodes.Getattr | nodes.Getitem) and isinstance(node.node, nodes.Name)
+            and node.node.name == name)
+
+
+def _name_lookups(tree, name: str) -> dict[str, set[str]]:
+    """Keys read from the variable ``name`` (``name.key``, ``name['key']``) with the fields read next."""
+    from jinja2 import nodes
+
+    found: dict[str, set[str]] = {}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        base = node.node
-        if not (isinstance(base, nodes.Name) and base.name == name):
-            continue
-        if isinstance(node, nodes.Getattr):
-            found.add(node.attr)
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            found.add(node.arg.value)
+        if _is_lookup_on(node, name) and (key := _key(node)) is not None:
+            found.setdefault(key, set())
+        elif _is_lookup_on(node.node, name) and (key := _key(node.node)) is not None:
+            found.setdefault(key, set()).add(_key(node) or "")
+    for fields in found.values():
+        if not fields:
+            fields.add("")
     return found
+
+
+def _unknown_top_names(tree) -> set[str]:
+    from jinja2 import meta
+
+    known = set(CONTEXT_NAMES) | set(templating.env().globals)
+    return {n for n in meta.find_undeclared_variables(tree) if n not in known}
 
 
 def _unknown_names(tree) -> str | None:
@@ -68,7 +99,8 @@ def analyse(source: str, *, expression: bool = False) -> TemplateFacts:
     error = _unknown_names(tree)
     if error:
         return TemplateFacts(error=error)
-    return TemplateFacts(params=_name_lookups(tree, "params"), steps=_name_lookups(tree, "steps"))
+    return TemplateFacts(params=set(_name_lookups(tree, "params")), steps=_name_lookups(tree, "steps"),
+                         unknown_names=_unknown_top_names(tree))
 
 
 def template_strings(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:

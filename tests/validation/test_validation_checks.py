@@ -116,3 +116,16 @@ def test_validate_playbook_is_what_the_interpreter_calls(repo_root):
     # contract of docs/architecture.md: validate_playbook(root, path) -> list[Problem], clean for shipped ones
     for name in ("health-check", "shutdown", "shutdown-emergency", "restart-after-maintenance"):
         assert validate_playbook(repo_root, repo_root.playbook_file(name)) == []
+
+
+def test_read_step_using_act_step_data_warns_about_dry_run(deploy):
+    steps = ("  - {id: start, title: S, effect: act, action: logs.backup}\n"
+             "  - {id: show, title: Show, effect: read, manual: 'copied to {{ steps.start.data.target }}'}\n"
+             "  - {id: guarded, title: G, effect: read, when: not play.dry_run,"
+             " manual: 'copied to {{ steps.start.data.target }}'}\n"
+             "  - {id: status, title: St, effect: read, when: \"steps.start.status == 'succeeded'\", manual: ok}\n")
+    path = _write(deploy, "dry", steps)
+    problems = validate_playbook(Root(deploy), path)
+    assert [(p.severity, p.step, p.message) for p in problems] == [
+        ("warning", "show", "steps.start.data is empty in --dry-run (step 'start' is an act step and does not run); "
+                            "add `when: not play.dry_run`")]
