@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
+from peaktrade.clock import SYSTEM_CLOCK, Clock
 from peaktrade.fsutil import _fsync_dir
-from peaktrade.runtime.events import EVENT_FIELDS, TIME_FIELDS, arrow_schema, complete_lines, table_from_jsonl
+from peaktrade.runtime.events import EVENT_FIELDS, arrow_schema, complete_lines, table_from_jsonl
 from peaktrade.runtime.runlog import JSONL_FILE, PARQUET_FILE, jsonl_fd_flags
+
+_EMPTY = dict.fromkeys(EVENT_FIELDS)
 
 
 class RunLogWriter:
@@ -26,6 +27,8 @@ class RunLogWriter:
         self._fd: int | None = os.open(self.run_dir / JSONL_FILE, jsonl_fd_flags(), 0o644)
         self._dumps = _orjson_dumps()
         self._since_compact = 0
+        self._compacted_rows = 0
+        self._jsonl_kept = 0  # leading bytes of events.jsonl that are already in events.parquet
         self._last_fsync = clock.monotonic()
         self.step = self._existing_last_step()
 
@@ -41,12 +44,11 @@ class RunLogWriter:
         if self._fd is None:
             raise ValueError("run log is closed")
         self.step += 1
-        rec = {f: event.get(f) for f in EVENT_FIELDS}
+        rec = {**_EMPTY, **event}  # datetimes stay objects: orjson writes them as ISO-8601 with Z
+        if len(rec) != len(_EMPTY):
+            rec = {f: rec[f] for f in EVENT_FIELDS}
         rec["step"] = self.step
         rec["kind"] = rec["kind"] or "bar"
-        for f in TIME_FIELDS:
-            if isinstance(rec[f], datetime):
-                rec[f] = utc_iso(rec[f])
         if rec["error"] or rec["risk_reasons"]:
             rec.update(_redacted(rec["error"], rec["risk_reasons"]))
         line = self._dumps(rec)
@@ -54,7 +56,9 @@ class RunLogWriter:
         if written != len(line):  # a short write on a regular file means the disk is full
             raise OSError(f"short write to {self.run_dir / JSONL_FILE} ({written} of {len(line)} bytes)")
         self._since_compact += 1
-        if self._since_compact >= self.compact_every:
+        # Compaction rewrites the whole Parquet file, so wait at least as many events as it holds:
+        # the total work stays linear in the run's length (amortised), whatever compact_every says.
+        if self._since_compact >= self.compact_every and self._since_compact >= self._compacted_rows:
             self.compact()
         elif self._clock.monotonic() - self._last_fsync >= self.fsync_interval_s:
             self.sync()
@@ -66,32 +70,38 @@ class RunLogWriter:
         self._last_fsync = self._clock.monotonic()
 
     def compact(self) -> int:
-        """Move every event so far into events.parquet (atomically); returns the rows it holds."""
+        """Move every event so far into events.parquet (atomically); returns the rows it holds.
+
+        The JSONL file then keeps the events of this last round only (they are in both files): a
+        reader that read the previous Parquet file just before the swap still finds them in the
+        JSONL file, whichever of the two files it reads first.
+        """
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         if self._fd is None:
             raise ValueError("run log is closed")
         self.sync()
         jsonl_path, parquet_path = self.run_dir / JSONL_FILE, self.run_dir / PARQUET_FILE
-        fresh = complete_lines(jsonl_path.read_bytes())
+        fresh = complete_lines(jsonl_path.read_bytes())[self._jsonl_kept:]
         tables = []
         if parquet_path.exists():
             tables.append(pq.read_table(parquet_path, schema=arrow_schema()))
+        last = int(pc.max(tables[0].column("step")).as_py() or 0) if tables and tables[0].num_rows else 0
         if fresh:
-            tables.append(table_from_jsonl(fresh))
+            new = table_from_jsonl(fresh)
+            tables.append(new.filter(pc.greater(new.column("step"), last)))  # a reopened log re-reads
         table = pa.concat_tables(tables) if tables else arrow_schema().empty_table()
-        tmp = self.run_dir / f".{PARQUET_FILE}.{os.getpid()}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, parquet_path)
-        _fsync_dir(self.run_dir)
-        # Only now is the JSONL redundant; a crash before this line leaves duplicates that
-        # readers drop by step.
-        os.ftruncate(self._fd, 0)
-        os.fsync(self._fd)
+        _replace(parquet_path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        # Only now is the older part of the JSONL redundant; a crash before the swap below leaves
+        # duplicates that readers drop by step.
+        _replace(jsonl_path, lambda tmp: tmp.write_bytes(fresh))
+        os.close(self._fd)
+        self._fd = os.open(jsonl_path, jsonl_fd_flags(), 0o644)
+        self._jsonl_kept = len(fresh)
         self._since_compact = 0
+        self._compacted_rows = table.num_rows
         return table.num_rows
 
     def close(self) -> None:
@@ -110,6 +120,16 @@ class RunLogWriter:
         self.close()
 
 
+def _replace(path: Path, write) -> None:  # noqa: ANN001 - write(tmp_path) fills the new file
+    """Atomically replace ``path`` with what ``write`` puts into a temporary file beside it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
 def _redacted(error: Any, reasons: Any) -> dict[str, Any]:
     from peaktrade.redact import redact
 
@@ -119,7 +139,8 @@ def _redacted(error: Any, reasons: Any) -> dict[str, Any]:
 def _orjson_dumps():
     import orjson
 
-    opt = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
+    # naive datetimes are taken as UTC; aware ones are written with their offset (UTC as Z)
+    opt = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
     def dumps(rec: dict[str, Any]) -> bytes:
         return orjson.dumps(rec, option=opt, default=str)

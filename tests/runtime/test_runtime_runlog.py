@@ -39,8 +39,26 @@ def test_events_survive_compaction_and_merge_without_duplicates(tmp_path):
     assert list(frame["step"]) == list(range(1, 21))
     assert str(frame["ts_event"].dt.tz) == "UTC"
     w.close()
-    assert (tmp_path / "r" / "events.jsonl").stat().st_size == 0
     assert list(pd.read_parquet(tmp_path / "r" / "events.parquet")["step"]) == list(range(1, 21))
+    # the JSONL keeps only the last round, all of it also in the Parquet file
+    assert all(e["step"] <= 20 for e in runlog._jsonl_records((tmp_path / "r" / "events.jsonl").read_bytes(), 0))
+
+
+def test_a_reader_that_reads_parquet_first_sees_no_gap_across_a_compaction(tmp_path):
+    import pyarrow.parquet as pq
+
+    w = RunLogWriter(tmp_path / "r", compact_every=10**6)
+    for i in range(10):
+        w.append(_event(i))
+    w.compact()  # parquet 1..10
+    for i in range(10, 25):
+        w.append(_event(i))
+    old = pq.read_table(tmp_path / "r" / "events.parquet")  # the reader takes the Parquet file first ...
+    w.compact()  # ... a compaction happens in between ...
+    w.append(_event(25))
+    jsonl = runlog._jsonl_records((tmp_path / "r" / "events.jsonl").read_bytes(), old.num_rows)  # ... then the JSONL
+    steps = [*old.column("step").to_pylist(), *(e["step"] for e in jsonl)]
+    assert steps == list(range(1, 27))
 
 
 def test_crash_between_parquet_rename_and_truncate_counts_once(tmp_path):
