@@ -65,3 +65,29 @@ def test_blocked_orders_found_in_logs_and_events(cli_root, capsys):
     assert [(f["where"], f["limit"]) for f in found] == [
         ("logs/peaktrade.log:2", "max_order_notional"),
         ("live_runs/testnet_20251207_120000_abc123/events.jsonl:1", "max_daily_loss_abs")]
+
+
+def test_live_start_small_passes_the_gate_with_enabled_and_two_signatures(aroot, keys, monkeypatch, capsys,
+                                                                           set_yaml):
+    monkeypatch.setenv("PEAKTRADE_ROOT", str(aroot.path))
+    monkeypatch.delenv("KRAKEN_API_KEY", raising=False)
+    set_yaml("stages", "enabled: false", "enabled: true")
+    cfg = aroot.config_file
+    cfg.write_text(cfg.read_text().replace('mode = "testnet"', 'mode = "live"'))
+    assert run(["approvals", "request", "--playbook", "live-start-small", "--decision", "live_activation",
+                "--requester", "bob", "--json"]) == 0
+    rid = json.loads(capsys.readouterr().out)["id"]
+    for n in ("alice", "erin"):
+        assert run(["approvals", "sign", rid, "--as", n, "--key", str(keys[n])]) == 0
+    code = run(["play", "live-start-small", "--yes", "--operator", "bob"])
+    out = capsys.readouterr().out
+    # past every guard and the approval; stops at the credentials check (no live keys here): failed, not blocked
+    assert code == 1, out
+    journal = [json.loads(x) for x in next((aroot.path / "var" / "plays").glob("*/journal.jsonl")).read_text()
+               .splitlines()]
+    guards = {r["guard"]: r["ok"] for r in journal if r["type"] == "guard_evaluated"}
+    assert guards == {"approval": True, "live_gate": True, "environment_mode": True, "kill_switch": True}
+    assert "succeeded  approval" in out and "failed     credentials" in out
+    # the same approval cannot open the gate for a second play (replay)
+    assert run(["play", "live-start-small", "--yes", "--operator", "bob"]) == 3
+    assert "replay refused" in capsys.readouterr().out
