@@ -68,6 +68,7 @@ class DummyExchange:
         self._next_id = 1
         self._faults: list[tuple[str, tuple[str, ...] | None]] = []
         self._nodes: dict[tuple[str, int], float] = {}
+        self._candles: dict[tuple[str, int, int], tuple[float, ...]] = {}
 
     # --- fault injection (tests) ---
     def inject(self, kind: str, *, times: int = 1, methods: tuple[str, ...] | None = None) -> None:
@@ -152,6 +153,10 @@ class DummyExchange:
         first_k = max(0, last_k - limit + 1) if since is None else -(-since // tf)
         out = []
         for k in range(first_k, min(last_k, first_k + limit - 1) + 1):
+            cached = self._candles.get((symbol, tf, k))
+            if cached is not None:
+                out.append(list(cached))
+                continue
             n0 = math.ceil(k * tf / bar_ms)
             n1 = min(math.ceil((k + 1) * tf / bar_ms) - 1, now_tick)
             if n1 < n0:  # a tick longer than the candle: the candle shows the tick it falls in
@@ -160,7 +165,12 @@ class DummyExchange:
             ticks = sorted({*range(n0, n1 + 1, step), n1})
             prices = [self.price_at(symbol, n) for n in ticks]
             volume = round(abs(self._normal(symbol + "#vol", k)) * 10 + 0.1, 6)
-            out.append([k * tf, prices[0], max(prices), min(prices), prices[-1], volume])
+            candle = [k * tf, prices[0], max(prices), min(prices), prices[-1], volume]
+            if k < last_k:  # a completed candle never changes again
+                if len(self._candles) > 100_000:
+                    self._candles.clear()
+                self._candles[(symbol, tf, k)] = tuple(candle)
+            out.append(candle)
         return out
 
     def fetch_balance(self) -> dict[str, float]:

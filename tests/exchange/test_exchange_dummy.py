@@ -141,3 +141,11 @@ def test_factory_builds_dummy_and_refuses_live(clock):
     assert isinstance(ex, DummyExchange) and ex.fetch_ticker("BTC/EUR")["last"] > 0
     with pytest.raises(UsageError, match="dummy exchange cannot trade live"):
         make_exchange(cfg, mode="live", clock=clock)
+
+
+def test_cached_candles_equal_fresh_ones(clock):
+    warm = make(clock)
+    warm.fetch_ohlcv("BTC/EUR", "1m", limit=50)
+    clock.advance(300)
+    fresh = make(FakeClock(clock.now()))
+    assert warm.fetch_ohlcv("BTC/EUR", "1m", limit=50) == fresh.fetch_ohlcv("BTC/EUR", "1m", limit=50)
