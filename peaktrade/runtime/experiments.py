@@ -50,14 +50,15 @@ def key_figures(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
 def list_experiments(root: Root, *, limit: int | None = 20) -> list[dict[str, Any]]:
     """Newest first: run id, mode, strategy, symbol, timeframe, profile, status, times, notes, figures."""
+    import sqlite3
+
     from peaktrade.runtime.orchestrator import Orchestrator
 
     statuses = {}
     try:
-        orch = Orchestrator(root)
-        statuses = {r.run_id: r.status for r in orch.status()}
-    except OSError:
-        pass  # a read-only var/: list from the run logs alone
+        statuses = {r.run_id: r.status for r in Orchestrator(root).status()}
+    except (OSError, sqlite3.Error):
+        pass  # a read-only or damaged var/: list from the run logs alone (read_meta still spots crashes)
     dirs = list(reversed(runlog.list_run_dirs(root)))
     if limit:
         dirs = dirs[:limit]

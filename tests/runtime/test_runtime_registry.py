@@ -64,3 +64,14 @@ def test_two_processes_at_once_never_corrupt_it(tmp_path):
     assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     wins = sum(int(o[0].strip()) for o in outs)
     assert 1 <= wins <= 300  # each win was a real starting -> stopping transition, undone right after
+
+
+def test_pid_reuse_is_not_mistaken_for_the_run():
+    import os
+
+    from peaktrade.runtime import procinfo
+
+    me = os.getpid()
+    assert procinfo.is_alive(me, procinfo.start_time(me))
+    assert not procinfo.is_alive(me, procinfo.start_time(me) + 1)  # same pid, another process
+    assert not procinfo.is_alive(None) and not procinfo.is_alive(2**22 + 11)
