@@ -149,3 +149,35 @@ def test_cached_candles_equal_fresh_ones(clock):
     clock.advance(300)
     fresh = make(FakeClock(clock.now()))
     assert warm.fetch_ohlcv("BTC/EUR", "1m", limit=50) == fresh.fetch_ohlcv("BTC/EUR", "1m", limit=50)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ORDER = st.tuples(st.sampled_from(["buy", "sell"]), st.sampled_from(["market", "limit"]),
+                  st.floats(0.0001, 0.2), st.sampled_from([None, "a", "b", "c"]), st.booleans(),
+                  st.integers(0, 120))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ORDER, max_size=25))
+def test_orders_never_duplicate_and_balances_stay_non_negative(orders):
+    from datetime import UTC, datetime
+
+    clock = FakeClock(datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC))
+    ex = make(clock)
+    placed_cids: set[str] = set()
+    for side, otype, amount, cid, validate, wait in orders:
+        clock.advance(wait)
+        price = ex.fetch_ticker("BTC/EUR")["last"] * (0.999 if side == "buy" else 1.001)
+        try:
+            order = ex.create_order("BTC/EUR", side, otype, round(amount, 6), price if otype == "limit" else None,
+                                    client_order_id=cid, validate_only=validate)
+        except ExchangeOrderError:
+            continue
+        if order.id and cid:
+            placed_cids.add(cid)
+        assert all(v >= -1e-9 for v in ex.fetch_balance().values())
+    everything = ex.fetch_open_orders() + ex.fetch_closed_orders()
+    with_cid = [o.client_order_id for o in everything if o.client_order_id]
+    assert len(with_cid) == len(set(with_cid)) == len(placed_cids)

@@ -126,3 +126,13 @@ def test_readiness_action(droot, stage):
     assert result.ok and result.summary == "Readiness-Check PASSED"
     smoke = get("smoke.run").fn(ActionContext(Root(droot)), {})
     assert smoke.ok and smoke.summary == "Smoke-Test PASSED" and smoke.data["passed"]
+
+
+def test_readiness_and_smoke_pass_on_a_fresh_init_root(tmp_path, capsys):
+    root = tmp_path / "desk"
+    assert run(["init", str(root)]) == 0
+    capsys.readouterr()
+    assert cli(root, "readiness", "--stage", "testnet") == 0
+    assert capsys.readouterr().out.rstrip().endswith("Readiness-Check PASSED")
+    assert cli(root, "smoke") == 0
+    assert capsys.readouterr().out.rstrip().endswith("Smoke-Test PASSED")
