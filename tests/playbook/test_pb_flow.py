@@ -118,3 +118,41 @@ def test_successful_and_blocked_plays_have_no_incident(root):
     rep, _, _ = _play(root, "fine")
     assert rep.outcome == Outcome.SUCCEEDED and rep.incident is None and rep.checklist.is_file()
     assert not root.incidents_dir.exists()
+
+
+def test_resume_after_a_failed_step_reruns_from_that_step_only(root):
+    from pb_helpers import cli
+
+    write_playbook(root, "again", """
+        steps:
+          - {id: first, title: First, effect: act, action: test.touch, with: {path: first.txt}}
+          - {id: flaky, title: Flaky, effect: read, action: test.flaky, with: {succeed_on: 2, counter: n.txt}}
+          - {id: last, title: Last, effect: act, action: test.touch, with: {path: last.txt}}
+        """)
+    rep, recs, _ = _play(root, "again")
+    assert rep.outcome == Outcome.FAILED and "last" not in recs
+    rep2 = play(root, PlayRequest("again", resume=rep.play_id, echo=lambda s: None, clock=FakeClock()))
+    assert rep2.outcome == Outcome.SUCCEEDED and rep2.play_id == rep.play_id
+    assert (root.path / "first.txt").read_text() == "x"  # not touched again
+    assert (root.path / "last.txt").read_text() == "x"
+    recs = journal(root, rep.play_id)
+    assert [r["step"] for r in recs if r["type"] == "step_started"] == ["first", "flaky", "flaky", "last"]
+    # the checklist is re-rendered from the whole journal: the failed attempt is replaced by the later one
+    text = rep2.checklist.read_text()
+    assert "| x | `flaky` | Flaky | succeeded |" in text and "| Outcome | **succeeded** |" in text
+    # a play that succeeded has nothing to resume
+    assert cli(root, "play", "again", "--resume", rep.play_id) == 2
+
+
+def test_journal_of_a_running_play_is_locked(root):
+    import pytest
+
+    from peaktrade.errors import UsageError
+    from peaktrade.playbook.journal import Journal
+
+    path = root.plays_dir / "p1" / "journal.jsonl"
+    first = Journal(path)
+    with pytest.raises(UsageError, match="play p1 is running in another process"):
+        Journal(path)
+    first.close()
+    Journal(path).close()
