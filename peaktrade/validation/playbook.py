@@ -7,18 +7,16 @@ validator that crashes on a bad file is worse than one that misses a second-orde
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
 from peaktrade.loader import Locations
 from peaktrade.problems import Problem
-from peaktrade.validation.schema_errors import plain_path, schema_problems
+from peaktrade.validation.params import sub_params_problems, type_ok, value_problem
+from peaktrade.validation.schema_errors import plain_path, schema_problems, step_id_at
 from peaktrade.validation.templates import CONTEXT_NAMES, STEP_FIELDS, TemplateFacts, analyse, template_strings
 from peaktrade.validation.workspace import Workspace, playbook_refs
-
-_PY_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-}
 
 
 def check_playbook(ws: Workspace, path: Path) -> list[Problem]:
@@ -39,13 +37,6 @@ def check_playbook(ws: Workspace, path: Path) -> list[Problem]:
 def _kind(value: Any) -> str:
     return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
             type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _type_ok(value: Any, type_name: str) -> bool:
-    types = _PY_TYPES.get(type_name)
-    if types is None:
-        return True
-    return isinstance(value, types) and (type_name == "boolean" or not isinstance(value, bool))
 
 
 class _Checker:
@@ -82,14 +73,10 @@ class _Checker:
             ptype = spec["type"]
             enum = spec.get("enum") if isinstance(spec.get("enum"), list) else None
             for i, value in enumerate(enum or []):
-                if not _type_ok(value, ptype):
+                if not type_ok(value, ptype):
                     self.error(("params", name, "enum", i), f"enum value {value!r} is not of type {ptype}")
-            if "default" in spec:
-                default = spec["default"]
-                if not _type_ok(default, ptype):
-                    self.error(("params", name, "default"), f"default {default!r} is not of type {ptype}")
-                elif enum is not None and default not in enum:
-                    self.error(("params", name, "default"), f"default {default!r} is not one of {enum!r}")
+            if "default" in spec and (why := value_problem(spec["default"], spec, "default")) is not None:
+                self.error(("params", name, "default"), why)
 
     def check_guards(self) -> None:
         guards = self.data.get("guards")
@@ -123,6 +110,12 @@ class _Checker:
             self.check_action(i, step, sid)
         if isinstance(step.get("approve"), str):
             self.check_decision(("steps", i, "approve"), step["approve"], sid)
+        pattern = step.get("expect", {}).get("output") if isinstance(step.get("expect"), dict) else None
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.error(("steps", i, "expect", "output"), f"not a valid regular expression: {exc}", sid)
         argv = step.get("run")
         if isinstance(argv, list) and argv and isinstance(argv[0], str) and not argv[0].strip():
             self.error(("steps", i, "run", 0), "the command (argv[0]) must not be empty", sid)
@@ -203,6 +196,9 @@ class _Checker:
             cycle = self.find_cycle(target, [self.path.stem, name])
             if cycle:
                 self.error(path, f"playbook recursion: {' -> '.join(cycle)}", step)
+            holder = _at(self.data, path[:-1])
+            for rel, message in sub_params_problems(holder, self.ws.load(target).data, name):
+                self.error((*path[:-1], *rel), message, step)
 
     def find_cycle(self, target: Path, trail: list[str]) -> list[str] | None:
         """The call chain back to this playbook through ``target``, if there is one."""
@@ -219,9 +215,13 @@ class _Checker:
         return None
 
 
-def _step_of(data: dict[str, Any], path: tuple) -> str | None:
-    from peaktrade.validation.schema_errors import step_id_at
+def _at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part] if isinstance(data, dict | list) else None
+    return data
 
+
+def _step_of(data: dict[str, Any], path: tuple) -> str | None:
     return step_id_at(data, path)
 
 
