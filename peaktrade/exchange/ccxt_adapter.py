@@ -26,6 +26,7 @@ from peaktrade.exchange.base import (
     check_order_args,
     new_client_order_id,
 )
+from peaktrade.exchange.ccxt_support import json_only, order_from_ccxt, rebase_urls, redact_ccxt_logs
 from peaktrade.exchange.errors_map import map_ccxt_error
 from peaktrade.redact import register_secret
 
@@ -66,7 +67,7 @@ class CcxtExchange:
             raise ExchangeAPIError(f"Unknown ccxt exchange id {ccxt_id!r}")
         for value in (api_key, secret):
             register_secret(value)
-        _redact_ccxt_logs()
+        redact_ccxt_logs()
         self.name, self.mode, self.clock = ccxt_id, mode, clock
         self.execution = execution  # real | sandbox | validate_only
         self.orders_validate_only = execution == "validate_only"
@@ -79,8 +80,8 @@ class CcxtExchange:
         if use_sandbox:
             self.ccxt.set_sandbox_mode(True)
         if base_url:
-            self.ccxt.urls["api"] = _rebase(self.ccxt.urls["api"], base_url.rstrip("/"))
-        self.ccxt.on_rest_response = _json_only(self.ccxt.on_rest_response, ccxt.BadResponse)
+            self.ccxt.urls["api"] = rebase_urls(self.ccxt.urls["api"], base_url.rstrip("/"))
+        self.ccxt.on_rest_response = json_only(self.ccxt.on_rest_response, ccxt.BadResponse)
         self._markets_loaded = False
 
     @classmethod
@@ -173,11 +174,11 @@ class CcxtExchange:
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         self._ensure_markets()
-        return [_order(o) for o in self._read(self.ccxt.fetch_open_orders, symbol)]
+        return [order_from_ccxt(o) for o in self._read(self.ccxt.fetch_open_orders, symbol)]
 
     def fetch_closed_orders(self, symbol: str | None = None) -> list[Order]:
         self._ensure_markets()
-        return [_order(o) for o in self._read(self.ccxt.fetch_closed_orders, symbol)]
+        return [order_from_ccxt(o) for o in self._read(self.ccxt.fetch_closed_orders, symbol)]
 
     def fetch_order_by_client_id(self, client_order_id: str) -> Order | None:
         """Open orders first, then closed ones; filtered by the exchange where it can (Kraken's
@@ -187,13 +188,20 @@ class CcxtExchange:
         for fetch in (self.ccxt.fetch_open_orders, self.ccxt.fetch_closed_orders):
             for raw in self._read(fetch, None, None, None, params):
                 if raw.get("clientOrderId") == client_order_id:
-                    return _order(raw)
+                    return order_from_ccxt(raw)
         return None
 
     # --- acts ---
     def cancel_order(self, order_id: str, symbol: str | None = None) -> None:
+        """Cancel; after a timeout the order is looked up first (a repeat of a cancel that landed would
+        answer 'unknown order')."""
         self._ensure_markets()
-        self._read(self.ccxt.cancel_order, order_id, symbol)  # idempotent: a repeat cannot cancel twice
+        try:
+            self._call(self.ccxt.cancel_order, order_id, symbol)
+        except (ExchangeNetworkError, ExchangeRateLimitError) as err:
+            self.clock.sleep(self._backoff(err, 1))
+            if order_id in {o.id for o in self.fetch_open_orders()}:
+                self._read(self.ccxt.cancel_order, order_id, symbol)
 
     def cancel_all_orders(self, symbol: str | None = None) -> int:
         open_orders = self.fetch_open_orders(symbol)
@@ -274,56 +282,7 @@ class CcxtExchange:
         if minimum and amount < minimum:
             raise ExchangeOrderError(f"Order minimum not met: {amount} < {minimum} {market.get('base')}")
         native = _NATIVE_VALIDATE.get(self.name)
-        if native:
+        if native and self.ccxt.apiKey:  # without credentials (paper) the local checks are all there is
             self._call(self.ccxt.create_order, symbol, type, side, amount, price, {**native})
         return Order(None, cid, symbol, side, type, float(amount), price, "validated", validated_only=True,
                      timestamp=int(self.clock.now().timestamp() * 1000))
-
-
-def _order(o: dict[str, Any]) -> Order:
-    fee = (o.get("fee") or {}).get("cost")
-    return Order(str(o["id"]) if o.get("id") else None, o.get("clientOrderId"), o.get("symbol") or "",
-                 o.get("side") or "", o.get("type") or "", float(o.get("amount") or 0), o.get("price"),
-                 o.get("status") or "open", float(o.get("filled") or 0), o.get("average"), float(fee or 0),
-                 timestamp=o.get("timestamp"), info={})
-
-
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        from peaktrade.redact import redact_text
-
-        record.msg, record.args = redact_text(record.getMessage()), None
-        return True
-
-
-def _redact_ccxt_logs() -> None:
-    """ccxt logs every request with its API-Key header at DEBUG: mask it before any handler sees it."""
-    target = logging.getLogger("ccxt.base.exchange")
-    if not any(isinstance(f, _RedactingFilter) for f in target.filters):
-        target.addFilter(_RedactingFilter())
-
-
-def _json_only(hook: Callable[..., str], bad_response: type[Exception]) -> Callable[..., str]:
-    """ccxt parses a garbage body as None and carries on (an order "placed" without an id, a server time
-    of None); a reply that is not JSON is refused here, before ccxt can read anything into it."""
-
-    def check(code: int, reason: str, url: str, method: str, headers: Any, body: str, *rest: Any) -> str:
-        text = hook(code, reason, url, method, headers, body, *rest)
-        if 200 <= int(code) < 300 and not (text or "").lstrip().startswith(("{", "[")):
-            raise bad_response(f"unreadable reply from {method} {url.split('?')[0]}: not JSON")
-        return text
-
-    return check
-
-
-def _rebase(api: Any, base_url: str) -> Any:
-    """Point every API URL at ``base_url`` (the loopback simulator), keeping the paths ccxt appends."""
-    from urllib.parse import urlsplit
-
-    if isinstance(api, dict):
-        return {k: _rebase(v, base_url) for k, v in api.items()}
-    if isinstance(api, str) and api.startswith("http"):
-        parts = urlsplit(api)
-        return base_url + parts.path.rstrip("/")
-    return api
-

@@ -29,6 +29,7 @@ _ERRORS = {"rate_limit": "EAPI:Rate limit exceeded", "invalid_key": "EAPI:Invali
            "invalid_nonce": "EAPI:Invalid nonce", "insufficient_funds": "EOrder:Insufficient funds"}
 _ASSET = {"BTC": "XXBT", "ETH": "XETH", "EUR": "ZEUR", "USD": "ZUSD"}
 _ALT = {"XXBT": "XBT"}
+_WRITES = ("AddOrder", "CancelOrder", "CancelAll")  # where "accept_then_timeout" applies
 
 
 def _asset(code: str) -> str:
@@ -64,7 +65,7 @@ class KrakenSimulator:
     def _take_fault(self, name: str) -> str | None:
         with self.lock:
             for i, (fault, path) in enumerate(self._faults):
-                if path in (None, name) and (fault != "accept_then_timeout" or name == "AddOrder"):
+                if path in (None, name) and (fault != "accept_then_timeout" or name in _WRITES):
                     del self._faults[i]
                     return fault
         return None
@@ -126,7 +127,7 @@ class KrakenSimulator:
             except _KrakenError as exc:
                 return 200, json.dumps({"error": [str(exc)]})
         if fault == "accept_then_timeout":
-            time.sleep(self.timeout_delay_s)  # the order is placed; the reply never reaches the client in time
+            time.sleep(self.timeout_delay_s)  # done on the exchange; the reply never reaches the client in time
         return 200, json.dumps({"error": [], "result": result})
 
     def _authenticate(self, name: str, params: dict[str, str], headers: Any, body: str) -> str | None:

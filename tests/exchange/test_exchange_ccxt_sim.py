@@ -231,3 +231,31 @@ def test_thousand_random_faults_in_an_order_loop(sim):
         per_cid[o["cl_ord_id"]] = per_cid.get(o["cl_ord_id"], 0) + 1
     assert max(per_cid.values()) == 1
     assert outcomes.get("placed", 0) > 30 and outcomes.get("halt", 0) == auth_injected > 20
+
+
+def test_cancel_that_landed_before_the_timeout_is_done(sim):
+    ex = adapter(sim)
+    order = ex.create_order("BTC/EUR", "buy", "limit", 0.01, 1000.0)
+    sim.inject("accept_then_timeout", path="CancelOrder")
+    ex.cancel_order(order.id, "BTC/EUR")  # no 'unknown order' from a blind repeat
+    assert sim.orders[order.id]["status"] == "canceled" and sim.requests.count("private/CancelOrder") == 1
+    assert ex.fetch_open_orders() == []
+
+
+def test_lost_cancel_is_repeated(sim):
+    ex = adapter(sim)
+    order = ex.create_order("BTC/EUR", "buy", "limit", 0.01, 1000.0)
+    sim.inject("timeout", path="CancelOrder")
+    ex.cancel_order(order.id, "BTC/EUR")
+    assert sim.orders[order.id]["status"] == "canceled" and sim.requests.count("private/CancelOrder") == 2
+
+
+def test_paper_mode_never_sends_an_order(sim):
+    ex = CcxtExchange("kraken", mode="paper", rate_limit_ms=0, timeout_ms=500, base_url=sim.base_url,
+                      execution="validate_only", clock=FakeClock())
+    assert ex.fetch_ticker("BTC/EUR")["last"] > 0
+    order = ex.create_order("BTC/EUR", "buy", "market", 0.01)
+    assert order.validated_only and order.id is None
+    with pytest.raises(ExchangeOrderError, match="Order minimum not met"):
+        ex.create_order("BTC/EUR", "buy", "market", 0.00001)
+    assert not any(r.startswith("private/") for r in sim.requests)
