@@ -151,3 +151,34 @@ def test_full_flow_against_the_simulator_leaks_no_secret(droot, creds, sim, caps
     assert leaks == []
     assert KEY not in out and SECRET not in out
     assert len(sim.orders) >= 4  # the flow really traded on the simulator
+
+
+def test_simulate_command_serves_real_ccxt(droot, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from peaktrade.clock import FakeClock
+    from peaktrade.exchange.ccxt_adapter import CcxtExchange
+
+    env = {**os.environ, "KRAKEN_TESTNET_API_KEY": KEY, "KRAKEN_TESTNET_API_SECRET": SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "peaktrade", "--root", str(droot), "exchange", "simulate",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line).group(1)
+        ex = CcxtExchange("kraken", mode="testnet", api_key=KEY, secret=SECRET, rate_limit_ms=0, timeout_ms=3000,
+                          base_url=url, execution="sandbox", clock=FakeClock())
+        order = ex.create_order("BTC/EUR", "buy", "market", 0.01)
+        assert order.status == "closed" and ex.fetch_balance()["BTC"] == pytest.approx(0.01)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130 and "Traceback" not in err
+
+
+def test_simulate_needs_credentials(droot, monkeypatch, capsys):
+    monkeypatch.delenv("KRAKEN_TESTNET_API_KEY", raising=False)
+    assert cli(droot, "exchange", "simulate", "--port", "0") == 2
+    assert "set KRAKEN_TESTNET_API_KEY and KRAKEN_TESTNET_API_SECRET first" in capsys.readouterr().err
