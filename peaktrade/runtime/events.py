@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# DESIGN 6, in this order, plus ``kind`` ("bar" | "gap"); see docs/event-schema.md.
+# DESIGN 6, in this order, plus ``kind`` ("bar" | "gap" | "error"); see docs/event-schema.md.
 EVENT_FIELDS: tuple[str, ...] = (
     "step", "ts_event", "ts_bar", "price", "open", "high", "low", "close", "volume",
     "signal", "position", "cash", "equity", "realized_pnl", "unrealized_pnl",
@@ -19,7 +19,7 @@ TIME_FIELDS = ("ts_event", "ts_bar")
 FLOAT_FIELDS = ("price", "open", "high", "low", "close", "volume", "position", "cash", "equity",
                 "realized_pnl", "unrealized_pnl")
 INT_FIELDS = ("step", "signal", "orders_generated", "orders_filled", "orders_rejected", "orders_blocked")
-KINDS = ("bar", "gap")
+KINDS = ("bar", "gap", "error")
 
 _schema = None
 

@@ -91,13 +91,17 @@ class SteppedFeed(_Feed):
     def __init__(self, exchange: Any, symbol: str, timeframe: str, tf_ms: int, market_clock: FakeClock,
                  warmup: int):
         super().__init__(exchange, symbol, timeframe, tf_ms, market_clock, warmup)
+        self._advanced = False
 
     def next_bar(self, stop: threading.Event) -> Candle | None:
         if stop.is_set():
             return None
         if not self._queue:
-            self.market_clock.advance(self.tf_ms / 1000)  # type: ignore[attr-defined]
+            if not self._advanced:  # after a failed read, retry the same moment: time did not pass
+                self.market_clock.advance(self.tf_ms / 1000)  # type: ignore[attr-defined]
+                self._advanced = True
             self._take_new(self.warmup + 5)
+            self._advanced = False
         return self._queue.popleft() if self._queue else None
 
 

@@ -21,6 +21,7 @@ from peaktrade.runtime.strategies import Strategy
 from peaktrade.runtime.writer import RunLogWriter
 
 _MIN_NOTIONAL = 1e-6  # below this a target change is float noise, not an order
+MAX_READ_FAILURES = 10  # consecutive failed market-data reads (after the adapter's own retries) halt the session
 
 
 @dataclass
@@ -49,8 +50,17 @@ class Session:
         self.log.info("Session %s started: %s %s %s, %d warm-up bars, %s", self.run_id, self.strategy.name,
                       self.symbol, self.timeframe, len(history), length)
         prev_ts = int(history[-1][0]) if history else None
+        failures = 0
         while not self.stop.is_set() and (self.steps == 0 or self.bars < self.steps):
-            bar = self.feed.next_bar(self.stop)
+            try:
+                bar = self.feed.next_bar(self.stop)
+            except Exception as exc:  # noqa: BLE001 - sorted into the runbook-7 taxonomy below
+                failures += 1
+                fatal = self._exchange_error(exc, failures)
+                if fatal:
+                    return SessionResult("failed", self.bars, fatal)
+                continue
+            failures = 0
             if bar is None:
                 break
             if prev_ts is not None and bar[0] - prev_ts > self.tf_ms:
@@ -63,6 +73,26 @@ class Session:
         if self.stop.is_set():
             return SessionResult("stopped", self.bars)
         return SessionResult("completed", self.bars)
+
+    def _exchange_error(self, exc: Exception, failures: int) -> str | None:
+        """Log and record a failed market-data read; back off; the error text if the session must halt."""
+        from peaktrade.exchange.base import ExchangeAuthenticationError, ExchangeError
+
+        if not isinstance(exc, ExchangeError):
+            raise exc
+        msg = f"{type(exc).__name__}: {exc}"
+        mark = self.closes[-1] if self.closes else None
+        self.writer.append({"kind": "error", "ts_event": self.clock.now(), "error": msg, **self._book_fields(mark)})
+        if isinstance(exc, ExchangeAuthenticationError):
+            self.log.critical("[EXCHANGE] %s: session halted (check the API key; runbook 7)", msg)
+            return msg
+        if failures >= MAX_READ_FAILURES:
+            self.log.error("[EXCHANGE] %s: %d failed reads in a row, session halted", msg, failures)
+            return f"{msg} ({failures} failed reads in a row)"
+        delay = min(2.0 ** (failures - 1), 60.0)
+        self.log.error("[EXCHANGE] %s: retrying in %.0f s (%d/%d)", msg, delay, failures, MAX_READ_FAILURES)
+        self.clock.sleep(delay)
+        return None
 
     def _gap(self, prev_ts: int, ts: int) -> None:
         missing = (ts - prev_ts) // self.tf_ms - 1

@@ -167,3 +167,38 @@ def test_skip_live_risk_skips_limits_but_not_the_kill_switch(root, tmp_path):
     assert executor.fills  # the 5000 EUR orders pass without limits
     events = runlog.read_events(tmp_path / "run")
     assert any(e["risk_reasons"] == ["risk limits skipped (--skip-live-risk)"] for e in events)
+
+
+class _Injecting:
+    """Let the dummy exchange fail the next market-data reads once the session is under way."""
+
+    def __init__(self, inner, kind, times):
+        self.inner, self.kind, self.times, self.calls = inner, kind, times, 0
+
+    def fetch_ohlcv(self, *a, **k):
+        self.calls += 1
+        if self.calls == 4:  # after the warm-up and a few bars
+            self.inner.inject(self.kind, times=self.times, methods=("fetch_ohlcv",))
+        return self.inner.fetch_ohlcv(*a, **k)
+
+
+def test_network_errors_on_reads_are_recorded_and_retried(root, tmp_path, caplog):
+    s, _ = _session(root, tmp_path, steps=20, exchange_wrap=lambda ex: _Injecting(ex, "network", 2))
+    with caplog.at_level(logging.ERROR):
+        result = s.run()
+    s.writer.close()
+    assert result.status == "completed" and result.steps == 20
+    events = runlog.read_events(tmp_path / "run")
+    errors = [e for e in events if e["kind"] == "error"]
+    assert [e["error"] for e in errors] == ["ExchangeNetworkError: Request timeout"] * 2
+    assert not [e for e in events if e["kind"] == "gap"]  # a failed read does not skip a bar
+    assert s.clock.sleeps[:2] == [1.0, 2.0]  # backoff on the injected clock, no real sleep
+    assert any("[EXCHANGE] ExchangeNetworkError: Request timeout: retrying" in r.getMessage() for r in caplog.records)
+
+
+def test_authentication_error_halts_the_session(root, tmp_path):
+    s, _ = _session(root, tmp_path, steps=20, exchange_wrap=lambda ex: _Injecting(ex, "auth", 1))
+    result = s.run()
+    s.writer.close()
+    assert result.status == "failed" and "ExchangeAuthenticationError: Invalid API key" in result.error
+    assert runlog.read_events(tmp_path / "run")[-1]["kind"] == "error"
