@@ -209,11 +209,8 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
         log.warning("!!! --skip-live-risk: the risk LIMITS are NOT enforced for this %s run (kill switch still "
                     "is) !!!", mode)
     gate = RiskGate(root, mode, clock=clock, skip_limits=bool(meta.get("skip_live_risk")), log=log)
-    if mode == "shadow":
-        executor: Any = PaperExecutor(float(config.get("session.fee_rate", 0.0026)),
-                                      float(config.get("session.slippage_bps", 5.0)))
-    else:
-        executor = ExchangeExecutor(exchange, symbol, run_id)
+    paper = PaperExecutor(float(config.get("session.fee_rate", 0.0026)), float(config.get("session.slippage_bps", 5.0)))
+    executor: Any = paper if mode == "shadow" else ExchangeExecutor(exchange, symbol, run_id, paper)
     book = Book(float(config.get("session.starting_cash", 10000.0)))
     writer = RunLogWriter(run_dir, compact_every=int(config.get("run_logs.compact_every", 5000)), clock=clock)
     try:
