@@ -25,6 +25,10 @@ TS_COLUMNS = ("ts_event", "ts_bar")
 PARQUET = "events.parquet"
 JSONL = "events.jsonl"
 _CHUNK = 1 << 20
+# what the event views show (risk_reasons and the OHLC columns are left out of the Parquet read)
+SHOWN = ("step", "ts_event", "ts_bar", "kind", "price", "close", "signal", "position", "cash", "equity",
+         "realized_pnl", "unrealized_pnl", "orders_generated", "orders_filled", "orders_rejected", "orders_blocked",
+         "risk_allowed", "error")
 
 
 def parse_ts_ns(value: Any) -> int | None:
@@ -288,20 +292,29 @@ def last_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
     tail.reverse()
     parquet = run_dir / PARQUET
     if len(tail) < limit and parquet.is_file():
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(parquet)
         have = {_step(e) for e in tail}
-        rows = pf.read().slice(max(0, pf.metadata.num_rows - limit)).to_pylist()
-        older = [_normalise(r) for r in rows if _step(r) not in have]
+        # only the last row groups: a million-event run must not be read whole for ten rows
+        groups, count = [], 0
+        for i in range(pf.metadata.num_row_groups - 1, -1, -1):
+            groups.insert(0, i)
+            count += pf.metadata.row_group(i).num_rows
+            if count >= limit:
+                break
+        names = [n for n in pf.schema_arrow.names if n in SHOWN]
+        table = pf.read_row_groups(groups, columns=names, use_threads=False) if groups else pa.table({})
+        table = table.slice(max(0, table.num_rows - limit))
+        # timestamps converted from the buffers: their to_pylist() imports pandas (~0.3-1 s)
+        times = {n: [ns_to_iso(int(v)) for v in _ts_array(table.column(n))]
+                 for n in TS_COLUMNS if n in table.column_names and pa.types.is_timestamp(table.column(n).type)}
+        rows = table.drop_columns(list(times)).to_pylist()
+        for name, values in times.items():
+            for row, value in zip(rows, values, strict=True):
+                row[name] = value
+        older = [r for r in rows if _step(r) not in have]
         tail = sorted(older + tail, key=_step)[-limit:]
     return tail
 
-
-def _normalise(row: dict[str, Any]) -> dict[str, Any]:
-    """Parquet rows carry datetimes; show them like the JSONL events (ISO strings)."""
-    for name in TS_COLUMNS:
-        value = row.get(name)
-        if isinstance(value, datetime):
-            row[name] = ns_to_iso(parse_ts_ns(value))
-    return row
