@@ -104,14 +104,14 @@ def check_answers(root: Root, pb: Playbook, raw: list[str]) -> dict[str, str]:
 
 
 def _context(root: Root, req: PlayRequest, pb: Playbook, play_id: str, journal: Journal, phash: str,
-             operator: str, dry_run: bool) -> PlayContext:
+             operator: str, dry_run: bool, answers: dict[str, str]) -> PlayContext:
     from peaktrade.config import load_config
     from peaktrade.redact import redact
 
     config = load_config(root)
     return PlayContext(root, operator, play_id, journal, pb, phash, redact(config.data), config.mode,
                        clock=req.clock, dry_run=dry_run, assume_yes=req.assume_yes,
-                       answers=check_answers(root, pb, req.answers), prompter=req.prompter or Prompter(),
+                       answers=answers, prompter=req.prompter or Prompter(),
                        echo=req.echo)
 
 
@@ -125,11 +125,11 @@ def play(root: Root, req: PlayRequest) -> PlayReport:
     pb = load_playbook(root, req.name)
     params = resolve_params(pb, split_assignments(req.params))
     load_config(root)  # invalid config is bad input: refuse before a journal exists
-    check_answers(root, pb, req.answers)
+    answers = check_answers(root, pb, req.answers)
     operator = resolve_operator(req.operator)
     play_id = new_play_id(req.clock)
     journal = Journal(journal_path(root.plays_dir, play_id), clock=req.clock)
-    ctx = _context(root, req, pb, play_id, journal, policies_hash(root), operator, req.dry_run)
+    ctx = _context(root, req, pb, play_id, journal, policies_hash(root), operator, req.dry_run, answers)
     journal.append("play_started", play_id=play_id, playbook=pb.name, title=pb.title, runbook=pb.runbook,
                    stage=pb.stage, playbook_file=root.rel(pb.path), playbook_sha256=pb.sha256, params=params,
                    policies_hash=ctx.policies_hash, policy_files=policy_files(root), operator=operator,
@@ -188,8 +188,9 @@ def resume(root: Root, req: PlayRequest) -> PlayReport:
     pb = load_playbook(root, req.name)
     params = resolve_params(pb, started.get("params") or {})
     operator = resolve_operator(req.operator)
+    answers = check_answers(root, pb, req.answers)
     journal = Journal(path, clock=req.clock)
-    ctx = _context(root, req, pb, play_id, journal, policies_hash(root), operator, False)
+    ctx = _context(root, req, pb, play_id, journal, policies_hash(root), operator, False, answers)
     for rec in records:
         if rec.get("type") == "step_finished":
             ctx.prior.setdefault(rec.get("frame") or "", {})[rec["id"]] = rec
@@ -215,6 +216,12 @@ def _execute(ctx: PlayContext, frame: Frame) -> PlayReport:
         outcome, reason = Outcome.INTERRUPTED, "interrupted by the operator (SIGINT/SIGTERM)"
         ctx.journal.append("play_interrupted", play_id=ctx.play_id, playbook=frame.playbook.name,
                            operator=ctx.operator, reason=reason)
+    except Exception as exc:
+        # a bug outside any step: the journal still says how the play ended, then the CLI reports it
+        ctx.journal.append("play_finished", play_id=ctx.play_id, playbook=frame.playbook.name,
+                           outcome=str(Outcome.FAILED), reason=f"internal error: {type(exc).__name__}: {exc}")
+        ctx.journal.close()
+        raise
     return _finish(ctx, frame.playbook, outcome, reason)
 
 
