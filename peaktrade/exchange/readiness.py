@@ -105,7 +105,7 @@ def _risk_limits(root: Root, stage: str) -> Check:
     try:
         if load_risk_limits is not None:
             limits = load_risk_limits(root, stage)
-            values = {k: v for k, v in vars(limits).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            values = {k: v for k, v in vars(limits).items() if k.startswith("max_") and v is not None}
         else:
             from peaktrade.loader import load_yaml
 
@@ -114,7 +114,7 @@ def _risk_limits(root: Root, stage: str) -> Check:
                 return Check("risk_limits", False, "policies/risk-limits.yaml: "
                              + "; ".join(p.text() for p in loaded.problems[:3]) or "not a mapping", action)
             section = (loaded.data.get("stages") or {}).get(stage)
-            values = {k: v for k, v in (section or {}).items() if isinstance(v, (int, float))}
+            values = {k: v for k, v in (section or {}).items() if k.startswith("max_") and v is not None}
     except PeakTradeError as exc:
         return Check("risk_limits", False, exc.message, action)
     if not values:

@@ -136,3 +136,20 @@ def test_readiness_and_smoke_pass_on_a_fresh_init_root(tmp_path, capsys):
     assert capsys.readouterr().out.rstrip().endswith("Readiness-Check PASSED")
     assert cli(root, "smoke") == 0
     assert capsys.readouterr().out.rstrip().endswith("Smoke-Test PASSED")
+
+
+def test_without_the_policy_modules(droot, capsys, monkeypatch):
+    import sys
+
+    # a deployment where the policy part is missing: limits come from the YAML, the kill switch check
+    # warns for testnet and fails for live
+    monkeypatch.setitem(sys.modules, "peaktrade.policy.limits", None)
+    monkeypatch.setitem(sys.modules, "peaktrade.policy.killswitch", None)
+    assert cli(droot, "readiness", "--stage", "testnet") == 0
+    out = capsys.readouterr().out
+    assert "[PASS] risk_limits: 6 limits for stage testnet (max_daily_loss_abs=500.0" in out
+    assert "[WARN] kill_switch: kill switch module not available" in out
+    assert out.rstrip().endswith("Readiness-Check PASSED")
+    assert cli(droot, "readiness", "--stage", "live", "--json") == 1
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["kill_switch"]["ok"] is False and checks["kill_switch"]["hard"] is True
