@@ -39,6 +39,10 @@ def _kind(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
+# step keys the interpreter uses as written (never rendered)
+_LITERAL_KEYS = ("id", "title", "note")
+
+
 class _Checker:
     def __init__(self, ws: Workspace, path: Path, data: dict[str, Any], locs: Locations):
         self.ws, self.path, self.data, self.locs = ws, path, data, locs
@@ -101,7 +105,9 @@ class _Checker:
                 else:
                     first_seen[sid] = i
             self.check_step(i, step, sid)
-            self.check_templates({k: v for k, v in step.items() if k != "when"}, ("steps", i), sid, i)
+            rendered = {k: v for k, v in step.items() if k not in _LITERAL_KEYS and k != "when"}
+            self.check_templates(rendered, ("steps", i), sid, i)
+            self.warn_literal(step, ("steps", i), sid)
             if "when" in step and isinstance(step["when"], str):
                 self.check_when(i, step["when"], sid)
 
@@ -148,6 +154,17 @@ class _Checker:
             self.error(path, "when is a Jinja expression already: write it without {{ }}", sid)
             return
         self.report_facts(path, analyse(expr, expression=True), sid, i)
+
+    def warn_literal(self, step: dict[str, Any], base: tuple, sid: str | None) -> None:
+        """Templates where the interpreter does not render them would be shown or passed verbatim."""
+        on_failure = step.get("on_failure")
+        places = [((k,), step.get(k)) for k in _LITERAL_KEYS]
+        if isinstance(on_failure, dict):
+            places.append((("on_failure", "with"), on_failure.get("with")))
+        for rel, value in places:
+            for sub, source in template_strings(value):
+                self.error((*base, *rel, *sub), f"not rendered here: {source!r} is used as written",
+                           sid, severity="warning")
 
     def check_templates(self, value: Any, base: tuple, sid: str | None, index: int) -> None:
         for rel, source in template_strings(value):

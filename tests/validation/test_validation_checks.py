@@ -129,3 +129,17 @@ def test_read_step_using_act_step_data_warns_about_dry_run(deploy):
     assert [(p.severity, p.step, p.message) for p in problems] == [
         ("warning", "show", "steps.start.data is empty in --dry-run (step 'start' is an act step and does not run); "
                             "add `when: not play.dry_run`")]
+
+
+def test_templates_in_title_note_or_on_failure_with_are_warned_as_literal(deploy):
+    steps = ("  - id: a\n    title: 'Stage {{ params.x }}'\n    note: 'see {{ params.x }}'\n"
+             "    manual: 'do {{ params.x }}'\n    effect: read\n"
+             "    on_failure: {playbook: shutdown, with: {reason: '{{ params.x }}'}}\n")
+    path = _write(deploy, "lit", steps)
+    path.write_text(path.read_text().replace("steps:", "params:\n  x: {type: string, default: a}\nsteps:"))
+    problems = validate_playbook(Root(deploy), path)
+    assert [(p.severity, p.path, p.message) for p in problems] == [
+        ("warning", "$.steps[0].title", "not rendered here: 'Stage {{ params.x }}' is used as written"),
+        ("warning", "$.steps[0].note", "not rendered here: 'see {{ params.x }}' is used as written"),
+        ("warning", "$.steps[0].on_failure.with.reason",
+         "not rendered here: '{{ params.x }}' is used as written")]
