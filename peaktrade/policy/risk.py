@@ -19,7 +19,7 @@ warnings are computed only when asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import countOf, mul
+from operator import countOf, itemgetter, mul
 from typing import Any
 
 from peaktrade.policy.limits import RiskLimits
@@ -177,19 +177,21 @@ class LimitCheck:
     blocking: bool = False  # a breach that blocks this order (a reducing order passes exposure breaches)
 
 
-class RiskDecision:
-    """allowed, state, reasons; ``checks`` and ``warnings`` are computed on first access."""
+class RiskDecision(tuple):
+    """allowed, state, reasons; ``checks`` and ``warnings`` are computed from the raw values on access.
 
-    __slots__ = ("allowed", "state", "reasons", "_engine", "_values", "_checks")
+    A tuple underneath: building one is the largest fixed cost of a check, and a tuple is the cheapest.
+    """
 
-    def __init__(self, allowed: bool, state: str, reasons: list[str], engine: RiskEngine | None = None,
-                 values: tuple | None = None):
-        self.allowed = allowed
-        self.state = state
-        self.reasons = reasons
-        self._engine = engine
-        self._values = values
-        self._checks: list[LimitCheck] | None = None
+    __slots__ = ()
+
+    def __new__(cls, allowed: bool, state: str, reasons: list[str], engine: RiskEngine | None = None,
+                values: tuple | None = None):
+        return tuple.__new__(cls, (allowed, state, reasons, engine, values))
+
+    allowed = property(itemgetter(0), doc="True if the order may be sent")
+    state = property(itemgetter(1), doc="ACTIVE | REDUCING | HALTED")
+    reasons = property(itemgetter(2), doc="one line per breached limit (or invalid input)")
 
     @property
     def codes(self) -> list[str]:
@@ -198,9 +200,8 @@ class RiskDecision:
 
     @property
     def checks(self) -> list[LimitCheck]:
-        if self._checks is None:
-            self._checks = self._engine._breakdown(self._values) if self._values and self._engine else []
-        return self._checks
+        engine, values = self[3], self[4]
+        return engine._breakdown(values) if engine is not None and values else []
 
     @property
     def warnings(self) -> list[LimitCheck]:
@@ -213,6 +214,9 @@ class RiskDecision:
 
     def __repr__(self) -> str:
         return f"RiskDecision(allowed={self.allowed}, state={self.state!r}, reasons={self.reasons!r})"
+
+
+_decision = tuple.__new__  # RiskDecision without the __new__ call, for the hot path
 
 
 def format_blocked(decision: RiskDecision) -> str:
@@ -297,8 +301,8 @@ class RiskEngine:
         if self._open is not None and opening and n_after > self._open:
             reasons.append(f"max_open_positions exceeded ({n_after} > {self._open})")
         state = "REDUCING" if self._tot is not None and gross > self._tot else "ACTIVE"
-        return RiskDecision(not reasons, state, reasons, self,
-                            (notional, sym_exp, tot_exp, n_after, loss, loss_pct, reducing, opening))
+        return _decision(RiskDecision, (not reasons, state, reasons, self,
+                            (notional, sym_exp, tot_exp, n_after, loss, loss_pct, reducing, opening)))
 
     def _halted(self, ks_state: str, loss: float, loss_pct: float, notional: float, gross: float,
                 n_open: int) -> RiskDecision:
