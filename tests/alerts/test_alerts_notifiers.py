@@ -127,3 +127,15 @@ class _NullLog:
 
     def send(self, alert):
         pass
+
+
+def test_secrets_in_alert_details_never_reach_the_log(deploy, monkeypatch):
+    monkeypatch.setenv("KRAKEN_API_SECRET", "s3cr3t-value-123456")
+    alert = Alert("error_spike", WARNING, "auth failed with key s3cr3t-value-123456", "r",
+                  {"api_key": "AKIA-whatever", "note": "secret s3cr3t-value-123456 leaked"})
+    console = io.StringIO()
+    dispatch([alert], {"log": LogNotifier(Root(deploy), FakeClock()), "console": ConsoleNotifier(console)},
+             {"WARNING": ["console"]})
+    text = (deploy / "logs" / "alerts.log").read_text() + console.getvalue()
+    assert "s3cr3t-value-123456" not in text and "AKIA-whatever" not in text
+    assert text.count("***REDACTED***") == 4
