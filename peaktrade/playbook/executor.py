@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from peaktrade.playbook.model import Step
 
 MAX_DEPTH = 5
+OUTPUT_CHARS = 4000  # the journal keeps an excerpt (the end, where errors are), not whole outputs
+SUMMARY_CHARS = 500
 # Act steps that reduce risk stay allowed while the kill switch is engaged: an emergency
 # shutdown must still be able to stop runs, cancel orders and write its records.
 RISK_REDUCING = ("kill_switch.", "killswitch.", "runs.stop", "orders.cancel", "ops.log", "logs.backup",
@@ -110,14 +112,23 @@ def execute_step(ctx: PlayContext, frame: Frame, step: Step) -> StepResult:
     duration = round(ctx.clock.monotonic() - t0, 6)
     ctx.journal.append(
         "step_finished", step=key, id=step.id, frame=frame.path, playbook=frame.playbook.name, title=step.title,
-        kind=step.kind, effect=step.effect, status=str(result.status), summary=result.summary,
-        output=result.output, duration_s=duration, operator=ctx.operator, note=result.note or step.note,
+        kind=step.kind, effect=step.effect, status=str(result.status), summary=_clip(result.summary),
+        output=_excerpt(result.output), duration_s=duration, operator=ctx.operator, note=result.note or step.note,
         answer=result.answer, approvals=result.approvals, attempts=attempts, data=result.data,
     )
     frame.steps[step.id] = {"status": str(result.status), "answer": result.answer, "data": result.data,
                             "summary": result.summary}
-    ctx.echo(step_line(str(result.status), key, step.title, duration, result.summary))
+    ctx.echo(step_line(str(result.status), key, step.title, duration, _clip(result.summary)))
     return result
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= OUTPUT_CHARS else "[...]\n" + text[-OUTPUT_CHARS:]
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split()) if "\n" in text else text
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 3] + "..."
 
 
 def step_line(status: str, key: str, title: str, duration: float | None, summary: str) -> str:

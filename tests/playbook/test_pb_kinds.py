@@ -252,3 +252,16 @@ def test_subplaybook_runs_in_same_journal_with_params(root):
     assert [r["type"] for r in recs].count("subplay_started") == 1
     assert len(list(root.plays_dir.iterdir())) == 1
     assert sys.executable  # keep the import used
+
+
+def test_long_output_is_bounded_in_the_journal(root):
+    write_playbook(root, "chatty", f"""
+        steps:
+          - id: chatty
+            title: Lots of output
+            effect: read
+            run: {json.dumps([PY, "-c", "print('a' * 20000); print('the end')"])}
+        """)
+    assert cli(root, "play", "chatty") == 0
+    out = finished(journal(root))["chatty"]["output"]
+    assert out.startswith("[...]\n") and out.endswith("the end\n") and len(out) < 4100
