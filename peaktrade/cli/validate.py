@@ -37,7 +37,9 @@ def register(app: typer.Typer) -> None:
         errors, warnings = len(report.errors), len(report.warnings)
         out = render(report.problems, fmt.value)
         if fmt is Format.json:
-            print(out)
+            import json
+
+            print(json.dumps({**json.loads(out), "files": report.files}, indent=2))
         else:
             if out:
                 print(out)
