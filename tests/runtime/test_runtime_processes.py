@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -119,3 +120,26 @@ def test_session_run_foreground_quick_smoke(tmp_path):
     csv = tmp_path / "e.csv"
     out = peaktrade(root, "experiments", "list", "--run-id", figures["run_id"], "--export-csv", str(csv))
     assert out.returncode == 0 and len(csv.read_text().splitlines()) == 31
+
+
+def test_two_operators_starting_and_stopping_at_once(tmp_path):
+    from peaktrade.root import Root
+
+    root = make_root(tmp_path / "d")
+    cmd = [sys.executable, "-m", "peaktrade", "--root", str(root)]
+    starts = [subprocess.Popen([*cmd, "runs", "start-testnet", "--json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=60) for p in starts]
+    assert [p.returncode for p in starts] == [0] * 4, [o[1] for o in outs]
+    run_ids = {json.loads(o[0])["run_id"] for o in outs}
+    assert len(run_ids) == 4
+    stops = [subprocess.Popen([*cmd, "runs", "stop", "--all", "--json"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=60) for p in stops]
+    assert [p.returncode for p in stops] == [0, 0], [o[1] for o in outs]
+    r = Root.resolve(root)
+    for run_id in run_ids:
+        meta = runlog.read_meta(runlog.run_dir(r, run_id))
+        assert meta["status"] == "stopped" and meta["ended_at"], meta
+    status = json.loads(peaktrade(root, "runs", "status", "--json").stdout)
+    assert sorted(s["status"] for s in status) == ["stopped"] * 4
