@@ -136,12 +136,17 @@ def _exchange_type(config: Any, stage: str) -> Check:
         return Check("exchange_type", False, f"ccxt adapter unavailable: {exc}", "Install ccxt (pip install ccxt).")
     ccxt_id = config.get("exchange.ccxt_id") or kind
     detail = f"ccxt exchange {ccxt_id!r}"
+    how = testnet_execution(ccxt_id, config)
+    if how is None:
+        return Check("exchange_type", False, f"{detail}: unknown to ccxt", "Check [exchange] ccxt_id.")
+    base_url = config.get("exchange.base_url") or ""
     if stage == "testnet":
-        how = testnet_execution(ccxt_id, config)
-        if how is None:
-            return Check("exchange_type", False, f"{detail}: unknown to ccxt", "Check [exchange] ccxt_id.")
-        detail += (": testnet uses the exchange's sandbox (urls['test'])" if how == "sandbox"
+        where = f"the sandbox at {base_url}" if base_url else "the exchange's sandbox (urls['test'])"
+        detail += (f": testnet orders are placed on {where}" if how == "sandbox"
                    else ": no sandbox, testnet orders are validate-only (checked by the exchange, never placed)")
+    if stage == "live" and base_url:
+        return Check("exchange_type", False, f"{detail} with base_url override {base_url}: live must talk to the "
+                     "exchange itself", "Remove [exchange] base_url for live.")
     return Check("exchange_type", True, detail)
 
 

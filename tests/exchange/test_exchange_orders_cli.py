@@ -115,7 +115,7 @@ def test_readiness_fails_when_exchange_unreachable(droot, creds, capsys):
     out = capsys.readouterr().out
     assert "[FAIL] exchange_reachable: Network error" in out
     assert "Check the exchange status page and your own network" in out
-    assert "testnet uses the exchange's sandbox" in out
+    assert "testnet orders are placed on the sandbox at http://127.0.0.1:" in out
 
 
 def test_readiness_fails_on_clock_skew(droot, creds, capsys):
@@ -182,3 +182,24 @@ def test_simulate_needs_credentials(droot, monkeypatch, capsys):
     monkeypatch.delenv("KRAKEN_TESTNET_API_KEY", raising=False)
     assert cli(droot, "exchange", "simulate", "--port", "0") == 2
     assert "set KRAKEN_TESTNET_API_KEY and KRAKEN_TESTNET_API_SECRET first" in capsys.readouterr().err
+
+
+def test_live_readiness_refuses_a_base_url_override(droot, sim, monkeypatch, capsys):
+    monkeypatch.setenv("KRAKEN_API_KEY", KEY)
+    monkeypatch.setenv("KRAKEN_API_SECRET", SECRET)
+    point_at(droot, sim.base_url)
+    cfg = droot / "config" / "config.toml"
+    cfg.write_text(cfg.read_text().replace('mode = "testnet"', 'mode = "live"', 1))
+    assert cli(droot, "readiness", "--stage", "live") == 1
+    out = capsys.readouterr().out
+    assert f"with base_url override {sim.base_url}: live must talk to the exchange itself" in out
+    assert "[PASS] credentials: set: KRAKEN_API_KEY, KRAKEN_API_SECRET" in out
+
+
+def test_unknown_ccxt_id_fails_readiness(droot, capsys):
+    cfg = droot / "config" / "config.toml"
+    cfg.write_text(cfg.read_text().replace('default_type = "dummy"', 'default_type = "nosuchexchange"', 1)
+                   .replace('ccxt_id = "kraken"', 'ccxt_id = "nosuchexchange"', 1)
+                   .replace('mode = "testnet"', 'mode = "paper"', 1))
+    assert cli(droot, "readiness", "--stage", "shadow") == 1
+    assert "[FAIL] exchange_type: ccxt exchange 'nosuchexchange': unknown to ccxt" in capsys.readouterr().out
