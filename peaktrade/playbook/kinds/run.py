@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from peaktrade.playbook.model import Step
 
 gated = True
-EXCERPT_CHARS = 4000
 
 
 def _as_arg(value: Any) -> str:
@@ -78,7 +77,7 @@ def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepR
         _kill_group(proc)
         raw, _ = proc.communicate()
         out = redact_text(raw.decode("utf-8", "replace"))
-        return StepResult.failed(f"timed out after {step.timeout:g}s (process group killed)", output=_tail(out))
+        return StepResult.failed(f"timed out after {step.timeout:g}s (process group killed)", output=out)
     except BaseException:
         _kill_group(proc)
         proc.wait()
@@ -88,15 +87,11 @@ def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepR
     if proc.returncode not in p["codes"]:
         expected = p["codes"][0] if len(p["codes"]) == 1 else p["codes"]
         return StepResult.failed(f"exit {proc.returncode} (expected {expected}){_last_line(out)}",
-                                 output=_tail(out), data=data)
+                                 output=out, data=data)
     if p["pattern"] is not None and not re.search(p["pattern"], out, re.MULTILINE):
-        return StepResult.failed(f"output does not match /{p['pattern']}/{_last_line(out)}", output=_tail(out),
+        return StepResult.failed(f"output does not match /{p['pattern']}/{_last_line(out)}", output=out,
                                  data=data)
-    return StepResult.ok(f"exit {proc.returncode}{_last_line(out)}", output=_tail(out), data=data)
-
-
-def _tail(text: str) -> str:
-    return text if len(text) <= EXCERPT_CHARS else "[...]\n" + text[-EXCERPT_CHARS:]
+    return StepResult.ok(f"exit {proc.returncode}{_last_line(out)}", output=out, data=data)
 
 
 def _last_line(text: str) -> str:
