@@ -99,6 +99,12 @@ class CcxtExchange:
         elif mode == "testnet":
             execution = testnet_execution(ccxt_id, config) or "validate_only"
         base_url = config.get("exchange.base_url") or ""
+        if mode == "live" and base_url:
+            from peaktrade.errors import UsageError
+
+            # the live key would be sent to whatever answers at that URL
+            raise UsageError(f"[exchange] base_url = {base_url!r} is not allowed in live mode: live talks to the "
+                             "exchange itself")
         return cls(ccxt_id, mode=mode, api_key=key, secret=secret,
                    rate_limit_ms=config.get("exchange.rate_limit_ms", 1000),
                    timeout_ms=config.get("exchange.timeout_ms", 10000), base_url=base_url, execution=execution,

@@ -259,3 +259,15 @@ def test_paper_mode_never_sends_an_order(sim):
     with pytest.raises(ExchangeOrderError, match="Order minimum not met"):
         ex.create_order("BTC/EUR", "buy", "market", 0.00001)
     assert not any(r.startswith("private/") for r in sim.requests)
+
+
+def test_factory_refuses_live_with_a_base_url():
+    from peaktrade.config import Config
+    from peaktrade.errors import UsageError
+    from peaktrade.exchange.factory import make_exchange
+
+    cfg = Config({"environment": {"mode": "live"},
+                  "exchange": {"default_type": "kraken", "base_url": "http://127.0.0.1:1"}})
+    with pytest.raises(UsageError, match="not allowed in live mode"):
+        make_exchange(cfg, mode="live")
+    assert make_exchange(cfg, mode="testnet").orders_validate_only  # kraken without sandbox flag
