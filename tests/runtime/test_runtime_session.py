@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 import pytest
 
@@ -202,3 +203,31 @@ def test_authentication_error_halts_the_session(root, tmp_path):
     s.writer.close()
     assert result.status == "failed" and "ExchangeAuthenticationError: Invalid API key" in result.error
     assert runlog.read_events(tmp_path / "run")[-1]["kind"] == "error"
+
+
+def test_paced_session_on_the_dummy_exchange_gets_a_bar_every_bar_seconds_of_injected_time(root, tmp_path):
+    import time
+
+    from peaktrade.runtime.feeds import PacedFeed, ScaledClock
+
+    clock = FakeClock()
+    tf_ms = timeframe_ms(TF)
+    bar_s = 2.0
+    market = ScaledClock(clock, tf_ms / 1000 / bar_s)  # one 1m candle per 2 s of (injected) time
+    exchange = DummyExchange({"seed": 3, "bar_seconds": bar_s}, clock=market)
+    strategy = get_strategy("ma_crossover", {"strategy": {"ma_crossover": {"fast_window": 2, "slow_window": 5}}})
+    log = logging.getLogger("test.paced")
+    s = Session(run_id="testnet_20251207_120000_abcdef", symbol="BTC/EUR", timeframe=TF, tf_ms=tf_ms, steps=6,
+                feed=PacedFeed(exchange, "BTC/EUR", TF, tf_ms, market, clock, bar_s / 4, 5), strategy=strategy,
+                gate=RiskGate(root, "testnet", clock=clock, log=log), executor=PaperExecutor(0.0026, 5.0),
+                book=Book(10000.0), writer=RunLogWriter(tmp_path / "run"), clock=clock, log=log,
+                stop=threading.Event())
+    t0 = time.monotonic()
+    result = s.run()
+    s.writer.close()
+    assert result.status == "completed" and result.steps == 6
+    assert time.monotonic() - t0 < 5  # no real waiting: the injected clock moved
+    assert 6 * bar_s - bar_s <= sum(clock.sleeps) <= 6 * bar_s + bar_s
+    bars = [e["ts_bar"] for e in runlog.read_events(tmp_path / "run")]
+    stamps = [datetime.fromisoformat(b.replace("Z", "+00:00")).timestamp() for b in bars]
+    assert [b - a for a, b in zip(stamps, stamps[1:], strict=False)] == [60.0] * 5  # consecutive candles, no gap
