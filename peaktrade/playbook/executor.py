@@ -147,6 +147,7 @@ def run_frame(ctx: PlayContext, frame: Frame) -> tuple[Outcome, str | None]:
         frame.steps[s.id] = {"status": "pending", "answer": None, "data": {}, "summary": ""}
     prior = ctx.prior.get(frame.path, {})
     resuming = bool(prior)
+    tolerated: list[str] = []
     for step in frame.playbook.steps:
         rec = prior.get(step.id) if resuming else None
         # approvals are guards: re-verified on resume like every other guard
@@ -162,10 +163,13 @@ def run_frame(ctx: PlayContext, frame: Frame) -> tuple[Outcome, str | None]:
         if result.status == Status.BLOCKED:
             return Outcome.BLOCKED, f"step {key} blocked: {result.summary}"
         if step.on_failure == "continue":
+            tolerated.append(key)
             continue
         if isinstance(step.on_failure, dict):
             run_subplay(ctx, frame, f"{key}.on_failure", step.on_failure["playbook"], step.on_failure.get("with") or {})
         return Outcome.FAILED, f"step {key} {result.status}: {result.summary}"
+    if tolerated:  # the play goes on, but its outcome line must not hide them
+        return Outcome.SUCCEEDED, f"{len(tolerated)} step(s) failed under on_failure: continue: {', '.join(tolerated)}"
     return Outcome.SUCCEEDED, None
 
 

@@ -156,3 +156,17 @@ def test_journal_of_a_running_play_is_locked(root):
         Journal(path)
     first.close()
     Journal(path).close()
+
+
+def test_tolerated_failures_are_named_in_a_successful_outcome(root):
+    write_playbook(root, "tolerant", """
+        steps:
+          - {id: soft, title: Soft, effect: read, action: test.echo, with: {message: x, fail: true},
+             on_failure: continue}
+          - {id: ok, title: Ok, effect: read, action: test.echo, with: {message: fine}}
+        """)
+    rep, recs, _ = _play(root, "tolerant")
+    assert rep.outcome == Outcome.SUCCEEDED and rep.exit_code == 0
+    assert rep.reason == "1 step(s) failed under on_failure: continue: soft"
+    assert recs["soft"]["status"] == "failed"
+    assert 'reason="1 step(s) failed under on_failure: continue: soft"' in root.operations_log.read_text()
