@@ -58,7 +58,7 @@ def main() -> None:
         build(root, args.events)
         print(f"fixture: {args.events:,} events in {time.perf_counter() - t:.1f} s")
         settings = RuleSettings(pnl_drop_threshold_pct=5.0, no_events_max_minutes=10, error_spike_max_errors=5)
-        now = (int(datetime(2025, 12, 7, tzinfo=UTC).timestamp()) + args.events) * 1_000_000_000
+        now = (int(datetime(2025, 12, 7, tzinfo=UTC).timestamp()) + args.events + 1500) * 1_000_000_000
         inproc = []
         for _ in range(args.repeat):
             t = time.perf_counter()
