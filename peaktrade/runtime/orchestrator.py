@@ -83,7 +83,21 @@ class Orchestrator:
             raise BlockedError(f"could not start run {rec.run_id}: {exc}") from None
         # the worker records itself too; whichever writes first, both write the same values
         self.registry.update(rec.run_id, only_if=ACTIVE, pid=handle.pid, pid_start=handle.start_time)
+        self._log(f"Run {rec.run_id} started: {mode} {rec.strategy} {rec.symbol} {rec.timeframe}, profile "
+                  f"{profile}, pid {handle.pid}" + (f", by {operator}" if operator else ""))
         return self.registry.get(rec.run_id) or rec
+
+    def _log(self, message: str, level: str = "INFO") -> None:
+        """One line in logs/peaktrade.log, beside the sessions' own lines (`tail -f logs/*.log`)."""
+        from peaktrade.fsutil import append_line
+        from peaktrade.redact import redact_text
+
+        stamp = self.clock.now().strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
+        try:
+            append_line(self.root.logs_dir / "peaktrade.log", f"{stamp} {level} [orchestrator] {redact_text(message)}",
+                        fsync=False)
+        except OSError:
+            pass  # the log line is a courtesy; the registry and meta.json are the record
 
     # --- watch ---
     def reconcile(self) -> list[str]:
@@ -108,6 +122,7 @@ class Orchestrator:
         ended = utc_iso(self.clock.now())
         if not self.registry.update(run_id, only_if=ACTIVE, status=status, status_note=note, ended_at=ended):
             return False
+        self._log(f"Run {run_id} {status}: {note}", "WARNING")
         run_dir = runlog.run_dir(self.root, run_id)
         try:
             meta = runlog.read_meta(run_dir)
@@ -176,6 +191,7 @@ class Orchestrator:
             # a running worker has its SIGTERM handler and gets the signal; a worker still starting
             # is not signalled (it could die of it) but finds "stopping" and ends gracefully at once.
             if self.registry.update(run_id, only_if=("running",), status="stopping"):
+                self._log(f"Run {run_id}: stop requested (SIGTERM)")
                 rec = self.registry.get(run_id) or rec
                 self.launcher.terminate(ProcessHandle(rec.pid or 0, rec.pid_start))
             else:

@@ -111,6 +111,7 @@ def run_logger(root: Root, run_dir: Path, run_id: str, *, console: bool) -> logg
     log.propagate = False
     root.logs_dir.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter(f"%(asctime)s %(levelname)s [{run_id}] %(message)s")
+    fmt.converter = time.gmtime  # UTC, like every other timestamp of a run
     handlers: list[logging.Handler] = [logging.FileHandler(run_dir / "session.log", encoding="utf-8"),
                                        logging.FileHandler(root.logs_dir / "peaktrade.log", encoding="utf-8")]
     if console:
