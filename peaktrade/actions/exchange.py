@@ -15,11 +15,15 @@ _MODE = {"type": "object", "additionalProperties": False,
 
 
 def _exchange_failure(exc: Exception) -> ActionResult:
+    """An expected failure becomes a result (the taxonomy with its operator action); a bug is re-raised."""
+    from peaktrade.errors import BlockedError, PeakTradeError
     from peaktrade.exchange.base import ExchangeError
 
     if isinstance(exc, ExchangeError):
         return ActionResult(False, exc.log_line(), output=exc.operator_action,
                             data={"error_type": exc.error_type, "severity": exc.severity, "halt": exc.halt})
+    if isinstance(exc, PeakTradeError):
+        return ActionResult(False, exc.message, output="\n".join(exc.details), blocked=isinstance(exc, BlockedError))
     raise exc
 
 
