@@ -92,3 +92,19 @@ def test_sigterm_at_random_moments_is_always_graceful(tmp_path):
         assert [e["step"] for e in events] == list(range(1, len(events) + 1))
         if events:  # the log was closed: everything is in the Parquet file
             assert list(pd.read_parquet(run_dir / "events.parquet")["step"]) == [e["step"] for e in events]
+
+
+def test_a_plain_kill_pid_from_the_runbook_is_graceful_too(tmp_path):
+    root = Root.resolve(make_root(tmp_path / "d", bar_seconds=0.05))
+    orch = Orchestrator(root)
+    rec = orch.start("testnet", profile="standard", check=False)
+    run_dir = runlog.run_dir(root, rec.run_id)
+    end = time.monotonic() + 20
+    while orch.registry.get(rec.run_id).status != "running" or runlog.count_events(run_dir) < 2:
+        assert time.monotonic() < end, "the run did not start"
+        time.sleep(0.02)
+    os.kill(rec.pid, signal.SIGTERM)  # runbook 5.2 option B: kill <PID>
+    _gone(rec.pid, timeout=30)
+    assert orch.registry.get(rec.run_id).status == "stopped"
+    assert runlog.read_meta(run_dir)["ended_at"]
+    assert "Shutdown complete" in (run_dir / "session.log").read_text()
