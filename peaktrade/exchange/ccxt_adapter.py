@@ -9,9 +9,11 @@ the adapter looks the order up by that id (open and closed orders) before it dec
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,6 +38,7 @@ T = TypeVar("T")
 _NATIVE_VALIDATE = {"kraken": {"validate": True}}
 # exchanges whose open/closed order queries filter by client order id
 _CLIENT_ID_FILTER = {"kraken"}
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
 def testnet_execution(ccxt_id: str, config: Any) -> str | None:
@@ -190,12 +193,22 @@ class CcxtExchange:
         """Open orders first, then closed ones; filtered by the exchange where it can (Kraken's
         ``cl_ord_id``: its closed-order list is only the 50 most recent) and always checked here."""
         self._ensure_markets()
-        params = {"clientOrderId": client_order_id} if self.name in _CLIENT_ID_FILTER else {}
+        wire = self._wire_id(client_order_id)
+        params = {"clientOrderId": wire} if self.name in _CLIENT_ID_FILTER else {}
         for fetch in (self.ccxt.fetch_open_orders, self.ccxt.fetch_closed_orders):
             for raw in self._read(fetch, None, None, None, params):
-                if raw.get("clientOrderId") == client_order_id:
-                    return order_from_ccxt(raw)
+                if raw.get("clientOrderId") == wire:
+                    order = order_from_ccxt(raw)
+                    order.client_order_id = client_order_id
+                    return order
         return None
+
+    def _wire_id(self, client_order_id: str) -> str:
+        """The id as sent: Kraken takes a UUID or free text of at most 18 characters, so a longer free-text
+        id is replaced by a stable 18-character digest of it (the same in every process)."""
+        if self.name == "kraken" and len(client_order_id) > 18 and not _UUID.match(client_order_id):
+            return "h" + hashlib.sha256(client_order_id.encode()).hexdigest()[:17]
+        return client_order_id
 
     # --- acts ---
     def cancel_order(self, order_id: str, symbol: str | None = None) -> None:
@@ -233,7 +246,7 @@ class CcxtExchange:
         return self._place(symbol, side, type, amount, price, cid)
 
     def _place(self, symbol: str, side: str, type: str, amount: float, price: float | None, cid: str) -> Order:
-        params = {"clientOrderId": cid}
+        params = {"clientOrderId": self._wire_id(cid)}
         for attempt in range(1, self.retry_max_attempts + 1):
             try:
                 reply = self._call(self.ccxt.create_order, symbol, type, side, amount, price, params)

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,7 @@ _ERRORS = {"rate_limit": "EAPI:Rate limit exceeded", "invalid_key": "EAPI:Invali
            "invalid_nonce": "EAPI:Invalid nonce", "insufficient_funds": "EOrder:Insufficient funds"}
 _ASSET = {"BTC": "XXBT", "ETH": "XETH", "EUR": "ZEUR", "USD": "ZUSD"}
 _ALT = {"XXBT": "XBT"}
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _WRITES = ("AddOrder", "CancelOrder", "CancelAll")  # where "accept_then_timeout" applies
 
 
@@ -208,6 +210,9 @@ class KrakenSimulator:
         price = float(params["price"]) if otype == "limit" and params.get("price") else None
         if otype == "limit" and not price:
             raise _KrakenError("EGeneral:Invalid arguments:price")
+        cid = params.get("cl_ord_id")
+        if cid and len(cid) > 18 and not _UUID.match(cid):  # Kraken: a UUID, or free text up to 18 characters
+            raise _KrakenError("EGeneral:Invalid arguments:cl_ord_id")
         alt = self._public_AssetPairs({})[self.pairs[sym]]["altname"]
         descr = f"{side} {volume:.8f} {alt} @ " + (f"limit {price:.1f}" if price else "market")
         fill = self._fill_price(sym, side) if otype == "market" else price

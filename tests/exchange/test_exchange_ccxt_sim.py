@@ -271,3 +271,26 @@ def test_factory_refuses_live_with_a_base_url():
     with pytest.raises(UsageError, match="not allowed in live mode"):
         make_exchange(cfg, mode="live")
     assert make_exchange(cfg, mode="testnet").orders_validate_only  # kraken without sandbox flag
+
+
+def test_long_client_ids_are_shortened_stably_for_kraken(sim):
+    ex = adapter(sim)
+    long_id = "pt-abc123-12345-beef"  # a runtime-style id beyond Kraken's 18 free-text characters
+    order = ex.create_order("BTC/EUR", "buy", "limit", 0.01, 1000.0, client_order_id=long_id)
+    assert order.client_order_id == long_id
+    (wire,) = {o["cl_ord_id"] for o in sim.orders.values()}
+    assert len(wire) == 18 and wire != long_id
+    other = adapter(sim)  # another process finds it by the same long id, and does not place it again
+    assert other.create_order("BTC/EUR", "buy", "limit", 0.01, 1000.0, client_order_id=long_id).id == order.id
+    assert len(sim.orders) == 1
+    uuid_id = "6d1b345e-2821-40e2-ad83-4ecb18a06876"
+    ex.create_order("BTC/EUR", "buy", "limit", 0.01, 1000.0, client_order_id=uuid_id)
+    assert sim.orders_by_client_id(uuid_id)
+
+
+def test_simulator_rejects_a_long_free_text_id(sim):
+    ex = adapter(sim)
+    ex.load_markets()
+    with pytest.raises(ExchangeAPIError):
+        ex._call(ex.ccxt.create_order, "BTC/EUR", "limit", "buy", 0.01, 1000.0,
+                 {"clientOrderId": "x" * 19})
