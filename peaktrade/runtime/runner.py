@@ -61,6 +61,10 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
         raise UsageError(f"--timeframe {timeframe!r} is not a timeframe like 1m, 5m, 1h, 1d")
     if steps is not None and steps < 0:
         raise UsageError("--steps must be 0 (until stopped) or more")
+    run_steps = int(prof.get("steps", 0) if steps is None else steps)
+    if run_steps == 0 and not prof.get("pace", True):
+        raise UsageError(f"profile {profile!r} does not wait between bars, so it needs a number of steps "
+                         f"(--steps N > 0 or steps in [session.profiles.{profile}])")
     if skip_live_risk and not skip_allowed(mode):
         raise BlockedError(f"--skip-live-risk is refused in mode {mode}")
     now = clock.now()
@@ -69,7 +73,7 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
                     operator=operator)
     meta = {
         "run_id": run_id, "mode": mode, "strategy": strategy, "symbol": symbol, "timeframe": timeframe,
-        "profile": profile, "steps": int(prof.get("steps", 0) if steps is None else steps),
+        "profile": profile, "steps": run_steps,
         "warmup_bars": int(prof.get("warmup_bars", 0)), "pace": bool(prof.get("pace", True)),
         "skip_live_risk": skip_live_risk, "notes": notes, "operator": operator, "status": "starting",
         "created_at": utc_iso(now), "started_at": None, "ended_at": None, "pid": None, "pid_start": None,

@@ -231,3 +231,13 @@ def test_paced_session_on_the_dummy_exchange_gets_a_bar_every_bar_seconds_of_inj
     bars = [e["ts_bar"] for e in runlog.read_events(tmp_path / "run")]
     stamps = [datetime.fromisoformat(b.replace("Z", "+00:00")).timestamp() for b in bars]
     assert [b - a for a, b in zip(stamps, stamps[1:], strict=False)] == [60.0] * 5  # consecutive candles, no gap
+
+
+def test_an_unpaced_profile_without_steps_is_refused(root):
+    from peaktrade.errors import UsageError
+
+    with pytest.raises(UsageError, match="profile 'quick_smoke' does not wait between bars"):
+        prepare_run(root, mode="testnet", profile="quick_smoke", steps=0)
+    with pytest.raises(UsageError, match="unknown session profile 'nope'"):
+        prepare_run(root, mode="testnet", profile="nope")
+    assert runlog.list_run_dirs(root) == []
