@@ -225,10 +225,10 @@ class CcxtExchange:
     def cancel_all_orders(self, symbol: str | None = None) -> int:
         open_orders = self.fetch_open_orders(symbol)
         if symbol is None and self.ccxt.has.get("cancelAllOrders"):
-            reply = self._read(self.ccxt.cancel_all_orders)
-            info = reply[0].get("info") if isinstance(reply, list) and reply else {}
-            count = ((info or {}).get("result") or {}).get("count")
-            return int(count) if count is not None else len(open_orders)
+            # repeating a cancel-all is harmless, but a repeat's own count would be 0: count by looking
+            self._read(self.ccxt.cancel_all_orders)
+            still_open = {o.id for o in self.fetch_open_orders()}
+            return sum(1 for o in open_orders if o.id not in still_open)
         for o in open_orders:
             self.cancel_order(o.id, o.symbol)  # type: ignore[arg-type]
         return len(open_orders)

@@ -294,3 +294,11 @@ def test_simulator_rejects_a_long_free_text_id(sim):
     with pytest.raises(ExchangeAPIError):
         ex._call(ex.ccxt.create_order, "BTC/EUR", "limit", "buy", 0.01, 1000.0,
                  {"clientOrderId": "x" * 19})
+
+
+def test_cancel_all_counts_right_after_a_timed_out_cancel_all(sim):
+    ex = adapter(sim)
+    for price in (1000.0, 1100.0, 1200.0):
+        ex.create_order("BTC/EUR", "buy", "limit", 0.01, price)
+    sim.inject("accept_then_timeout", path="CancelAll")
+    assert ex.cancel_all_orders() == 3 and ex.fetch_open_orders() == []
