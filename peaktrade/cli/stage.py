@@ -51,13 +51,15 @@ def promote(to: str = typer.Option(..., "--to", help="The next stage."),
             request_id: str = typer.Option(None, "--request", help="The signed approval request "
                                            "(default: the newest one for this transition)."),
             operator: str = typer.Option(None, "--operator", help="Who (default: $PEAKTRADE_OPERATOR)."),
+            yes: bool = typer.Option(False, "--yes", help="Confirm every checklist item without asking."),
             as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Promote to the next stage: evidence checked, approval verified, checklist rendered, stage recorded."""
+    """Promote to the next stage: evidence, checklist confirmed, approval verified, checklist rendered, recorded."""
     from peaktrade.cli import _common
     from peaktrade.policy.approvals import default_person
     from peaktrade.policy.promote import promote as do_promote
 
-    result = do_promote(_common.root(), to, operator=default_person(operator), request_id=request_id)
+    result = do_promote(_common.root(), to, operator=default_person(operator), request_id=request_id,
+                        confirm=_confirmer(yes))
     if as_json:
         _common.print_json(result)
         return
@@ -65,3 +67,15 @@ def promote(to: str = typer.Option(..., "--to", help="The next stage."),
           f"checklist: {result['checklist']}")
     if result["stage"] == "live" and not result["live_enabled"]:
         print("Note: live.enabled is still false in policies/stages.yaml: the live gate stays closed.")
+
+
+def _confirmer(yes: bool):
+    import sys
+
+    from peaktrade.errors import UsageError
+
+    if yes:
+        return lambda item: True
+    if not sys.stdin.isatty():
+        raise UsageError("stage promote asks to confirm each checklist item: run it in a terminal or pass --yes")
+    return lambda item: typer.confirm(f"  {item}?", default=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +76,8 @@ def next_transition(root: Root) -> Transition | None:
 
 
 def promote(root: Root, to: str, *, operator: str, request_id: str | None,
-            clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+            confirm: Callable[[str], bool], clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """``confirm(item)`` asks the operator about each checklist item; one "no" blocks the promotion."""
     from peaktrade.fsutil import atomic_write_text
     from peaktrade.hashing import policies_hash
     from peaktrade.policy.approvals import list_requests, verify_request
@@ -90,6 +92,10 @@ def promote(root: Root, to: str, *, operator: str, request_id: str | None,
     missing = [f"{e.name}: {e.found} (needs {e.required})" for e in ev if not e.ok]
     if missing:
         raise BlockedError(f"promotion {cur} -> {to} blocked: evidence missing: {'; '.join(missing)}", details=missing)
+    declined = [item for item in t.checklist if not confirm(item)]
+    if declined:
+        raise BlockedError(f"promotion {cur} -> {to} blocked: checklist item not confirmed: {declined[0]}",
+                           details=declined)
     subject = {"kind": "stage_promotion", "from": cur, "to": to}
     if request_id is None:
         found = [d for d in list_requests(root)

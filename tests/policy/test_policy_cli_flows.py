@@ -77,16 +77,18 @@ def test_kill_switch_engage_release_cycle(cli, keys):
 def test_stage_promotion_renders_the_checklist_and_records_the_stage(cli, keys, aroot, set_yaml):
     set_yaml("stages", "min_days_in_previous_stage: 14", "min_days_in_previous_stage: 0")
     set_yaml("stages", "min_runs_in_previous_stage: 5", "min_runs_in_previous_stage: 1")
-    code, _, err = cli("stage", "promote", "--to", "live", "--operator", "bob")
+    code, _, err = cli("stage", "promote", "--to", "live", "--operator", "bob", "--yes")
     assert code == 3 and "evidence missing: runs in testnet: 0 (needs 1)" in err
     (aroot.path / "live_runs" / "testnet_20251201_100000_abcdef").mkdir(parents=True)
-    code, _, err = cli("stage", "promote", "--to", "live", "--operator", "bob")
+    code, _, err = cli("stage", "promote", "--to", "live", "--operator", "bob", "--yes")
     assert code == 3 and "needs a live_activation approval" in err
     code, out, _ = cli("approvals", "request", "--decision", "live_activation", "--stage-to", "live",
                        "--requester", "bob", "--json")
     rid = json.loads(out)["id"]
     sign_all(cli, rid, keys, "alice", "erin")
-    code, out, err = cli("stage", "promote", "--to", "live", "--operator", "bob", "--json")
+    code, _, err = cli("stage", "promote", "--to", "live", "--operator", "bob")
+    assert code == 2 and "confirm each checklist item" in err  # no terminal, no --yes
+    code, out, err = cli("stage", "promote", "--to", "live", "--operator", "bob", "--yes", "--json")
     assert code == 0, err
     result = json.loads(out)
     assert (result["stage"], result["from"], result["request_id"]) == ("live", "testnet", rid)
@@ -95,7 +97,7 @@ def test_stage_promotion_renders_the_checklist_and_records_the_stage(cli, keys, 
     assert "| alice | owner | `SHA256:" in text and "live.enabled` is still `false`" in text
     code, out, _ = cli("stage", "status", "--json")
     assert json.loads(out)["stage"] == "live" and json.loads(out)["next"] is None
-    assert cli("stage", "promote", "--to", "shadow")[0] == 2
+    assert cli("stage", "promote", "--to", "shadow", "--yes")[0] == 2
 
 
 def test_risk_show_and_check(cli, aroot, set_yaml):
