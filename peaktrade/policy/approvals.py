@@ -101,7 +101,16 @@ def playbook_subject(root: Root, playbook: str, params: dict[str, Any]) -> dict[
 
     pb = load_playbook(root, playbook)
     return {"kind": "playbook", "playbook": playbook, "playbook_hash": playbook_hash(root, playbook),
-            "params": resolve_params(pb, params)}
+            "params": bindable_params(resolve_params(pb, params))}
+
+
+def bindable_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Params as a request stores them: a secret-looking param is bound by its hash, never its value."""
+    from peaktrade.hashing import value_sha256
+    from peaktrade.redact import is_secret_name
+
+    return {k: f"sha256:{value_sha256(v)}" if is_secret_name(k) and v is not None else v
+            for k, v in (params or {}).items()}
 
 
 def create_request(root: Root, decision: str, subject: dict[str, Any], *, requester: str,

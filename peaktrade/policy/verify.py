@@ -115,7 +115,9 @@ def verify_request(root: Root, request_id: str, *, decision: str, subject: dict[
 def _binding_problem(doc: dict[str, Any], playbook_hash: str, params: Any, policies_hash: str,
                      play_id: str) -> str | None:
     from peaktrade.hashing import canonical_json
+    from peaktrade.policy.approvals import bindable_params
 
+    params = bindable_params(params)
     req, rid = doc["request"], doc["request"]["id"]
     subj = req["subject"]
     if subj.get("playbook_hash") != playbook_hash:

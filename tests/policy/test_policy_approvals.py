@@ -189,3 +189,12 @@ def test_request_validation(aroot, clock):
     assert parse_duration("90m") == timedelta(minutes=90)
     with pytest.raises(UsageError):
         parse_duration("soon")
+
+
+def test_secret_looking_params_are_bound_by_hash_not_value():
+    from peaktrade.policy.approvals import bindable_params
+
+    bound = bindable_params({"size": 1.0, "api_token": "s3cr3t-value"})
+    assert bound["size"] == 1.0 and bound["api_token"].startswith("sha256:")
+    assert "s3cr3t" not in json.dumps(bound)
+    assert bindable_params({"api_token": "s3cr3t-value"}) == {"api_token": bound["api_token"]}
