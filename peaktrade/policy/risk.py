@@ -233,6 +233,20 @@ def _invalid(why: str) -> RiskDecision:
     return RiskDecision(False, "ACTIVE", [f"invalid_input: {why}"])
 
 
+# Binary floating point makes 0.7 x 100 = 70.00000000000001: "> limit" and ">= limit" are compared with
+# a relative tolerance of one part per billion, so a value a human computes as exactly at the limit is
+# treated as at the limit (never more than 1e-9 x limit of slack).
+_TOL = 1e-9
+
+
+def _above(limit: float | None) -> float | None:
+    return None if limit is None else limit * (1.0 + _TOL) if limit > 0 else limit + _TOL
+
+
+def _at_least(limit: float | None) -> float | None:
+    return None if limit is None else limit * (1.0 - _TOL)
+
+
 class RiskEngine:
     def __init__(self, limits: RiskLimits, warning_factor: float | None = None):
         self.limits = limits
@@ -243,9 +257,14 @@ class RiskEngine:
         self._open = limits.max_open_positions
         self._loss_abs = limits.max_daily_loss_abs
         self._loss_pct = limits.max_daily_loss_pct
+        # the thresholds actually compared (see _TOL); messages show the limits as written
+        self._order_t, self._sym_t, self._tot_t = _above(self._order), _above(self._sym), _above(self._tot)
+        self._loss_abs_t, self._loss_pct_t = _at_least(self._loss_abs), _at_least(self._loss_pct)
 
     def check(self, order: OrderIntent, portfolio: Portfolio, *, day_start_equity: float, equity: float,
               kill_switch_state: str = "ACTIVE") -> RiskDecision:
+        if kill_switch_state != "ACTIVE":  # nothing passes, whatever the inputs
+            return RiskDecision(False, "HALTED", [f"kill_switch {kill_switch_state}: no new orders"])
         try:
             qty, price, sym = order.quantity, order.price, order.symbol
             if not (0.0 < qty < INF):
@@ -277,9 +296,9 @@ class RiskEngine:
 
         loss = day_start_equity - equity
         loss_pct = loss / day_start_equity * 100.0
-        if kill_switch_state != "ACTIVE" or (self._loss_abs is not None and loss >= self._loss_abs) or (
-                self._loss_pct is not None and loss_pct >= self._loss_pct):
-            return self._halted(kill_switch_state, loss, loss_pct, qty * price, gross, n_open)
+        if (self._loss_abs_t is not None and loss >= self._loss_abs_t) or (
+                self._loss_pct_t is not None and loss_pct >= self._loss_pct_t):
+            return self._halted(loss, loss_pct, qty * price, gross, n_open)
 
         new_pos = pos + delta
         old_abs, new_abs = abs(pos), abs(new_pos)
@@ -292,26 +311,23 @@ class RiskEngine:
         tot_exp = gross - old_abs * mark + sym_exp
         n_after = n_open + (1 if opening else 0) - (1 if new_abs == 0.0 and not opening else 0)
         reasons: list[str] = []
-        if self._order is not None and notional > self._order:
+        if self._order_t is not None and notional > self._order_t:
             reasons.append(f"max_order_notional exceeded ({notional:.2f} > {self._order:.2f})")
-        if self._sym is not None and sym_exp > self._sym and not reducing:
+        if self._sym_t is not None and sym_exp > self._sym_t and not reducing:
             reasons.append(f"max_symbol_exposure exceeded ({sym_exp:.2f} > {self._sym:.2f})")
-        if self._tot is not None and tot_exp > self._tot and not reducing:
+        if self._tot_t is not None and tot_exp > self._tot_t and not reducing:
             reasons.append(f"max_total_exposure exceeded ({tot_exp:.2f} > {self._tot:.2f})")
         if self._open is not None and opening and n_after > self._open:
             reasons.append(f"max_open_positions exceeded ({n_after} > {self._open})")
-        state = "REDUCING" if self._tot is not None and gross > self._tot else "ACTIVE"
+        state = "REDUCING" if self._tot_t is not None and gross > self._tot_t else "ACTIVE"
         return _decision(RiskDecision, (not reasons, state, reasons, self,
                             (notional, sym_exp, tot_exp, n_after, loss, loss_pct, reducing, opening)))
 
-    def _halted(self, ks_state: str, loss: float, loss_pct: float, notional: float, gross: float,
-                n_open: int) -> RiskDecision:
+    def _halted(self, loss: float, loss_pct: float, notional: float, gross: float, n_open: int) -> RiskDecision:
         reasons = []
-        if ks_state != "ACTIVE":
-            reasons.append(f"kill_switch {ks_state}: no new orders")
-        if self._loss_abs is not None and loss >= self._loss_abs:
+        if self._loss_abs_t is not None and loss >= self._loss_abs_t:
             reasons.append(f"max_daily_loss_abs reached ({loss:.2f} >= {self._loss_abs:.2f})")
-        if self._loss_pct is not None and loss_pct >= self._loss_pct:
+        if self._loss_pct_t is not None and loss_pct >= self._loss_pct_t:
             reasons.append(f"max_daily_loss_pct reached ({loss_pct:.2f} >= {self._loss_pct:.2f})")
         return RiskDecision(False, "HALTED", reasons, self,
                             (notional, None, gross, n_open, loss, loss_pct, False, False))
@@ -321,7 +337,7 @@ class RiskEngine:
             return "not_set"
         if value is None:
             return "ok"
-        if (value >= limit) if at_or_above else (value > limit):
+        if (value >= _at_least(limit)) if at_or_above else (value > _above(limit)):
             return "breach"
         return "warning" if value >= self.warning_factor * limit else "ok"
 

@@ -177,3 +177,13 @@ def test_reducing_breach_is_reported_but_not_blocking():
 
 def test_limits_not_set_are_not_enforced():
     assert check(engine(), "buy", 1e6).allowed
+
+
+def test_float_rounding_at_the_limit_is_at_the_limit():
+    # 0.7 x 100 = 70.00000000000001 in binary floating point: still "at" a limit of 70
+    eng = engine(max_order_notional=70.0, max_symbol_exposure=70.0, max_total_exposure=70.0)
+    d = check(eng, "buy", 0.7, price=100.0, symbol="BTC/EUR")
+    assert d.allowed and {c.name: c.level for c in d.checks}["max_order_notional"] == "warning"
+    assert not check(eng, "buy", 0.70001, price=100.0).allowed
+    # a daily loss that is the limit up to rounding halts
+    assert check(engine(max_daily_loss_abs=0.3), "buy", 0.1, start=1000.3, equity=1000.0).state == "HALTED"
