@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from peaktrade.cli import _common, _fastparams
+from peaktrade.cli import _common, _fastparams, _lazy
 from peaktrade.errors import ExitCode, PeakTradeError
 
 app = typer.Typer(
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None = None) -> int:
     exceptions = _click_exceptions()
     _fastparams.install()  # plain parameters without importing pydantic (start-up bar, DESIGN 10)
-    _register_all()
+    # only the commands this invocation needs are built (start-up bar); _register_all is the fallback
+    _lazy.register_for(app, sys.argv[1:] if argv is None else argv, lambda: _register_all())
     try:
         rv = app(args=argv, prog_name="peaktrade", standalone_mode=False)
         return int(rv) if isinstance(rv, int) else 0
