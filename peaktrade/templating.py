@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 
@@ -36,11 +36,22 @@ def compile_check(source: str, *, expression: bool = False) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str):
+    """Compiled templates, reused: playbooks render the same strings step after step."""
+    return env().from_string(source)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_expression(expression: str):
+    return env().compile_expression(expression, undefined_to_none=False)
+
+
 def render_string(source: str, context: dict[str, Any]) -> str:
     from jinja2 import TemplateError as JinjaError
 
     try:
-        return env().from_string(source).render(context)
+        return _compiled(source).render(context)
     except JinjaError as exc:
         raise TemplateError(f"template {source!r}: {exc}") from None
 
@@ -70,7 +81,7 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
     from jinja2 import TemplateError as JinjaError
 
     try:
-        return env().compile_expression(expression, undefined_to_none=False)(**context)
+        return _compiled_expression(expression)(**context)
     except JinjaError as exc:
         raise TemplateError(f"expression {expression!r}: {exc}") from None
 
