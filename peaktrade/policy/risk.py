@@ -287,7 +287,10 @@ class RiskEngine:
                 return _invalid(f"day start equity is {day_start_equity!r}")
             if not (0.0 < equity < INF):
                 return _invalid(f"equity is {equity!r}")
-            gross, n_open, bad = portfolio.stats()
+            if portfolio._key == (portfolio._positions.version, portfolio._marks.version):
+                gross, n_open, bad = portfolio._stats  # the common case, without a method call
+            else:
+                gross, n_open, bad = portfolio.stats()
             if bad is not None:
                 return _invalid(bad)
             pos = portfolio._positions.get(sym, 0.0)
