@@ -217,7 +217,7 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     paper = PaperExecutor(float(config.get("session.fee_rate", 0.0026)), float(config.get("session.slippage_bps", 5.0)))
     executor: Any = paper if mode == "shadow" else ExchangeExecutor(exchange, symbol, run_id, paper)
     book = Book(float(config.get("session.starting_cash", 10000.0)))
-    writer = RunLogWriter(run_dir, compact_every=int(config.get("run_logs.compact_every", 5000)), clock=clock)
+    writer = RunLogWriter(run_dir, compact_every=int(config.get("run_logs.compact_every", 5000)))
     try:
         session = Session(run_id=run_id, symbol=symbol, timeframe=timeframe, tf_ms=tf_ms, steps=steps, feed=feed,
                           strategy=strategy, gate=gate, executor=executor, book=book, writer=writer, clock=clock,

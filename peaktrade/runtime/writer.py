@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
-from peaktrade.clock import SYSTEM_CLOCK, Clock
 from peaktrade.fsutil import _fsync_dir
 from peaktrade.runtime.events import EVENT_FIELDS, arrow_schema, complete_lines, table_from_jsonl
 from peaktrade.runtime.runlog import JSONL_FILE, PARQUET_FILE, jsonl_fd_flags
@@ -18,19 +18,30 @@ class RunLogWriter:
     """Appends events; compacts to Parquet every ``compact_every`` events and on close."""
 
     def __init__(self, run_dir: Path, *, compact_every: int = 5000, fsync_interval_s: float = 1.0,
-                 clock: Clock = SYSTEM_CLOCK):
+                 clock: object = None):  # clock: accepted for older callers; the fsync timer is real time
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.compact_every = max(1, int(compact_every))
         self.fsync_interval_s = fsync_interval_s
-        self._clock = clock
         self._fd: int | None = os.open(self.run_dir / JSONL_FILE, jsonl_fd_flags(), 0o644)
         self._dumps = _orjson_dumps()
         self._since_compact = 0
         self._compacted_rows = 0
         self._jsonl_kept = 0  # leading bytes of events.jsonl that are already in events.parquet
-        self._last_fsync = clock.monotonic()
         self.step = self._existing_last_step()
+        # fsync (for power loss) runs beside the appends: a slow disk must not stall a bar. SIGKILL
+        # safety does not depend on it: an event is in the kernel once write() returned.
+        self._lock = threading.Lock()
+        self._dirty = False
+        self._closing = threading.Event()
+        self._syncer = threading.Thread(target=self._sync_loop, name=f"fsync-{self.run_dir.name}", daemon=True)
+        self._syncer.start()
+
+    def _sync_loop(self) -> None:
+        while not self._closing.wait(self.fsync_interval_s):
+            if self._dirty:
+                self._dirty = False
+                self.sync()
 
     def _existing_last_step(self) -> int:
         from peaktrade.runtime.runlog import read_events
@@ -58,16 +69,15 @@ class RunLogWriter:
         self._since_compact += 1
         # Compaction rewrites the whole Parquet file, so wait at least as many events as it holds:
         # the total work stays linear in the run's length (amortised), whatever compact_every says.
+        self._dirty = True
         if self._since_compact >= self.compact_every and self._since_compact >= self._compacted_rows:
             self.compact()
-        elif self._clock.monotonic() - self._last_fsync >= self.fsync_interval_s:
-            self.sync()
         return self.step
 
     def sync(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
-        self._last_fsync = self._clock.monotonic()
+        with self._lock:  # never an fsync of a descriptor that compact() or close() just closed
+            if self._fd is not None:
+                os.fsync(self._fd)
 
     def compact(self) -> int:
         """Move every event so far into events.parquet (atomically); returns the rows it holds.
@@ -97,8 +107,9 @@ class RunLogWriter:
         # Only now is the older part of the JSONL redundant; a crash before the swap below leaves
         # duplicates that readers drop by step.
         _replace(jsonl_path, lambda tmp: tmp.write_bytes(fresh))
-        os.close(self._fd)
-        self._fd = os.open(jsonl_path, jsonl_fd_flags(), 0o644)
+        with self._lock:
+            os.close(self._fd)
+            self._fd = os.open(jsonl_path, jsonl_fd_flags(), 0o644)
         self._jsonl_kept = len(fresh)
         self._since_compact = 0
         self._compacted_rows = table.num_rows
@@ -107,11 +118,14 @@ class RunLogWriter:
     def close(self) -> None:
         if self._fd is None:
             return
+        self._closing.set()
         try:
             self.compact()
         finally:
-            os.close(self._fd)
-            self._fd = None
+            with self._lock:
+                os.close(self._fd)
+                self._fd = None
+            self._syncer.join()
 
     def __enter__(self) -> RunLogWriter:
         return self
