@@ -5,6 +5,8 @@ to the portfolio, a mix of buy/sell, opening/reducing, allowed/blocked orders. T
   steady   - the portfolio does not change between checks (a burst of signals within one bar)
   per-bar  - one mark price changes before every check (gross exposure recomputed: the worst case)
   halted   - daily loss limit breached (every order blocked)
+  session  - what a running session does per order (peaktrade/runtime/riskgate.py): a fresh one-symbol
+             Portfolio and OrderIntent per check, so the portfolio cache is always cold
 Throughput = checks / wall time of a tight loop, measured in chunks (median and best chunk: the box is
 shared, the best chunk is the uncontended capacity); latency = per-call perf_counter_ns over single
 calls (median and p99 of each repeat; the median over repeats is reported). In "per-bar" the
@@ -57,6 +59,27 @@ def throughput(engine, pf, orders, n, equity, bump=False):
     return n / (time.perf_counter() - t0)
 
 
+def session_throughput(engine, n):
+    check, t0 = engine.check, time.perf_counter()
+    for i in range(n):
+        price = 60_000.0 + (i & 63)
+        check(OrderIntent("BTC/EUR", "buy", 0.001, price), Portfolio({"BTC/EUR": 0.002}, {"BTC/EUR": price}, 9_000.0),
+              day_start_equity=10_000.0, equity=10_000.0)
+    return n / (time.perf_counter() - t0)
+
+
+def session_latencies(engine, n):
+    check, clock, out = engine.check, time.perf_counter_ns, [0] * n
+    for i in range(n):
+        price = 60_000.0 + (i & 63)
+        t0 = clock()
+        check(OrderIntent("BTC/EUR", "buy", 0.001, price), Portfolio({"BTC/EUR": 0.002}, {"BTC/EUR": price}, 9_000.0),
+              day_start_equity=10_000.0, equity=10_000.0)
+        out[i] = clock() - t0
+    out.sort()
+    return statistics.median(out) / 1000, out[int(n * 0.99)] / 1000
+
+
 def latencies(engine, pf, orders, n, equity, bump=False):
     check, k, marks, clock = engine.check, len(orders), pf.marks, time.perf_counter_ns
     out = [0] * n
@@ -88,6 +111,10 @@ def main() -> None:
         med = statistics.median(r[0] for r in runs)
         p99 = statistics.median(r[1] for r in runs)
         print(f"{name:<9} {statistics.median(rates):>10,.0f} {max(rates):>10,.0f} {med:>10.2f} {p99:>8.2f}")
+    rates = [session_throughput(engine, chunk) for _ in range(a.repeat * a.n // chunk)]
+    runs = [session_latencies(engine, a.n) for _ in range(a.repeat)]
+    med, p99 = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+    print(f"{'session':<9} {statistics.median(rates):>10,.0f} {max(rates):>10,.0f} {med:>10.2f} {p99:>8.2f}")
 
 
 if __name__ == "__main__":

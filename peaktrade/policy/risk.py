@@ -29,13 +29,13 @@ _ZERO = 1e-12  # an order leaving |position| below this closes it (float residue
 
 
 class _Tracked(dict):
-    """A dict that counts its mutations, so the portfolio knows when its cache is stale."""
+    """A dict that counts its mutations, so the portfolio knows when its cache is stale.
 
-    __slots__ = ("version",)
+    No ``__init__`` and no slots: construction stays the C-level dict copy (a session builds a
+    portfolio per order); ``version`` reads the class default until the first mutation.
+    """
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.version = 0
+    version = 0
 
     def _bump(name):  # noqa: N805 - builds the mutating methods below
         base = getattr(dict, name)
@@ -58,33 +58,49 @@ class _Tracked(dict):
     del _bump
 
 
-class _Marks(_Tracked):
-    """Mark prices: a new price for one symbol moves the cached gross exposure instead of voiding it."""
+_RESYNC = 1000  # incremental updates before a full recomputation (bounds float drift)
 
-    __slots__ = ("owner",)
+
+class _Marks(_Tracked):
+    """Mark prices, holding the portfolio's cached figures: one new price moves the cached gross
+    exposure instead of voiding it. (The cache lives here, not on the portfolio, so that no
+    reference cycle is made per portfolio.)"""
+
+    positions: _Tracked | None = None
+    # (positions version, marks version, gross exposure, open positions, invalid input, incremental updates)
+    cache: tuple | None = None
 
     def __setitem__(self, key: str, value: float) -> None:
         old = dict.get(self, key)
         dict.__setitem__(self, key, value)
-        self.version += 1
-        owner = self.owner
-        if owner is not None and owner._key is not None:
-            owner._mark_moved(key, old, value, self.version)
-
-
-_RESYNC = 1000  # incremental updates before a full recomputation (bounds float drift)
+        self.version = version = self.version + 1
+        c = self.cache
+        if c is None or c[1] != version - 1 or c[4] is not None or c[5] >= _RESYNC:
+            return  # stale already (or due for a resync): the next stats() recomputes everything
+        positions = self.positions
+        if positions is None or c[0] != positions.version:
+            return
+        qty = positions.get(key, 0.0)
+        try:
+            valid = 0.0 < value < INF and (old is not None or qty == 0.0)
+        except TypeError:
+            valid = False
+        if valid:
+            gross = c[2] + abs(qty) * (value - old) if qty != 0.0 else c[2]
+            self.cache = (c[0], version, gross, c[3], None, c[5] + 1)
 
 
 class Portfolio:
     """Positions (signed quantity per symbol), mark prices and cash; dicts are copied on entry."""
 
-    __slots__ = ("_positions", "_marks", "cash", "_key", "_stats", "_incr")
+    __slots__ = ("_positions", "_marks", "cash")
 
     def __init__(self, positions: dict[str, float] | None = None, marks: dict[str, float] | None = None,
                  cash: float = 0.0):
-        self.positions = positions or {}
-        self.marks = marks or {}
-        self.cash = cash
+        p = _Tracked(positions) if positions else _Tracked()
+        m = _Marks(marks) if marks else _Marks()
+        m.positions = p
+        self._positions, self._marks, self.cash = p, m, cash
 
     @property
     def positions(self) -> dict[str, float]:
@@ -92,8 +108,8 @@ class Portfolio:
 
     @positions.setter
     def positions(self, value: dict[str, float]) -> None:
-        self._positions = _Tracked(value)
-        self._key = None
+        self._positions = self._marks.positions = _Tracked(value)
+        self._marks.cache = None
 
     @property
     def marks(self) -> dict[str, float]:
@@ -102,38 +118,21 @@ class Portfolio:
     @marks.setter
     def marks(self, value: dict[str, float]) -> None:
         self._marks = _Marks(value)
-        self._marks.owner = self
-        self._key = None
-
-    def _mark_moved(self, sym: str, old: float | None, new: float, version: int) -> None:
-        key = self._key
-        if key[1] != version - 1 or key[0] != self._positions.version or self._stats[2] is not None:
-            return  # the cache was stale already: the next stats() recomputes everything
-        qty = self._positions.get(sym, 0.0)
-        try:
-            valid = 0.0 < new < INF and (old is not None or qty == 0.0) and self._incr < _RESYNC
-        except TypeError:
-            valid = False
-        if not valid:
-            return
-        gross, n, _ = self._stats
-        if qty != 0.0:
-            gross += abs(qty) * (new - old)
-        self._stats, self._key, self._incr = (gross, n, None), (key[0], version), self._incr + 1
+        self._marks.positions = self._positions
 
     def stats(self) -> tuple[float, int, str | None]:
-        """(gross exposure, open positions, first invalid input or None), cached per version."""
-        key = (self._positions.version, self._marks.version)
-        if key == self._key:
-            return self._stats
+        """(gross exposure, open positions, first invalid input or None), cached until a change."""
         pos, marks = self._positions, self._marks
+        c = marks.cache
+        if c is not None and c[1] == marks.version and c[0] == pos.version:
+            return c[2], c[3], c[4]
         try:  # C-level loops: a 20-symbol portfolio costs about a microsecond
             gross = sum(map(mul, map(abs, pos.values()), map(marks.__getitem__, pos)))
             ok = gross < INF and (not marks or min(marks.values()) > 0.0)
         except (KeyError, TypeError):
             ok = False
         stats = (gross, len(pos) - countOf(pos.values(), 0.0), None) if ok else self._slow_stats()
-        self._key, self._stats, self._incr = key, stats, 0
+        marks.cache = (pos.version, marks.version, *stats, 0)
         return stats
 
     def _slow_stats(self) -> tuple[float, int, str | None]:
@@ -287,8 +286,10 @@ class RiskEngine:
                 return _invalid(f"day start equity is {day_start_equity!r}")
             if not (0.0 < equity < INF):
                 return _invalid(f"equity is {equity!r}")
-            if portfolio._key == (portfolio._positions.version, portfolio._marks.version):
-                gross, n_open, bad = portfolio._stats  # the common case, without a method call
+            marks = portfolio._marks
+            c = marks.cache
+            if c is not None and c[1] == marks.version and c[0] == portfolio._positions.version:
+                gross, n_open, bad = c[2], c[3], c[4]  # the common case, without a method call
             else:
                 gross, n_open, bad = portfolio.stats()
             if bad is not None:
@@ -332,8 +333,8 @@ class RiskEngine:
             reasons.append(f"max_daily_loss_abs reached ({loss:.2f} >= {self._loss_abs:.2f})")
         if self._loss_pct_t is not None and loss_pct >= self._loss_pct_t:
             reasons.append(f"max_daily_loss_pct reached ({loss_pct:.2f} >= {self._loss_pct:.2f})")
-        return RiskDecision(False, "HALTED", reasons, self,
-                            (notional, None, gross, n_open, loss, loss_pct, False, False))
+        return _decision(RiskDecision, (False, "HALTED", reasons, self,
+                                        (notional, None, gross, n_open, loss, loss_pct, False, False)))
 
     def _level(self, value: float | None, limit: float | None, *, at_or_above: bool) -> str:
         if limit is None:

@@ -165,7 +165,7 @@ def test_incremental_mark_updates_match_a_full_recomputation():
         if i % 11 == 0:
             pf.positions[s] = 0.0 if i % 22 == 0 else rnd.uniform(-5, 5)
         fast = pf.stats()
-        pf._key = None
+        pf.marks.cache = None  # force a full recomputation
         full = pf.stats()
         assert fast[0] == pytest.approx(full[0], rel=1e-9) and fast[1:] == full[1:]
     pf.marks["S1"] = NAN  # an invalid mark voids the cache: fail closed
