@@ -112,6 +112,11 @@ class _Checker:
                 self.check_when(i, step["when"], sid)
 
     def check_step(self, i: int, step: dict[str, Any], sid: str | None) -> None:
+        if "with" in step and not ({"action", "playbook"} & set(step)):
+            self.error(("steps", i, "with"), "with: is only used by action and playbook steps", sid)
+        if "timeout" in step and "run" not in step:
+            self.error(("steps", i, "timeout"), "timeout applies to run steps only; it is ignored here", sid,
+                       severity="warning")
         if isinstance(step.get("action"), str):
             self.check_action(i, step, sid)
         if isinstance(step.get("approve"), str):
@@ -190,6 +195,22 @@ class _Checker:
                 self.error(path, f"steps.{ref}.{field_} does not exist (a step has {', '.join(STEP_FIELDS)})", sid)
             if "data" in facts.steps[ref]:
                 self.warn_dry_run(path, earlier[ref], ref, sid, index)
+        for ref, value in facts.answers:
+            self.check_answer(path, earlier.get(ref), ref, value, sid)
+
+    def check_answer(self, path: tuple, source: dict[str, Any] | None, ref: str, value: Any,
+                     sid: str | None) -> None:
+        """`steps.x.answer == 'B'`: x is a decide step and B one of its options."""
+        if source is None:
+            return  # reported above as a reference to a step that has not run
+        decide = source.get("decide")
+        if not isinstance(decide, dict):
+            self.error(path, f"steps.{ref}.answer is only set by decide steps; {ref!r} is not one", sid)
+            return
+        options = decide.get("options")
+        if isinstance(options, dict) and value not in options:
+            self.error(path, f"{value!r} is not an option of decide step {ref!r} "
+                             f"(options: {', '.join(map(str, options))})", sid)
 
     def warn_dry_run(self, path: tuple, source: dict[str, Any], ref: str, sid: str | None, index: int) -> None:
         """A read step runs in --dry-run, the act step whose data it reads does not."""

@@ -25,6 +25,8 @@ class TemplateFacts:
     # step id -> the fields read from it ("" when the entry is used as a whole)
     steps: dict[str, set[str]] = field(default_factory=dict)
     unknown_names: set[str] = field(default_factory=set)
+    # (step id, value) for every `steps.<id>.answer == 'value'` (or !=, in [...]) comparison
+    answers: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def _key(node) -> str | None:
@@ -90,6 +92,34 @@ def _parse(source: str, expression: bool):
     return nodes.Template([nodes.Output([expr])])
 
 
+def _answer_of(node) -> str | None:
+    """The step id when ``node`` is ``steps.<id>.answer`` (or ``steps['id'].answer``)."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Getattr) and node.attr == "answer" and _is_lookup_on(node.node, "steps"):
+        return _key(node.node)
+    return None
+
+
+def _answer_comparisons(tree) -> list[tuple[str, Any]]:
+    """Literal values a decide step's answer is compared with: what a typo in an option looks like."""
+    from jinja2 import nodes
+
+    found: list[tuple[str, Any]] = []
+    for cmp in tree.find_all(nodes.Compare):
+        exprs = [cmp.expr, *(op.expr for op in cmp.ops)]
+        for i, left in enumerate(exprs):
+            step = _answer_of(left)
+            if step is None:
+                continue
+            for other in exprs[:i] + exprs[i + 1:]:
+                if isinstance(other, nodes.Const):
+                    found.append((step, other.value))
+                elif isinstance(other, nodes.List | nodes.Tuple):
+                    found += [(step, item.value) for item in other.items if isinstance(item, nodes.Const)]
+    return found
+
+
 def _unknown_names(tree) -> str | None:
     """What compiling would refuse beyond syntax: filters and tests the environment does not have."""
     from jinja2 import nodes
@@ -119,7 +149,7 @@ def analyse(source: str, *, expression: bool = False) -> TemplateFacts:
     if error:
         return TemplateFacts(error=error)
     return TemplateFacts(params=set(_name_lookups(tree, "params")), steps=_name_lookups(tree, "steps"),
-                         unknown_names=_unknown_top_names(tree))
+                         unknown_names=_unknown_top_names(tree), answers=_answer_comparisons(tree))
 
 
 def template_strings(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
