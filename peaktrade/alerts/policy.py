@@ -38,39 +38,52 @@ class RuleSettings:
 
 
 def load_alerts_policy(root: Root) -> dict[str, Any]:
-    """The validated policy; a missing file means "no rules from policy", an invalid one is exit 2."""
-    from peaktrade import schemas
-    from peaktrade.fsutil import atomic_write_text
+    """The validated policy; a missing file means "no rules from policy", an invalid one is exit 2.
+
+    Cron runs this every few minutes, and parsing plus building the JSON Schema validator cost more
+    than the rules themselves: the parsed policy is remembered in ``var/cache/alerts-policy.json``
+    under the hash of its text and of the schema, so an unchanged file is neither re-parsed nor
+    re-validated, and any edit is.
+    """
+    import json
+
     from peaktrade.hashing import sha256_bytes
-    from peaktrade.loader import load_yaml
+    from peaktrade.root import defaults_dir
 
     path = root.policy_file("alerts")
-    if not path.is_file():
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
         return {"rules": {}}
+    stamp = root.var_dir / "cache" / "alerts-policy.json"
+    key = sha256_bytes(raw + b"\0" + (defaults_dir() / "schemas" / "alerts.schema.json").read_bytes())
+    try:
+        cached = json.loads(stamp.read_text(encoding="utf-8"))
+        if cached.get("key") == key and isinstance(cached.get("policy"), dict):
+            return cached["policy"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    data = _validated(root, path)
+    try:
+        from peaktrade.fsutil import atomic_write_text
+
+        atomic_write_text(stamp, json.dumps({"key": key, "policy": data}))
+    except (OSError, TypeError, ValueError):
+        pass  # a read-only deployment (or a non-JSON value) just validates every time
+    return data
+
+
+def _validated(root: Root, path: Path) -> dict[str, Any]:
+    from peaktrade import schemas
+    from peaktrade.loader import load_yaml
+
     loaded = load_yaml(path, root.rel(path))
     problems = list(loaded.problems)
-    # Cron runs this every few minutes: building the JSON Schema validator costs more than the
-    # rules themselves, so a policy text already validated against this very schema is not re-checked.
-    stamp = root.var_dir / "cache" / "alerts-policy.validated"
-    key = sha256_bytes(loaded.text.encode() + b"\0" + schemas.schema_path("alerts").read_bytes())
-    if loaded.data is not None and not problems and _read(stamp) == key:
-        return loaded.data
     if loaded.data is not None:
         problems += schemas.check(loaded.data, "alerts", loaded.locations)
     if problems:
         raise UsageError(f"{root.rel(path)} is invalid", details=[p.text() for p in problems])
-    try:
-        atomic_write_text(stamp, key)
-    except OSError:
-        pass  # a read-only deployment just validates every time
     return loaded.data
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
 
 
 def _positive(name: str, value: float | None) -> None:

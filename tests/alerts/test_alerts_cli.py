@@ -118,7 +118,7 @@ def test_run_without_events_uses_start_time(deploy, capsys):
 def test_policy_validation_cache_never_hides_an_edit(deploy, capsys):
     write_run(deploy / "live_runs", RUN, make_events(3, start=START))
     assert _run(deploy, "--now", "2025-12-07T12:02:00Z") == 0
-    assert (deploy / "var" / "cache" / "alerts-policy.validated").is_file()
+    assert (deploy / "var" / "cache" / "alerts-policy.json").is_file()
     policy = deploy / "policies" / "alerts.yaml"
     policy.write_text(policy.read_text().replace("window_minutes: 10", "window_minutes: ten"))
     assert _run(deploy) == 2
