@@ -147,6 +147,6 @@ def test_templates_in_title_note_or_on_failure_with_are_warned_as_literal(deploy
 
 def test_timeout_outside_run_steps_is_a_warning(deploy):
     path = _write(deploy, "tmo", "  - {id: d, title: D, effect: read, action: disk.check, timeout: 5}\n"
-                                 "  - {id: r, title: R, effect: read, run: ["true"], timeout: 5}\n")
+                                 "  - {id: r, title: R, effect: read, run: ['true'], timeout: 5}\n")
     assert [(p.severity, p.step, p.message) for p in validate_playbook(Root(deploy), path)] == [
         ("warning", "d", "timeout applies to run steps only; it is ignored here")]
