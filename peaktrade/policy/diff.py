@@ -128,7 +128,7 @@ def classify(file: str, path: tuple, old: Any, new: Any, fs: dict) -> Change:
         return Change(file, jp, kind, direction, shown_old, shown_new, None, direction == "loosened")
     pct, direction = None, "neutral"
     if tighter in ("lower", "higher") and _num(a) and _num(b) and a != b:
-        pct = (b - a) / abs(a) * 100 if a else float("inf")
+        pct = (b - a) / abs(a) * 100 if a else None  # from 0 there is no percentage (and JSON has no inf)
         direction = "tightened" if (b < a) == (tighter == "lower") else "loosened"
     elif tighter in ("false", "true") and isinstance(b, bool) and a != b:
         direction = "tightened" if str(b).lower() == tighter else "loosened"

@@ -107,3 +107,12 @@ def test_bad_ref_and_bad_format_are_usage_errors(repo, capsys):
     assert run(["policy", "diff", "--base", "no-such-ref"]) == 2
     assert "is not a commit" in capsys.readouterr().err
     assert run(["policy", "diff", "--base", "main", "--format", "html"]) == 2
+
+
+def test_loosening_from_zero_is_flagged_without_a_percentage(repo, capsys):
+    edit(repo, "    max_open_positions: 2\n", "    max_open_positions: 0\n")
+    subprocess.run(["git", "-C", str(repo.path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam",
+                    "zero"], check=True)
+    edit(repo, "    max_open_positions: 0\n", "    max_open_positions: 3\n")
+    c = only(diff_json(capsys)[1], "$.stages.live.max_open_positions")
+    assert (c["direction"], c["pct"], c["flagged"]) == ("loosened", None, True)
