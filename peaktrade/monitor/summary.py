@@ -19,7 +19,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from peaktrade.monitor.columns import JSONL, PARQUET, ns_to_iso, parse_ts_ns, read_columns, read_jsonl_from
+from peaktrade.monitor.columns import (
+    JSONL,
+    PARQUET,
+    iter_jsonl_backwards,
+    ns_to_iso,
+    parse_ts_ns,
+    read_columns,
+    read_jsonl_from,
+)
 
 CACHE_VERSION = 1
 
@@ -64,16 +72,21 @@ class Fold:
 
 def fold_columns(cols: dict[str, Any]) -> Fold:
     """The summary of whole columns at once, vectorised (equal to adding event by event)."""
-    import numpy as np
-
     f = Fold()
-    steps, ts, eq = cols["step"], cols["ts_event"], cols["equity"]
+    steps, ts = cols["step"], cols["ts_event"]
     f.events = int(len(steps))
     if not f.events:
         return f
     f.last_step = int(steps.max())
     nz = ts[ts != 0]
     f.last_ts_ns = int(nz.max()) if len(nz) else None
+    _fold_equity(f, cols["equity"])
+    return f
+
+
+def _fold_equity(f: Fold, eq: Any) -> None:
+    import numpy as np
+
     finite = eq[np.isfinite(eq)]
     if len(finite):
         f.first_equity, f.equity = float(finite[0]), float(finite[-1])
@@ -82,6 +95,34 @@ def fold_columns(cols: dict[str, Any]) -> Fold:
         with np.errstate(divide="ignore", invalid="ignore"):
             dd = np.where(peaks > 0, finite / peaks - 1.0, 0.0)
         f.max_drawdown = float(min(0.0, dd.min()))
+
+
+def _fold_parquet(path: Path) -> Fold | None:
+    """A fold of the compacted events from the Parquet footer's statistics (last step, last time)
+    plus the equity column alone: 4x less work than decoding step and time. None when the file
+    lacks the statistics (written by something else): the caller reads the columns instead."""
+    import pyarrow.parquet as pq
+
+    from peaktrade.monitor.columns import _numeric
+
+    pf = pq.ParquetFile(path)
+    md, schema = pf.metadata, pf.schema_arrow
+    names = schema.names
+    if not {"step", "ts_event", "equity"} <= set(names) or not str(schema.field("ts_event").type).startswith(
+            "timestamp"):
+        return None
+    scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[schema.field("ts_event").type.unit]
+    f = Fold(events=md.num_rows)
+    for i in range(md.num_row_groups):
+        group = md.row_group(i)
+        step, ts = (group.column(names.index(n)).statistics for n in ("step", "ts_event"))
+        if step is None or ts is None or not (step.has_min_max and ts.has_min_max) or ts.null_count:
+            return None
+        f.last_step = max(f.last_step, int(step.max_raw))
+        # max_raw is the stored int64: statistics.max would build a datetime (and import pandas)
+        f.last_ts_ns = max(f.last_ts_ns or 0, int(ts.max_raw) * scale)
+    if f.events:
+        _fold_equity(f, _numeric(pf.read(columns=["equity"], use_threads=False).column("equity")))
     return f
 
 
@@ -116,22 +157,40 @@ def _full(run_dir: Path) -> tuple[Fold, int]:
     # the offset is taken *before* reading, so an event appended meanwhile is read again later
     # and dropped by its step, never missed
     offset = _complete_offset(jsonl, sig[0]) if sig else 0
-    return fold_columns(read_columns(run_dir, ["ts_event", "equity"])), offset
+    parquet = run_dir / PARQUET
+    fold = _fold_parquet(parquet) if parquet.is_file() else None
+    if fold is None:
+        return fold_columns(read_columns(run_dir, ["ts_event", "equity"])), offset
+    tail = []
+    for event in iter_jsonl_backwards(jsonl):
+        if _step_of(event) <= fold.last_step:
+            break
+        tail.append(event)
+    for event in reversed(tail):
+        fold.add(_step_of(event), parse_ts_ns(event.get("ts_event")), _equity_of(event))
+    return fold, offset
+
+
+def _step_of(event: dict[str, Any]) -> int:
+    try:
+        return int(event.get("step", -1))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _equity_of(event: dict[str, Any]) -> float:
+    try:
+        return float(event.get("equity"))
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _extend(fold: Fold, run_dir: Path, offset: int) -> int:
     events, new_offset = read_jsonl_from(run_dir / JSONL, offset)
     for ev in events:
-        try:
-            step = int(ev.get("step", -1))
-        except (TypeError, ValueError):
-            continue
+        step = _step_of(ev)
         if step > fold.last_step:
-            try:
-                equity = float(ev.get("equity"))
-            except (TypeError, ValueError):
-                equity = math.nan
-            fold.add(step, parse_ts_ns(ev.get("ts_event")), equity)
+            fold.add(step, parse_ts_ns(ev.get("ts_event")), _equity_of(ev))
     return new_offset
 
 

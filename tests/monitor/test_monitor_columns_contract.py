@@ -50,3 +50,22 @@ def test_nulls_in_numeric_columns_become_nan(tmp_path):
     write_parquet(d / "events.parquet", events)
     eq = read_columns(d, ["equity"])["equity"]
     assert eq[0] == 10_000.0 and math.isnan(eq[1])
+
+
+@pytest.mark.parametrize("n, compact_every", [(1, 1000), (30, 7), (50, 10)])
+def test_summary_from_parquet_statistics_equals_the_full_fold(tmp_path, n, compact_every):
+    from peaktrade.monitor.summary import _full, fold_columns
+    from peaktrade.runtime.writer import RunLogWriter
+
+    clock = FakeClock(datetime(2025, 12, 7, 12, tzinfo=UTC))
+    d = tmp_path / "shadow_20251207_120000_abcdef"
+    with RunLogWriter(d, compact_every=compact_every, clock=clock) as w:
+        for i in range(n):
+            clock.advance(60)
+            w.append({"ts_event": clock.now(), "equity": 100.0 + (i % 7) * (-1) ** i})
+            if i == n - 3:
+                assert _full(d)[0] == fold_columns(read_columns(d, ["ts_event", "equity"]))
+    assert (d / "events.parquet").is_file()
+    fast, _ = _full(d)
+    assert fast == fold_columns(read_columns(d, ["ts_event", "equity"]))
+    assert fast.events == n
