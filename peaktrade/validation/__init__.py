@@ -73,11 +73,15 @@ def validate_files(root: Root, paths: list[Path] | None = None) -> Report:
             report.problems += validate_policy(root, path, _ws=ws)
         elif kind == "config":
             report.problems += validate_config(root, path)
+        elif kind == "schema":
+            from peaktrade.validation.files import check_schema_file
+
+            report.problems += _guarded(root, path, lambda p=path: check_schema_file(root, p))
         else:
             report.problems.append(Problem(
                 root.rel(path), 1, 1, "$",
                 "cannot tell what this file is: expected a playbook in a playbooks/ folder, "
-                "a policy in a policies/ folder, or a .toml config"))
+                "a policy in a policies/ folder, a .toml config or a .schema.json schema"))
     report.problems = sorted(set(report.problems))
     return report
 

@@ -11,7 +11,7 @@ from peaktrade.root import Root
 from peaktrade.validation.schema_errors import schema_problems
 from peaktrade.validation.workspace import Workspace
 
-_SUFFIXES = (".yaml", ".yml", ".toml")
+_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 
 def default_files(root: Root) -> list[Path]:
@@ -45,9 +45,11 @@ def expand(root: Root, paths: list[Path] | None) -> Iterator[tuple[Path, Problem
 
 
 def classify(path: Path) -> str | None:
-    """playbook | policy | config, from where the file sits (fixture folders follow the same names)."""
+    """playbook | policy | config | schema, from where the file sits (fixture folders follow the same names)."""
     if path.suffix == ".toml":
         return "config"
+    if path.name.endswith(".schema.json"):
+        return "schema"
     parts = Path(path).resolve().parent.parts
     for part in reversed(parts):
         if part == "playbooks":
@@ -105,3 +107,27 @@ def _validator(name: str):
     except Exception as exc:  # noqa: BLE001 - a broken schema file is reported, not raised
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"schema schemas/{name}.schema.json is itself invalid: {first}"
+
+
+def check_schema_file(root: Root, path: Path) -> list[Problem]:
+    """A JSON Schema file is valid JSON and a valid 2020-12 schema (only when named explicitly:
+    the metaschema check costs ~40 ms per schema, and the test suite runs it for the shipped ones)."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from peaktrade.loader import parse_yaml
+
+    display = root.rel(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [Problem(display, exc.lineno, exc.colno, "$", f"JSON syntax error: {exc.msg}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Problem(display, 1, 1, "$", f"cannot read: {exc}")]
+    loaded = parse_yaml(text, display)  # JSON is YAML: this gives every value its line and column
+    if loaded.data is None:
+        return list(loaded.problems)
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    return [*loaded.problems, *schema_problems(loaded.data, meta, loaded.locations)]

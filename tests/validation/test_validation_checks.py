@@ -75,7 +75,7 @@ def test_a_folder_is_expanded_and_an_unknown_file_kind_is_reported(deploy):
     other.write_text("a: 1\n")
     assert _texts(validate_paths(root, [other])) == [
         "notes/x.yaml:1:1: $: cannot tell what this file is: expected a playbook in a playbooks/ folder, "
-        "a policy in a policies/ folder, or a .toml config"]
+        "a policy in a policies/ folder, a .toml config or a .schema.json schema"]
 
 
 def test_config_errors_are_located(deploy):
@@ -150,3 +150,17 @@ def test_timeout_outside_run_steps_is_a_warning(deploy):
                                  "  - {id: r, title: R, effect: read, run: ['true'], timeout: 5}\n")
     assert [(p.severity, p.step, p.message) for p in validate_playbook(Root(deploy), path)] == [
         ("warning", "d", "timeout applies to run steps only; it is ignored here")]
+
+
+def test_schema_files_are_checked_against_the_metaschema_when_named(deploy):
+    bad = deploy / "schemas" / "bad.schema.json"
+    bad.write_text('{\n  "type": "object",\n  "properties": {\n    "a": {"type": "strin"}\n  }\n}\n')
+    broken = deploy / "schemas" / "broken.schema.json"
+    broken.write_text('{\n  "type": "object",\n}\n')
+    root = Root(deploy)
+    assert _texts(validate_paths(root, [bad, broken])) == [
+        "schemas/bad.schema.json:4:11: $.properties.a.type: 'strin' is not one of "
+        "['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']",
+        "schemas/broken.schema.json:3:1: $: JSON syntax error: Expecting property name enclosed in double quotes"]
+    assert validate_paths(root, [deploy / "schemas" / "playbook.schema.json"]) == []
+    assert "schemas/bad.schema.json" not in validate_files(root).files  # not part of the default set
