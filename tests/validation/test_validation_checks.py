@@ -164,3 +164,29 @@ def test_schema_files_are_checked_against_the_metaschema_when_named(deploy):
         "schemas/broken.schema.json:3:1: $: JSON syntax error: Expecting property name enclosed in double quotes"]
     assert validate_paths(root, [deploy / "schemas" / "playbook.schema.json"]) == []
     assert "schemas/bad.schema.json" not in validate_files(root).files  # not part of the default set
+
+
+def test_the_design_example_message_reads_exactly_like_design_4(deploy):
+    """DESIGN 4: `playbooks/testnet-start.yaml:14:7: $.steps[2].with.stage (step 'readiness'): ...`."""
+    import yaml
+
+    path = deploy / "playbooks" / "testnet-start.yaml"
+    if not path.is_file():
+        import pytest
+
+        pytest.skip("testnet-start.yaml not shipped yet")
+    steps = yaml.safe_load(path.read_text())["steps"]
+    index = next(i for i, s in enumerate(steps) if s.get("action") == "readiness.check")
+    sid = steps[index]["id"]
+    lines = path.read_text().splitlines()
+    action_line = next(n for n, ln in enumerate(lines) if ln.strip() == "action: readiness.check")
+    indent = len(lines[action_line]) - len(lines[action_line].lstrip())
+    # rewrite the step's with: as a block mapping with the typo
+    with_line = next(n for n in range(action_line + 1, len(lines)) if lines[n].strip().startswith("with:"))
+    lines[with_line] = " " * indent + "with:"
+    lines.insert(with_line + 1, " " * (indent + 2) + "stage: tesnet")
+    path.write_text("\n".join(lines) + "\n")
+    [problem] = validate_playbook(Root(deploy), path)
+    assert problem.text() == (
+        f"playbooks/testnet-start.yaml:{with_line + 2}:{indent + 3}: $.steps[{index}].with.stage (step '{sid}'): "
+        "'tesnet' is not one of ['shadow', 'testnet', 'live']")
