@@ -198,3 +198,33 @@ def test_secret_looking_params_are_bound_by_hash_not_value():
     assert bound["size"] == 1.0 and bound["api_token"].startswith("sha256:")
     assert "s3cr3t" not in json.dumps(bound)
     assert bindable_params({"api_token": "s3cr3t-value"}) == {"api_token": bound["api_token"]}
+
+
+def test_two_processes_racing_for_one_request_bind_it_once(aroot, keys, clock):
+    """Real processes: one request, two plays verifying at the same moment; exactly one wins."""
+    import subprocess
+    import sys
+
+    rid = new_request(aroot, clock)
+    for n in ("alice", "erin"):
+        sign_request(aroot, rid, name=n, key_path=keys[n], clock=clock)
+    code = (
+        "import sys, pathlib\n"
+        "from peaktrade.root import Root\n"
+        "from peaktrade.errors import BlockedError\n"
+        "from peaktrade.clock import FakeClock\n"
+        "from peaktrade.hashing import playbook_hash, policies_hash\n"
+        "from peaktrade.policy.approvals import verify_for_play\n"
+        "root = Root(pathlib.Path(sys.argv[1]))\n"
+        "try:\n"
+        "    verify_for_play(root, 'live_activation', playbook='approve-demo',\n"
+        "        playbook_hash=playbook_hash(root, 'approve-demo'), params={'size': 10.0, 'note': 'none'},\n"
+        "        policies_hash=policies_hash(root), play_id=sys.argv[2], requester='bob', clock=FakeClock())\n"
+        "    print('won')\n"
+        "except BlockedError as exc:\n"
+        "    print('lost:', exc.message)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(aroot.path), f"play-{i}"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert sorted(o.split(":")[0] for o in outs) == ["lost", "won"], outs
+    assert "replay refused" in next(o for o in outs if o.startswith("lost"))

@@ -88,6 +88,10 @@ def test_live_start_small_passes_the_gate_with_enabled_and_two_signatures(aroot,
     guards = {r["guard"]: r["ok"] for r in journal if r["type"] == "guard_evaluated"}
     assert guards == {"approval": True, "live_gate": True, "environment_mode": True, "kill_switch": True}
     assert "succeeded  approval" in out and "failed     credentials" in out
+    used = [r for r in journal if r.get("approvals")]
+    signers = used[0]["approvals"]["live_activation"]["signers"]
+    assert [(x["name"], x["roles"]) for x in signers] == [("alice", ["owner"]), ("erin", ["operator"])]
+    assert all(x["fingerprint"].startswith("SHA256:") for x in signers)
     # the same approval cannot open the gate for a second play (replay)
     assert run(["play", "live-start-small", "--yes", "--operator", "bob"]) == 3
     assert "replay refused" in capsys.readouterr().out
