@@ -50,6 +50,61 @@ def table_from_jsonl(data: bytes):
     return pj.read_json(io.BytesIO(data), parse_options=opts)
 
 
+def table_from_records(records: list[dict[str, Any]]):
+    """An Arrow table with the event schema from JSONL records (``ts_*`` still ISO strings)."""
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    rows = []
+    for rec in records:
+        row = {f: rec.get(f) for f in EVENT_FIELDS}
+        for f in TIME_FIELDS:
+            if isinstance(row[f], str):
+                try:
+                    row[f] = datetime.fromisoformat(row[f].replace("Z", "+00:00"))
+                except ValueError:
+                    row[f] = None
+        rows.append(row)
+    try:
+        return pa.Table.from_pylist(rows, schema=arrow_schema())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a field of the wrong type: drop the bad rows only
+        good = []
+        for row in rows:
+            try:
+                pa.Table.from_pylist([row], schema=arrow_schema())
+                good.append(row)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                continue
+        return pa.Table.from_pylist(good, schema=arrow_schema())
+
+
+def parse_jsonl(data: bytes, after_step: int = 0):
+    """Complete JSONL lines -> event table with steps above ``after_step``; damaged lines are skipped."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        table = table_from_jsonl(data)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        table = table_from_records(_records(data))
+    return table.filter(pc.greater(table.column("step"), after_step)) if after_step else table
+
+
+def _records(data: bytes) -> list[dict[str, Any]]:
+    import orjson
+
+    out = []
+    for line in data.splitlines():
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("step"), int):
+            out.append(rec)
+    return out
+
+
 def complete_lines(data: bytes) -> bytes:
     """Drop a torn last line (no newline yet: the writer was killed mid-line)."""
     cut = data.rfind(b"\n")

@@ -152,19 +152,13 @@ def read_events(run_dir: Path) -> list[dict[str, Any]]:
 def read_events_frame(run_dir: Path) -> pandas.DataFrame:
     """All events as a DataFrame (Parquet + JSONL tail), ordered by step, ``ts_*`` as UTC datetimes."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    from peaktrade.runtime.events import table_from_jsonl
+    from peaktrade.runtime.events import parse_jsonl
 
     table, jsonl = _read_parts(run_dir)
-    last = _last_step(table)
     tables = [table] if table is not None else []
     if jsonl:
-        try:
-            tail = table_from_jsonl(jsonl)
-        except pa.ArrowInvalid:  # a damaged line in the middle: fall back to the tolerant parser
-            tail = pa.Table.from_pylist(_jsonl_records(jsonl, last), schema=arrow_schema())
-        tables.append(tail.filter(pc.greater(tail.column("step"), last)))
+        tables.append(parse_jsonl(jsonl, _last_step(table)))
     merged = pa.concat_tables(tables) if tables else arrow_schema().empty_table()
     return merged.sort_by("step").to_pandas()
 

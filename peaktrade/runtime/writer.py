@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from peaktrade.fsutil import _fsync_dir
-from peaktrade.runtime.events import EVENT_FIELDS, arrow_schema, complete_lines, table_from_jsonl
+from peaktrade.runtime.events import EVENT_FIELDS, arrow_schema, complete_lines, parse_jsonl
 from peaktrade.runtime.runlog import JSONL_FILE, PARQUET_FILE, jsonl_fd_flags
 
 _EMPTY = dict.fromkeys(EVENT_FIELDS)
@@ -24,6 +24,7 @@ class RunLogWriter:
         self.compact_every = max(1, int(compact_every))
         self.fsync_interval_s = fsync_interval_s
         self._fd: int | None = os.open(self.run_dir / JSONL_FILE, jsonl_fd_flags(), 0o644)
+        _drop_torn_tail(self.run_dir / JSONL_FILE, self._fd)
         self._dumps = _orjson_dumps()
         self._since_compact = 0
         self._compacted_rows = 0
@@ -100,8 +101,7 @@ class RunLogWriter:
             tables.append(pq.read_table(parquet_path, schema=arrow_schema()))
         last = int(pc.max(tables[0].column("step")).as_py() or 0) if tables and tables[0].num_rows else 0
         if fresh:
-            new = table_from_jsonl(fresh)
-            tables.append(new.filter(pc.greater(new.column("step"), last)))  # a reopened log re-reads
+            tables.append(parse_jsonl(fresh, last))  # above `last`: a reopened log re-reads old lines
         table = pa.concat_tables(tables) if tables else arrow_schema().empty_table()
         _replace(parquet_path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
         # Only now is the older part of the JSONL redundant; a crash before the swap below leaves
@@ -132,6 +132,25 @@ class RunLogWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _drop_torn_tail(path: Path, fd: int) -> None:
+    """A writer killed mid-line left a fragment without newline: it never counted, so cut it off
+    (appending after it would glue the next event onto it)."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - (1 << 16)))
+        tail = fh.read()
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    keep = size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= len(tail) else None)
+    if keep is None:  # one line longer than 64 KiB: not ours to judge, start a new line instead
+        os.write(fd, b"\n")
+        return
+    os.ftruncate(fd, keep)
 
 
 def _replace(path: Path, write) -> None:  # noqa: ANN001 - write(tmp_path) fills the new file
