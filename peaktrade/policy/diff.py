@@ -45,6 +45,8 @@ def base_files(root: Root, ref: str) -> dict[str, str]:
     """{file name: text} of policies/*.yaml at ``ref``."""
     if ref.startswith("-"):
         raise UsageError(f"--base {ref!r} is not a git ref")
+    if _git(root, "rev-parse", "--git-dir").returncode != 0:
+        raise UsageError(f"{root.path} is not inside a git repository: policy diff compares with a git ref")
     check = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if check.returncode != 0:
         raise UsageError(f"--base {ref!r} is not a commit in the git repository at {root.path}")

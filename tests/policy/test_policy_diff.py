@@ -116,3 +116,10 @@ def test_loosening_from_zero_is_flagged_without_a_percentage(repo, capsys):
     edit(repo, "    max_open_positions: 0\n", "    max_open_positions: 3\n")
     c = only(diff_json(capsys)[1], "$.stages.live.max_open_positions")
     assert (c["direction"], c["pct"], c["flagged"]) == ("loosened", None, True)
+
+
+def test_not_a_git_repository(root, monkeypatch, capsys):
+    monkeypatch.setenv("PEAKTRADE_ROOT", str(root.path))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(root.path.parent))
+    assert run(["policy", "diff", "--base", "main"]) == 2
+    assert "is not inside a git repository" in capsys.readouterr().err
