@@ -78,9 +78,9 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None = None) -> int:
     exceptions = _click_exceptions()
     _fastparams.install()  # plain parameters without importing pydantic (start-up bar, DESIGN 10)
-    # only the commands this invocation needs are built (start-up bar); _register_all is the fallback
-    _lazy.register_for(app, sys.argv[1:] if argv is None else argv, lambda: _register_all())
     try:
+        # only the commands this invocation needs are built (start-up bar); _register_all is the fallback
+        _lazy.register_for(app, sys.argv[1:] if argv is None else argv, lambda: _register_all())
         rv = app(args=argv, prog_name="peaktrade", standalone_mode=False)
         return int(rv) if isinstance(rv, int) else 0
     except PeakTradeError as exc:

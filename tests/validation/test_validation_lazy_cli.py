@@ -14,7 +14,9 @@ def _full_command_names() -> dict[str, str]:
     import peaktrade.cli as cli
 
     app = typer.Typer()
-    for module in _lazy._modules():
+    modules, broken = _lazy._modules()
+    assert broken == 0
+    for module in modules:
         module.register(app)
     cmd = typer.main.get_command(app)
     del cli
@@ -51,3 +53,20 @@ def test_every_command_and_group_answers_help(cli):
 def test_unknown_command_is_a_usage_error_with_the_name(cli):
     code, out, err = cli("valdate")
     assert code == 2 and "No such command 'valdate'" in out + err
+
+
+def test_a_broken_command_module_breaks_only_its_own_commands(cli, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, package=None):
+        if name == "peaktrade.cli.plays":
+            raise SyntaxError("f-string: unmatched '['")
+        return real(name, package)
+
+    monkeypatch.setattr(_lazy.importlib, "import_module", fake)
+    code, out, _ = cli("--root", str(_lazy.__file__).rsplit("/peaktrade/", 1)[0], "playbooks", "list", "--json")
+    assert code == 0 and '"health-check"' in out
+    code, _, err = cli("plays", "list")
+    assert code == 1 and "internal error: SyntaxError" in err
