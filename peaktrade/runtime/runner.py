@@ -65,6 +65,7 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     if run_steps == 0 and not prof.get("pace", True):
         raise UsageError(f"profile {profile!r} does not wait between bars, so it needs a number of steps "
                          f"(--steps N > 0 or steps in [session.profiles.{profile}])")
+    _check_market(config, mode, symbol)
     if skip_live_risk and not skip_allowed(mode):
         raise BlockedError(f"--skip-live-risk is refused in mode {mode}")
     now = clock.now()
@@ -82,6 +83,21 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     runlog.write_meta(runlog.run_dir(root, run_id), meta)
     open_registry(root).add(rec)
     return rec
+
+
+def _check_market(config: Config, mode: str, symbol: str) -> None:
+    """The symbol must be a market of the configured exchange (else the run would only fail later)."""
+    from peaktrade.exchange.base import ExchangeError
+    from peaktrade.exchange.factory import make_exchange
+
+    try:
+        markets = make_exchange(config, mode=mode).load_markets()
+    except ExchangeError as exc:
+        raise BlockedError(f"cannot check market {symbol} on the exchange: {type(exc).__name__}: {exc}") from None
+    if symbol not in markets:
+        known = sorted(markets)
+        hint = f" (available: {', '.join(known[:10])}{' …' if len(known) > 10 else ''})" if known else ""
+        raise UsageError(f"--symbol {symbol}: no such market on the {config.exchange_type} exchange{hint}")
 
 
 class StopAwareClock:

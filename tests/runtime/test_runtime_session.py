@@ -241,3 +241,12 @@ def test_an_unpaced_profile_without_steps_is_refused(root):
     with pytest.raises(UsageError, match="unknown session profile 'nope'"):
         prepare_run(root, mode="testnet", profile="nope")
     assert runlog.list_run_dirs(root) == []
+
+
+def test_a_symbol_the_exchange_does_not_list_is_refused_before_anything_starts(root):
+    from peaktrade.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"--symbol DOGE/EUR: no such market on the dummy exchange \(available: "
+                                         r"BTC/EUR, ETH/EUR\)"):
+        prepare_run(root, mode="testnet", profile="quick_smoke", symbol="DOGE/EUR")
+    assert runlog.list_run_dirs(root) == []
