@@ -21,6 +21,8 @@ from peaktrade.redact import redact_text
 _REL_PATH = {"type": "string", "minLength": 1, "pattern": r"^(?!/)(?!.*(^|/)\.\.(/|$)).*$"}
 _ENV_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 # a flag that names a secret: its value (next argv item or after '=') is masked in listings
+# PeakTrade's session workers (python -m peaktrade.runtime.worker) and the seed's run_* scripts
+DEFAULT_PROCESS_PATTERN = r"peaktrade.*(session|runtime)|python.*run_"
 _SECRET_FLAG = re.compile(r"^--?[\w-]*(secret|key|token|password|passphrase)[\w-]*$", re.I)
 
 
@@ -84,10 +86,10 @@ def list_processes(pattern: re.Pattern[str]) -> list[dict[str, Any]]:
 
 @action("processes.list", effect="read", description="List processes whose command line matches a pattern.",
         schema={"type": "object", "additionalProperties": False, "properties": {
-            "pattern": {"type": "string", "minLength": 1, "default": r"python.*run_"},
+            "pattern": {"type": "string", "minLength": 1, "default": DEFAULT_PROCESS_PATTERN},
             "expect": {"enum": ["none", "any", "either"], "default": "either"}}})
 def processes_list(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
-    rx = _regex(args.get("pattern", r"python.*run_"))
+    rx = _regex(args.get("pattern", DEFAULT_PROCESS_PATTERN))
     if isinstance(rx, ActionResult):
         return rx
     expect = args.get("expect", "either")

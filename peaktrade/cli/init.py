@@ -20,6 +20,13 @@ def shipped_files(source: Path) -> list[Path]:
     return files
 
 
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.is_file() and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
 def copy_defaults(target: Path, *, force: bool = False) -> list[Path]:
     """Copy the shipped defaults into ``target``; refuse (UsageError) to overwrite unless ``force``."""
     import shutil
@@ -33,14 +40,17 @@ def copy_defaults(target: Path, *, force: bool = False) -> list[Path]:
         raise UsageError(f"no shipped defaults found in {source} (broken installation?)")
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a directory")
-    existing = [f for f in files if (target / f).exists()]
-    if existing and not force:
+    # a file identical to the shipped one is no conflict: re-running init on a current root is harmless
+    conflicts = [f for f in files if (target / f).exists() and not _same(target / f, source / f)]
+    if conflicts and not force:
         raise UsageError(
-            f"{target} already has {len(existing)} of the shipped files; nothing was changed "
+            f"{target} already has {len(conflicts)} of the shipped files, changed; nothing was changed "
             "(use --force to overwrite them)",
-            details=[str(f) for f in existing])
+            details=[str(f) for f in conflicts])
     for rel in files:
         dest = target / rel
+        if dest.exists() and _same(dest, source / rel):
+            continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / rel, dest)
     for folder in CREATED:

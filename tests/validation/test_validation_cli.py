@@ -78,11 +78,15 @@ def test_init_creates_a_root_refuses_to_overwrite_and_forces(cli, tmp_path):
     assert {p.stem for p in (target / "playbooks").glob("*.yaml")} >= SHIPPED
     assert (target / "schemas" / "playbook.schema.json").is_file()
 
+    code, _, err = cli("init", str(target))  # unchanged shipped files are no conflict
+    assert code == 0, err
     (target / "config" / "config.toml").write_text("# edited by the desk\n")
+    (target / "playbooks" / "health-check.yaml").unlink()
     code, out, err = cli("init", str(target))
     assert code == 2
-    assert "already has" in err and "use --force" in err
+    assert "already has 1 of the shipped files, changed" in err and "use --force" in err
     assert "  config/config.toml" in err.splitlines()
+    assert not (target / "playbooks" / "health-check.yaml").exists()  # refused means nothing was changed
     assert (target / "config" / "config.toml").read_text() == "# edited by the desk\n"
 
     code, _, _ = cli("init", str(target), "--force")
