@@ -148,3 +148,15 @@ def test_validate_imports_no_heavy_or_pydantic_modules():
 def test_bad_format_choice_is_a_usage_error(cli):
     code, out, err = cli("--root", str(REPO), "validate", "--format", "yaml")
     assert code == 2 and "'yaml' is not one of 'text', 'json', 'github'" in out + err
+
+
+def test_validate_over_the_invalid_fixture_folders_prints_every_expected_line(cli):
+    fixtures = REPO / "tests" / "fixtures"
+    folders = [fixtures / "playbooks" / "invalid", fixtures / "policies" / "invalid"]
+    expected = sorted(line for folder in folders for f in folder.glob("*.expected")
+                      for line in f.read_text().splitlines())
+    code, out, _ = cli("--root", str(REPO), "validate", *map(str, folders))
+    *lines, summary = out.splitlines()
+    assert code == 2
+    assert sorted(ln for ln in lines if not ln.endswith(" [warning]")) == expected
+    assert summary.startswith(f"FAILED: {len(expected)} error(s)")
