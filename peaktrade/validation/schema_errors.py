@@ -49,8 +49,8 @@ def _messages(err) -> list[tuple[tuple, str]]:
         allowed = sorted(err.schema.get("properties", {}))
         patterns = err.schema.get("patternProperties", {})
         extra = [k for k in err.instance if k not in allowed and not _matches_any(k, patterns)]
-        hint = f" (allowed: {', '.join(allowed)})" if allowed and len(allowed) <= 12 else ""
-        return [((*path, k), f"unknown key {k!r}{hint}") for k in extra] or [(path, err.message)]
+        return [((*path, k), f"unknown key {k!r}{_key_hint(str(k), allowed)}") for k in extra] \
+            or [(path, err.message)]
     if err.validator == "oneOf" and not isinstance(err.instance, dict) and _has_playbook_option(err):
         # step on_failure: the string form failed, and "a mapping" is the other half of the truth
         return [(path, f"{err.instance!r} is not one of ['continue', 'abort'], "
@@ -68,6 +68,16 @@ def _messages(err) -> list[tuple[tuple, str]]:
         needed = " or ".join(repr(k) for k in err.validator_value)
         return [((*path, key), f"key {key!r} is only allowed together with {needed}")]
     return [(path, err.message)]
+
+
+def _key_hint(key: str, allowed: list[str]) -> str:
+    """A likely typo gets a suggestion; otherwise a short list of what is allowed."""
+    import difflib
+
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (allowed: {', '.join(allowed)})" if allowed and len(allowed) <= 12 else ""
 
 
 def _has_playbook_option(err) -> bool:
