@@ -20,7 +20,7 @@ def load_policy(root: Root, name: str) -> dict[str, Any]:
     path = root.policy_file(name)
     loaded = load_yaml(path, root.rel(path))
     problems = list(loaded.problems)
-    if loaded.data is not None and not problems:
+    if not problems:  # also for an empty document ("~"): the schema says what a policy must hold
         problems += schemas.check(loaded.data, name, loaded.locations)
     if problems:
         raise UsageError(f"policies/{name}.yaml is invalid", details=[p.text() for p in problems])

@@ -29,6 +29,8 @@ def _live_enabled(root: Root) -> tuple[bool, str]:
         return load_stage_policy(root).live_enabled, ""
     except PeakTradeError as exc:
         return False, f" ({exc.message})"
+    except Exception as exc:  # noqa: BLE001 - whatever goes wrong reading the switch, it stays off
+        return False, f" (policies/stages.yaml unreadable: {type(exc).__name__})"
 
 
 def _approved(approvals: Any, clock) -> tuple[bool, str]:
