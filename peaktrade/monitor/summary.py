@@ -251,13 +251,22 @@ class SummaryCache:
     def save(self, keep: set[str]) -> None:
         if self.path is None or not self.dirty:
             return
-        from peaktrade.fsutil import atomic_write_text
+        import tempfile
 
         runs = {k: v for k, v in self.entries.items() if k in keep}
+        # replace atomically (readers see the old or the new file) but without fsync: a cache lost
+        # in a power cut is recomputed, and two fsyncs cost more than the whole warm overview
         try:
-            atomic_write_text(self.path, json.dumps({"version": CACHE_VERSION, "runs": runs}, separators=(",", ":")))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".monitor-summaries.", suffix=".tmp")
         except OSError:
-            pass  # a read-only deployment simply recomputes next time
+            return  # a read-only deployment simply recomputes next time
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"version": CACHE_VERSION, "runs": runs}, fh, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def starting_equity(meta: dict[str, Any], fold: Fold) -> float | None:
