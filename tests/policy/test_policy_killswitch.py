@@ -84,3 +84,23 @@ def test_corrupt_state_file_reads_as_killed(root, clock):
     (root.var_dir / "kill-switch.json").write_text("{not json")
     st = KillSwitch(root, clock).status()
     assert st.state == "KILLED" and "failing closed" in st.reason
+
+
+def test_engine_is_halted_while_killed_and_recovering_then_trades_again(root, clock):
+    from peaktrade.policy.limits import load_risk_limits
+    from peaktrade.policy.risk import OrderIntent, Portfolio, RiskEngine
+
+    engine = RiskEngine(load_risk_limits(root, "testnet"))
+    ks = KillSwitch(root, clock)
+
+    def decide():
+        return engine.check(OrderIntent("BTC/EUR", "buy", 0.001), Portfolio({}, {"BTC/EUR": 60000.0}, 1e4),
+                            day_start_equity=1e4, equity=1e4, kill_switch_state=ks.status().state)
+
+    assert decide().allowed
+    since = ks.engage("drill", "op").engaged_since
+    assert (decide().state, decide().reasons) == ("HALTED", ["kill_switch KILLED: no new orders"])
+    ks.release("alice", release_record(clock, since))
+    assert decide().reasons == ["kill_switch RECOVERING: no new orders"]
+    clock.advance(15 * 60)
+    assert decide().allowed and decide().state == "ACTIVE"
