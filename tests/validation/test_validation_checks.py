@@ -190,3 +190,10 @@ def test_the_design_example_message_reads_exactly_like_design_4(deploy):
     assert problem.text() == (
         f"playbooks/testnet-start.yaml:{with_line + 2}:{indent + 3}: $.steps[{index}].with.stage (step '{sid}'): "
         "'tesnet' is not one of ['shadow', 'testnet', 'live']")
+
+
+def test_play_level_on_failure_is_used_as_written(deploy):
+    path = _write(deploy, "pof", "  - {id: a, title: A, effect: read, manual: ok}\n")
+    path.write_text(path.read_text() + "on_failure: {playbook: shutdown, with: {reason: '{{ params.nope }}'}}\n")
+    assert [(p.severity, p.path, p.message) for p in validate_playbook(Root(deploy), path)] == [
+        ("warning", "$.on_failure.with.reason", "not rendered here: '{{ params.nope }}' is used as written")]
