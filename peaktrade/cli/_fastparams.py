@@ -4,17 +4,22 @@ typer >= 0.2x coerces every command-line parameter through a pydantic ``TypeAdap
 pydantic costs 150-400 ms on the 2-core machine, on every command, which alone breaks the
 `peaktrade validate` bar (500 ms). Click already hands over the right Python value for plain
 annotations (str, bool, Enum choices, lists of str, unbounded int/float), so those are coerced here
-directly. Anything else, and any value that does not fit, falls through to typer's own coercion,
-so error messages and exotic types behave exactly as before (pydantic is then imported as usual).
+directly (numbers from their plain decimal spelling). Anything else, and any value that does not
+fit, falls through to typer's own coercion, so error messages and exotic types behave exactly as
+before (pydantic is then imported as usual).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 _installed = False
+# the unambiguous spellings only; anything else ("1_000", " 5", "inf") gets typer's own parsing and messages
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _plain_value(annotation: Any, value: Any) -> tuple[bool, Any]:
@@ -25,7 +30,11 @@ def _plain_value(annotation: Any, value: Any) -> tuple[bool, Any]:
         return True, value
     if annotation is int and isinstance(value, int) and not isinstance(value, bool):
         return True, value
+    if annotation is int and isinstance(value, str) and _INT.fullmatch(value):
+        return True, int(value)
     if annotation is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return True, float(value)
+    if annotation is float and isinstance(value, str) and _FLOAT.fullmatch(value):
         return True, float(value)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         if isinstance(value, annotation):
