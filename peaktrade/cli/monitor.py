@@ -61,8 +61,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show the run, then its new events as they arrive; Ctrl-C ends it (exit 0)."""
         from peaktrade.clock import SYSTEM_CLOCK
+        from peaktrade.errors import UsageError
         from peaktrade.monitor.follow import follow as do_follow
         from peaktrade.redact import redact_text
+
+        if refresh_interval < 0.1 and max_refreshes is None:
+            raise UsageError(f"--refresh-interval must be at least 0.1 s, not {refresh_interval:g}")
 
         def out(text: str) -> None:
             print(redact_text(text), flush=True)

@@ -164,6 +164,8 @@ def test_cli_follow_max_refreshes_exits_0(deploy, capsys):
               "--max-refreshes", "2"])
     assert rc == 0
     assert f"following {A} every 0 s (Ctrl-C to stop)" in capsys.readouterr().out
+    assert run(["--root", str(deploy), "monitor", "follow", "--run-id", A, "--refresh-interval", "0"]) == 2
+    assert "--refresh-interval must be at least 0.1 s, not 0" in capsys.readouterr().err
 
 
 def test_cli_follow_ctrl_c_is_exit_0(deploy, capsys, monkeypatch):
