@@ -13,7 +13,8 @@ def register(app: typer.Typer) -> None:
 
     @group.command("run-rules")
     def run_rules(
-        run_id: str = typer.Option(..., "--run-id", help="The run to check."),
+        run_id: str = typer.Option(None, "--run-id", help="The run to check."),
+        all_active: bool = typer.Option(False, "--all-active", help="Check every active run (one cron line)."),
         pnl_drop_threshold_pct: float = typer.Option(None, help="CRITICAL when equity fell ≥ X % in the window."),
         pnl_drop_window_hours: float = typer.Option(None, help="PnL-drop window in hours (policy default 1)."),
         no_events_max_minutes: float = typer.Option(None, help="Silence > M min: WARNING; > 2 M: CRITICAL."),
@@ -23,13 +24,15 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
         now: str = typer.Option(None, "--now", hidden=True, help="Evaluate as of this ISO-8601 UTC time."),
     ) -> None:
-        """Evaluate pnl_drop, no_events and error_spike on one run; thresholds not given come from
-        policies/alerts.yaml. Exit 0: no CRITICAL alert; 1: at least one CRITICAL fired."""
+        """Evaluate pnl_drop, no_events and error_spike on one run (or every active one); thresholds not
+        given come from policies/alerts.yaml. Exit 0: no CRITICAL alert; 1: at least one CRITICAL fired."""
         from peaktrade.alerts.engine import run_rules as do_run
         from peaktrade.alerts.policy import load_alerts_policy, resolve_settings
         from peaktrade.clock import SYSTEM_CLOCK, FakeClock
         from peaktrade.errors import UsageError
 
+        if bool(run_id) == all_active:
+            raise UsageError("give either --run-id ID or --all-active")
         root = _common.root()
         clock = SYSTEM_CLOCK
         if now:
@@ -44,13 +47,24 @@ def register(app: typer.Typer) -> None:
             load_alerts_policy(root), pnl_drop_threshold_pct=pnl_drop_threshold_pct,
             pnl_drop_window_hours=pnl_drop_window_hours, no_events_max_minutes=no_events_max_minutes,
             error_spike_max_errors=error_spike_max_errors, error_spike_window_minutes=error_spike_window_minutes)
-        report = do_run(root, run_id, settings, clock, notify=not no_notify)
+        run_ids = [run_id] if run_id else _active_runs(root)
+        reports = [do_run(root, rid, settings, clock, notify=not no_notify) for rid in run_ids]
         if as_json:
-            _common.print_json(report.to_dict())
+            _common.print_json(reports[0].to_dict() if run_id else [r.to_dict() for r in reports])
         else:
-            _print(report)
-        if report.critical:
+            if not reports:
+                print("no active runs")
+            for report in reports:
+                _print(report)
+        if any(r.critical for r in reports):
             raise typer.Exit(1)
+
+
+def _active_runs(root) -> list[str]:
+    from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dirs
+
+    registry = active_run_ids(root)
+    return [d.name for d in run_dirs(root) if is_active(read_meta(d), registry)]
 
 
 def _print(report) -> None:

@@ -131,3 +131,20 @@ def test_no_events_is_not_evaluated_for_an_ended_run(deploy, capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["alerts"] == []
     assert out["skipped"] == {"no_events": "run has ended (ended_at 2025-12-07T12:03:00Z)"}
+
+
+def test_all_active_checks_every_active_run(deploy, capsys):
+    other = "testnet_20251207_120000_def456"
+    ended = "shadow_20251207_110000_0000aa"
+    _dropping_run(deploy)
+    write_run(deploy / "live_runs", other, make_events(60, start=START))
+    write_run(deploy / "live_runs", ended, make_events(60, start=START, equity=[100.0] * 59 + [1.0]),
+              meta={"ended_at": "2025-12-07T13:00:00Z"})
+    rc = run(["--root", str(deploy), "alerts", "run-rules", "--all-active", "--now", "2025-12-07T13:00:00Z",
+              "--json", "--no-notify"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    assert {r["run_id"]: r["critical"] for r in out} == {RUN: True, other: False}
+    assert run(["--root", str(deploy), "alerts", "run-rules", "--all-active", "--run-id", RUN]) == 2
+    assert run(["--root", str(deploy), "alerts", "run-rules"]) == 2
+    assert "give either --run-id ID or --all-active" in capsys.readouterr().err
