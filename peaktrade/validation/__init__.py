@@ -82,8 +82,22 @@ def validate_files(root: Root, paths: list[Path] | None = None) -> Report:
                 root.rel(path), 1, 1, "$",
                 "cannot tell what this file is: expected a playbook in a playbooks/ folder, "
                 "a policy in a policies/ folder, a .toml config or a .schema.json schema"))
+    report.problems += _policy_semantics(root, report.files)
     report.problems = sorted(set(report.problems))
     return report
+
+
+def _policy_semantics(root: Root, files: list[str]) -> list[Problem]:
+    """Checks across the policy files (peaktrade.policy.semantics), for the policy files validated here."""
+    policy_files = {f for f in files if f.startswith("policies/")}
+    if not policy_files:
+        return []
+    try:
+        from peaktrade.policy.semantics import check_policies
+    except ImportError:  # the policy part is not installed: its files still got their schema checks
+        return []
+    found = _guarded(root, root.policies_dir, lambda: check_policies(root))
+    return [p for p in found if p.file in policy_files or p.file == "policies"]
 
 
 def validate_paths(root: Root, paths: list[Path] | None = None) -> list[Problem]:

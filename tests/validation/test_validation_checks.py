@@ -197,3 +197,16 @@ def test_play_level_on_failure_is_used_as_written(deploy):
     path.write_text(path.read_text() + "on_failure: {playbook: shutdown, with: {reason: '{{ params.nope }}'}}\n")
     assert [(p.severity, p.path, p.message) for p in validate_playbook(Root(deploy), path)] == [
         ("warning", "$.on_failure.with.reason", "not rendered here: '{{ params.nope }}' is used as written")]
+
+
+def test_validate_adds_the_cross_policy_checks_for_policy_files(deploy, cli):
+    stages = deploy / "policies" / "stages.yaml"
+    stages.write_text(stages.read_text().replace("decision: stage_promotion", "decision: board_vote", 1))
+    root = Root(deploy)
+    texts = _texts(validate_files(root).errors)
+    assert len(texts) == 1
+    assert texts[0].startswith("policies/stages.yaml:") and \
+        texts[0].endswith("decision 'board_vote' is not defined in policies/roles.yaml")
+    assert validate_files(root, [deploy / "playbooks"]).errors == []  # only when policies are validated
+    code, out, _ = cli("--root", str(deploy), "validate", str(stages))
+    assert code == 2 and "board_vote" in out
