@@ -123,8 +123,15 @@ def run_bar_times(run_dir: Path) -> tuple[list[int], int]:
 
 def fetch_range(exchange: Any, symbol: str, timeframe: str, start_ms: int, end_ms: int,
                 page: int = 500) -> list[list[float]]:
-    """Candles with open time in [start_ms, end_ms], paged through ``fetch_ohlcv(since=…)``."""
+    """Candles with open time in [start_ms, end_ms], paged through ``fetch_ohlcv(since=…)``.
+
+    An unknown market is bad input (exit 2), not an exchange failure."""
     step = tf_ms(timeframe)
+    markets = exchange.load_markets()
+    if markets and symbol not in markets:
+        known = ", ".join(sorted(markets)[:10])
+        raise UsageError(f"unknown market {symbol!r} on {getattr(exchange, 'name', 'the exchange')} "
+                         f"(e.g. {known})")
     out: dict[int, list[float]] = {}
     cursor = start_ms
     while cursor <= end_ms:

@@ -75,6 +75,14 @@ def test_bad_input_is_exit_2(deploy, capsys):
     assert "peaktrade data backfill --symbol BTC/EUR --timeframe 1m" in err
 
 
+def test_unknown_market_is_bad_input(deploy, capsys):
+    assert run(["--root", str(deploy), "backtest", "--symbol", "FOO/BAR", "--start", "2025-12-07T10:00:00Z",
+                "--end", "2025-12-07T11:00:00Z"]) == 2
+    assert run(["--root", str(deploy), "data", "backfill", "--symbol", "FOO/BAR"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("unknown market 'FOO/BAR' on dummy (e.g. BTC/EUR, ETH/EUR)") == 2
+
+
 def test_backfill_fills_the_cache_and_is_idempotent(deploy):
     clock = FakeClock(datetime(2025, 12, 7, 14, 0, 30, tzinfo=UTC))
     r = backfill(Root(deploy), start="2025-12-07T12:00:00Z", end="2025-12-07T15:00:00Z", clock=clock)
