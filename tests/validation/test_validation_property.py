@@ -74,3 +74,17 @@ def test_arbitrary_text_as_a_playbook_never_raises(tmp_path_factory, text):
     (base / "playbooks").mkdir()
     (base / "playbooks" / "t.yaml").write_text(text, encoding="utf-8")
     _assert_no_bug(validate_files(Root(REPO), [base / "playbooks" / "t.yaml"]).problems)
+
+
+jinja_bits = st.sampled_from(["{{", "}}", "{%", "%}", "params.", "steps.", "a", "|", "upper", "if", "for", " ",
+                              "'", "==", "[", "]", "(", ")", "answer", "data", "in", "x", "{#", "#}", "-"])
+
+
+@SETTINGS
+@given(source=st.one_of(st.text(max_size=80), st.lists(jinja_bits, max_size=25).map("".join)))
+def test_template_analysis_never_raises(source):
+    from peaktrade.validation.templates import analyse
+
+    for expression in (False, True):
+        facts = analyse(source, expression=expression)
+        assert facts.error is None or facts.error.startswith("Jinja syntax error: ")
