@@ -95,3 +95,16 @@ def run_rules(root: Root, run_id: str, settings: RuleSettings, clock: Clock, *, 
         notifiers = build_notifiers(root, notifier_settings, clock)
         report.deliveries = dispatch(report.alerts, notifiers, settings.channels)
     return report
+
+
+def raise_alert(root: Root, alert: Alert, clock: Clock) -> list[Delivery]:
+    """Send one alert raised elsewhere (e.g. the runtime on ExchangeAuthenticationError) through the
+    channels of its level: the policy's channels, the config's notifier settings, logs/alerts.log.
+    Never raises for a failing channel; returns what each channel did."""
+    from peaktrade.alerts.notifiers import build_notifiers, dispatch
+    from peaktrade.alerts.policy import load_alerts_policy, resolve_settings
+    from peaktrade.config import load_config
+
+    channels = resolve_settings(load_alerts_policy(root)).channels
+    notifiers = build_notifiers(root, load_config(root).get("notifiers", {}) or {}, clock)
+    return dispatch([alert], notifiers, channels)

@@ -139,3 +139,17 @@ def test_secrets_in_alert_details_never_reach_the_log(deploy, monkeypatch):
     text = (deploy / "logs" / "alerts.log").read_text() + console.getvalue()
     assert "s3cr3t-value-123456" not in text and "AKIA-whatever" not in text
     assert text.count("***REDACTED***") == 4
+
+
+def test_raise_alert_uses_policy_channels_and_config(deploy, http_server):
+    from peaktrade.alerts.engine import raise_alert
+
+    host, port = http_server.server_address
+    cfg = deploy / "config" / "config.toml"
+    cfg.write_text(cfg.read_text().replace('enabled = ["log", "console"]', 'enabled = ["log", "webhook"]')
+                   .replace('url = ""', f'url = "http://{host}:{port}/hook"'))
+    alert = Alert("exchange_auth", CRITICAL, "ExchangeAuthenticationError: Invalid API key", "testnet_x")
+    out = raise_alert(Root(deploy), alert, FakeClock())
+    assert {d.channel: d.status for d in out} == {"log": "sent", "console": "skipped", "email": "skipped",
+                                                  "telegram": "skipped", "webhook": "sent"}
+    assert http_server.requests[0]["body"]["alert"]["rule"] == "exchange_auth"
