@@ -41,15 +41,19 @@ def register(app: typer.Typer) -> None:
 
     @group.command("list")
     def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-        """Every playbook: name, runbook, stage, title, number of steps."""
+        """Every playbook: name, runbook, stage, title, number of steps (and whether it validates)."""
         from peaktrade.cli._common import print_json, root
         from peaktrade.loader import load_yaml
+        from peaktrade.validation import validate_files
 
         r = root()
+        paths = sorted(r.playbooks_dir.glob("*.yaml"), key=lambda p: p.stem)
+        # a playbook that does not validate cannot be played: say so here rather than at `play`
+        problems = validate_files(r, paths).errors if paths else []
         rows = []
-        for path in sorted(r.playbooks_dir.glob("*.yaml"), key=lambda p: p.stem):
+        for path in paths:
             loaded = load_yaml(path, r.rel(path))
-            rows.append(_summary(path.stem, loaded.data, loaded.problems))
+            rows.append(_summary(path.stem, loaded.data, [p for p in problems if p.file == r.rel(path)]))
         if as_json:
             print_json(rows)
             return
@@ -59,7 +63,8 @@ def register(app: typer.Typer) -> None:
         width = max(len(row["name"]) for row in rows)
         print(f"{'NAME':<{width}}  RUNBOOK  STAGE    STEPS  TITLE")
         for row in rows:
-            title = row["title"] if "invalid" not in row else f"(invalid: run 'peaktrade validate {row['name']}')"
+            title = row["title"] if "invalid" not in row else \
+                f"(invalid: see peaktrade validate playbooks/{row['name']}.yaml)"
             print(f"{row['name']:<{width}}  {row['runbook']!s:>7}  {row['stage']!s:<7}  {row['steps']:>5}  {title}")
 
     @group.command("show")

@@ -160,3 +160,17 @@ def test_validate_over_the_invalid_fixture_folders_prints_every_expected_line(cl
     assert code == 2
     assert sorted(ln for ln in lines if not ln.endswith(" [warning]")) == expected
     assert summary.startswith(f"FAILED: {len(expected)} error(s)")
+
+
+def test_playbooks_show_of_an_invalid_playbook_names_the_problems(cli, tmp_path):
+    code, _, _ = cli("init", str(tmp_path / "desk"))
+    assert code == 0
+    broken = tmp_path / "desk" / "playbooks" / "health-check.yaml"
+    broken.write_text(broken.read_text().replace("action: disk.check", "action: disk.chek"))
+    code, out, err = cli("--root", str(tmp_path / "desk"), "playbooks", "show", "health-check")
+    assert code == 2 and "playbook 'health-check' is invalid" in err
+    assert "playbooks/health-check.yaml:" in err and "unknown action 'disk.chek'" in err
+    code, out, _ = cli("--root", str(tmp_path / "desk"), "playbooks", "list")
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if ln.startswith("health-check"))
+    assert "(invalid: see peaktrade validate playbooks/health-check.yaml)" in line
