@@ -63,9 +63,12 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
         found.append(pnl_drop(ts, cols["equity"], threshold_pct=settings.pnl_drop_threshold_pct,
                               window_s=settings.pnl_drop_window_hours * 3600, run_id=run_id))
     meta = read_meta(path)
-    if settings.no_events_max_minutes is not None and not is_active(meta, active_run_ids(root)):
-        # a run that has ended is silent by design; alerting on it every cron tick is noise
-        report.skipped["no_events"] = f"run has ended ({meta.get('status') or 'ended_at ' + str(meta.get('ended_at'))})"
+    abnormal = meta.get("status") in ("crashed", "failed", "killed")
+    if settings.no_events_max_minutes is not None and not abnormal and not is_active(meta, active_run_ids(root)):
+        # a run that ended in order is silent by design; alerting on it every cron tick is noise.
+        # A crashed, failed or killed one is not skipped: its silence is exactly what to alert on.
+        why = meta.get("status") or f"ended_at {meta.get('ended_at')}"
+        report.skipped["no_events"] = f"run has ended ({why})"
     elif settings.no_events_max_minutes is not None:
         last = int(ts.max()) if len(ts) else None
         started = parse_ts_ns(meta.get("started_at"))

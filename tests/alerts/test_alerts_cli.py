@@ -148,3 +148,12 @@ def test_all_active_checks_every_active_run(deploy, capsys):
     assert run(["--root", str(deploy), "alerts", "run-rules", "--all-active", "--run-id", RUN]) == 2
     assert run(["--root", str(deploy), "alerts", "run-rules"]) == 2
     assert "give either --run-id ID or --all-active" in capsys.readouterr().err
+
+
+def test_no_events_still_fires_for_a_crashed_run(deploy, capsys):
+    # the runtime's read_meta reports a run whose process is gone as "crashed"
+    write_run(deploy / "live_runs", RUN, make_events(3, start=START), meta={"status": "crashed"})
+    rc = _run(deploy, "--now", "2025-12-07T13:00:00Z", "--json", "--no-notify")
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1 and out["skipped"] == {}
+    assert [(a["rule"], a["level"]) for a in out["alerts"]] == [("no_events", "CRITICAL")]
