@@ -9,6 +9,9 @@ each run has meta.json, events.parquet with 9,990 compacted events and events.js
 - warm + appends: 10 % of the runs got 10 new JSONL events since the last overview
 
     .venv/bin/python bench/bench_monitor.py [--runs 1000] [--events 10000] [--dir DIR]
+
+With --dir the fixture is kept and reused; note that the "grew" measurement appends events to it,
+so a reused fixture has longer JSONL tails each time (the figures use a fresh temp dir).
 """
 
 from __future__ import annotations
