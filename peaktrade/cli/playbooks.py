@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
             print(f"{row['name']:<{width}}  {row['runbook']!s:>7}  {row['stage']!s:<7}  {row['steps']:>5}  {title}")
 
     @group.command("show")
-    def show(name: str = typer.Argument(..., help="Playbook name (file name without .yaml)."),
+    def show(name: str = typer.Argument(..., metavar="NAME", help="Playbook name (file name without .yaml)."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
         """Params, guards and steps (kind, effect, title) of one playbook."""
         from peaktrade.cli._common import print_json, root
