@@ -32,16 +32,21 @@ def expand(root: Root, paths: list[Path] | None) -> Iterator[tuple[Path, Problem
         return
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file())
-            if not found:
-                yield p, Problem(root.rel(p), 1, 1, "$", "folder holds no .yaml or .toml files")
-            for f in found:
-                yield f, None
-        elif p.is_file():
-            yield p, None
-        else:
-            yield p, Problem(root.rel(p), 1, 1, "$", "file not found")
+        try:
+            yield from _expand_one(root, p)
+        except (OSError, ValueError) as exc:  # a name too long, a folder we may not list, ...
+            yield p, Problem(str(raw)[:200], 1, 1, "$", f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+
+
+def _expand_one(root: Root, p: Path) -> list[tuple[Path, Problem | None]]:
+    if p.is_dir():
+        found = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file())
+        if not found:
+            return [(p, Problem(root.rel(p), 1, 1, "$", "folder holds no .yaml, .toml or .schema.json files"))]
+        return [(f, None) for f in found]
+    if p.is_file():
+        return [(p, None)]
+    return [(p, Problem(root.rel(p), 1, 1, "$", "file not found"))]
 
 
 def classify(path: Path) -> str | None:

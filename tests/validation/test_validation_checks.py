@@ -210,3 +210,13 @@ def test_validate_adds_the_cross_policy_checks_for_policy_files(deploy, cli):
     assert validate_files(root, [deploy / "playbooks"]).errors == []  # only when policies are validated
     code, out, _ = cli("--root", str(deploy), "validate", str(stages))
     assert code == 2 and "board_vote" in out
+
+
+def test_unreadable_paths_are_located_problems(deploy):
+    root = Root(deploy)
+    [too_long] = validate_paths(root, [Path("x" * 5000)])
+    assert too_long.message == "cannot read: File name too long" and too_long.line == 1
+    empty = deploy / "empty"
+    empty.mkdir()
+    assert _texts(validate_paths(root, [empty])) == [
+        "empty:1:1: $: folder holds no .yaml, .toml or .schema.json files"]
