@@ -32,6 +32,9 @@ def expand(root: Root, paths: list[Path] | None) -> Iterator[tuple[Path, Problem
         return
     for raw in paths:
         p = Path(raw)
+        if not str(raw).strip():  # Path("") is ".", which would mean "everything below the cwd"
+            yield p, Problem("<empty path>", 1, 1, "$", "an empty path names no file")
+            continue
         try:
             yield from _expand_one(root, p)
         except (OSError, ValueError) as exc:  # a name too long, a folder we may not list, ...

@@ -88,3 +88,19 @@ def test_template_analysis_never_raises(source):
     for expression in (False, True):
         facts = analyse(source, expression=expression)
         assert facts.error is None or facts.error.startswith("Jinja syntax error: ")
+
+
+@settings(max_examples=60, deadline=None)
+@given(args=st.lists(st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                             max_size=40), max_size=3))
+def test_validate_cli_never_crashes_on_arbitrary_paths(args):
+    import contextlib
+    import io
+
+    from peaktrade.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run(["--root", str(REPO), "validate", "--", *args])
+    assert code in (0, 2), err.getvalue()
+    assert "internal error" not in err.getvalue() and "Traceback" not in err.getvalue()
