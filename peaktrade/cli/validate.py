@@ -33,6 +33,10 @@ def register(app: typer.Typer) -> None:
         from peaktrade.problems import render
         from peaktrade.validation import validate_files
 
+        if paths and any(not p.strip() for p in paths):
+            from peaktrade.errors import UsageError
+
+            raise UsageError("an empty PATH names no file (to validate the whole root, give no PATH)")
         report = validate_files(root(), [Path(p) for p in paths] if paths else None)
         errors, warnings = len(report.errors), len(report.warnings)
         out = render(report.problems, fmt.value)

@@ -43,7 +43,12 @@ def expand(root: Root, paths: list[Path] | None) -> Iterator[tuple[Path, Problem
 
 def _expand_one(root: Root, p: Path) -> list[tuple[Path, Problem | None]]:
     if p.is_dir():
-        found = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file())
+        # hidden folders (.git, .venv, ...) hold other tools' files, never the desk's
+        # hidden folders (.git, .venv, ...) hold other tools' files, never the desk's; in a folder,
+        # files that are none of ours (a CI workflow, pyproject.toml) are left alone
+        found = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and f.is_file()
+                       and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                       and classify(f, named=False) is not None)
         if not found:
             return [(p, Problem(root.rel(p), 1, 1, "$", "folder holds no .yaml, .toml or .schema.json files"))]
         return [(f, None) for f in found]
@@ -52,12 +57,18 @@ def _expand_one(root: Root, p: Path) -> list[tuple[Path, Problem | None]]:
     return [(p, Problem(root.rel(p), 1, 1, "$", "file not found"))]
 
 
-def classify(path: Path) -> str | None:
-    """playbook | policy | config | schema, from where the file sits (fixture folders follow the same names)."""
+def classify(path: Path, *, named: bool = True) -> str | None:
+    """playbook | policy | config | schema, from where the file sits (fixture folders follow the same names).
+
+    A .toml file named on the command line is a config; found in a folder, only ``config.toml`` or
+    one inside a ``config/`` folder is (``pyproject.toml`` is not the desk's).
+    """
     if path.suffix == ".toml":
-        return "config"
+        return "config" if named or path.name == "config.toml" or path.parent.name == "config" else None
     if path.name.endswith(".schema.json"):
         return "schema"
+    if path.suffix == ".json":
+        return None
     parts = Path(path).resolve().parent.parts
     for part in reversed(parts):
         if part == "playbooks":

@@ -220,3 +220,25 @@ def test_unreadable_paths_are_located_problems(deploy):
     empty.mkdir()
     assert _texts(validate_paths(root, [empty])) == [
         "empty:1:1: $: folder holds no .yaml, .toml or .schema.json files"]
+
+
+def test_folder_expansion_skips_hidden_folders_and_files_that_are_not_ours(deploy):
+    (deploy / ".venv" / "playbooks").mkdir(parents=True)
+    (deploy / ".venv" / "playbooks" / "x.yaml").write_text("not: [valid\n")
+    (deploy / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (deploy / "ci").mkdir()
+    (deploy / "ci" / "workflow.yml").write_text("on: push\n")
+    report = validate_files(Root(deploy), [deploy])
+    assert report.errors == []
+    assert "config/config.toml" in report.files and "playbooks/shutdown.yaml" in report.files
+    assert "schemas/playbook.schema.json" in report.files
+    assert not {"pyproject.toml", "ci/workflow.yml", ".venv/playbooks/x.yaml"} & set(report.files)
+    # named explicitly, a .toml file is a config and says what is wrong with it
+    assert any(p.message == "'environment' is a required property"
+               for p in validate_paths(Root(deploy), [deploy / "pyproject.toml"]))
+
+
+def test_an_empty_path_argument_is_a_usage_error(cli, deploy):
+    code, out, err = cli("--root", str(deploy), "validate", "")
+    assert code == 2 and out == ""
+    assert "an empty PATH names no file" in err
