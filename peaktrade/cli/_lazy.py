@@ -8,8 +8,8 @@ parameter objects for ~90 commands, on every call. `peaktrade validate` needs on
 * ``peaktrade CMD ...``: every command module is imported (cheap: they import typer and the
   standard library only) and registered on a scratch app; only the module that defines ``CMD``
   is registered on the real app;
-* ``peaktrade [--help]``: top-level commands are registered, command groups as empty stand-ins
-  that carry their name and help (``peaktrade GROUP --help`` builds the real group);
+* ``peaktrade [--help]``: commands and groups are registered as stand-ins that carry their name
+  and help only (``peaktrade CMD --help`` builds the real one);
 * anything else (an unknown command, a module that registers oddly): everything, as before.
 
 A command module that fails to import only breaks the commands it defines (and the full listing).
@@ -77,6 +77,22 @@ def _stand_in(group: typer.models.TyperInfo) -> typer.models.TyperInfo:
     return info
 
 
+def _command_stand_in(command: typer.models.CommandInfo) -> typer.models.CommandInfo:
+    """The command with its name and help but no parameters (the top-level listing shows no more)."""
+    original = command.callback
+    if original is None:
+        return command
+
+    def stand_in() -> None:  # pragma: no cover - never invoked: only listed
+        raise RuntimeError("stand-in command invoked")
+
+    stand_in.__doc__ = original.__doc__
+    stand_in.__name__ = original.__name__
+    info = copy.copy(command)
+    info.callback = stand_in
+    return info
+
+
 def register_for(app: typer.Typer, argv: list[str] | None, register_all: Callable[[], None]) -> None:
     argv = list(argv or [])
     wanted = command_name(argv)
@@ -104,7 +120,7 @@ def register_for(app: typer.Typer, argv: list[str] | None, register_all: Callabl
         probes.append(probe)
     if top_help:
         for probe in probes:
-            app.registered_commands += probe.registered_commands
+            app.registered_commands += [_command_stand_in(c) for c in probe.registered_commands]
             app.registered_groups += [_stand_in(g) for g in probe.registered_groups]
         return
     for probe in probes:
