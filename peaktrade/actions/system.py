@@ -67,7 +67,19 @@ def _mask_argv(argv: list[str]) -> str:
     return redact_text(" ".join(out))
 
 
-def list_processes(pattern: re.Pattern[str]) -> list[dict[str, Any]]:
+def _belongs_to(pid: str, argv: list[str], root: Path) -> bool:
+    """Does the process work for this deployment root: its command line names it (the orchestrator
+    passes --root) or it runs inside it (the seed's scripts run from the project folder)?"""
+    if any(str(root) in arg for arg in argv):
+        return True
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd")).is_relative_to(root)
+    except OSError:
+        return False
+
+
+def list_processes(pattern: re.Pattern[str], root: Path | None = None) -> list[dict[str, Any]]:
+    """Processes whose command line matches; with ``root``, only those of that deployment root."""
     skip = _ancestors()
     found = []
     for entry in os.scandir("/proc"):
@@ -79,7 +91,7 @@ def list_processes(pattern: re.Pattern[str]) -> list[dict[str, Any]]:
         except OSError:  # gone meanwhile, or not ours to read
             continue
         argv = [a.decode("utf-8", "replace") for a in raw.rstrip(b"\0").split(b"\0") if a]
-        if argv and pattern.search(" ".join(argv)):
+        if argv and pattern.search(" ".join(argv)) and (root is None or _belongs_to(entry.name, argv, root)):
             found.append({"pid": int(entry.name), "cmdline": _mask_argv(argv)})
     return sorted(found, key=lambda p: p["pid"])
 
@@ -87,17 +99,23 @@ def list_processes(pattern: re.Pattern[str]) -> list[dict[str, Any]]:
 @action("processes.list", effect="read", description="List processes whose command line matches a pattern.",
         schema={"type": "object", "additionalProperties": False, "properties": {
             "pattern": {"type": "string", "minLength": 1, "default": DEFAULT_PROCESS_PATTERN},
-            "expect": {"enum": ["none", "any", "either"], "default": "either"}}})
+            "expect": {"enum": ["none", "any", "either"], "default": "either"},
+            "scope": {"enum": ["machine", "root"], "default": "machine",
+                      "description": "root: only processes of this deployment root (named in their "
+                                     "command line, or running inside it)"}}})
 def processes_list(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     rx = _regex(args.get("pattern", DEFAULT_PROCESS_PATTERN))
     if isinstance(rx, ActionResult):
         return rx
     expect = args.get("expect", "either")
-    procs = list_processes(rx)
+    scoped = args.get("scope", "machine") == "root"
+    procs = list_processes(rx, ctx.root.path if scoped else None)
     ok = {"none": not procs, "any": bool(procs)}.get(expect, True)
-    summary = f"{len(procs)} process(es) match {rx.pattern!r}" + ("" if ok else f" (expected {expect})")
+    where = " in this root" if scoped else ""
+    summary = f"{len(procs)} process(es){where} match {rx.pattern!r}" + ("" if ok else f" (expected {expect})")
     output = "\n".join(f"{p['pid']:>7}  {p['cmdline']}" for p in procs)
-    return ActionResult(ok, summary, output, {"pattern": rx.pattern, "count": len(procs), "processes": procs})
+    return ActionResult(ok, summary, output, {"pattern": rx.pattern, "scope": args.get("scope", "machine"),
+                                              "count": len(procs), "processes": procs})
 
 
 # --- disk.check ---------------------------------------------------------------------------------

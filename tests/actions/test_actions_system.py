@@ -198,3 +198,22 @@ def test_validate_all_passes_on_defaults_and_fails_on_a_broken_playbook(ctx, act
     assert not failed.ok and failed.data["errors"] == 1
     assert failed.summary.startswith("1 validation error(s) in ")
     assert "playbooks/health-check.yaml:" in failed.summary and "unknown action 'disk.chek'" in failed.summary
+
+
+def test_processes_list_scope_root_keeps_only_this_roots_processes(ctx, act, root, tmp_path_factory):
+    marker = f"pt-scope-{uuid.uuid4().hex[:10]}"
+    other = tmp_path_factory.mktemp("other-root")  # outside the deployment root
+    code = "import time; time.sleep(60)"
+    mine_by_arg = subprocess.Popen([sys.executable, "-c", code, marker, "--root", str(root.path)], cwd=other)
+    mine_by_cwd = subprocess.Popen([sys.executable, "-c", code, marker], cwd=root.path)
+    foreign = subprocess.Popen([sys.executable, "-c", code, marker, "--root", str(other)], cwd=other)
+    try:
+        everywhere = act("processes.list", ctx, pattern=marker)
+        scoped = act("processes.list", ctx, pattern=marker, scope="root", expect="any")
+        assert {p["pid"] for p in everywhere.data["processes"]} == {mine_by_arg.pid, mine_by_cwd.pid, foreign.pid}
+        assert {p["pid"] for p in scoped.data["processes"]} == {mine_by_arg.pid, mine_by_cwd.pid}
+        assert scoped.ok and scoped.summary == f"2 process(es) in this root match {marker!r}"
+    finally:
+        for proc in (mine_by_arg, mine_by_cwd, foreign):
+            proc.kill()
+            proc.wait()
