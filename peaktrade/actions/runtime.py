@@ -135,3 +135,36 @@ def experiments_list(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     lines = [f"{r['run_id']}  {r['status'] or '-':<10} bars {r['bars']:>5}  fills {r['orders_filled']:>4}  "
              f"equity {r['final_equity']}  PnL {r['pnl']}" for r in rows]
     return ActionResult(True, f"{len(rows)} run(s) listed", output="\n".join(lines), data={"runs": rows})
+
+
+@action("runs.stop", effect="act", describe=lambda a: f"SIGTERM run {a.get('run_id')}, kill it after "
+        f"{a.get('timeout_s', 30)} s", description="Stop one run gracefully (SIGTERM; killed after the timeout).",
+        schema={"type": "object", "additionalProperties": False, "required": ["run_id"],
+                "properties": {"run_id": _RUN_ID,
+                               "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}}})
+def runs_stop(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.runtime.orchestrator import Orchestrator
+
+    res = Orchestrator(ctx.root, clock=ctx.clock).stop(args["run_id"], timeout_s=float(args.get("timeout_s", 30)))
+    data = {"run": res.__dict__}
+    if res.outcome == "killed":
+        return ActionResult(False, f"{res.run_id} had to be killed after the timeout", data=data)
+    return ActionResult(True, f"{res.run_id}: {res.outcome}", data=data)
+
+
+@action("experiments.export", effect="read", description="Export a run's events (PnL, equity, orders) as CSV.",
+        schema={"type": "object", "additionalProperties": False, "required": ["run_id"],
+                "properties": {"run_id": _RUN_ID,
+                               "path": {"type": "string", "minLength": 1,
+                                        "description": "CSV file relative to the root "
+                                                       "(default reports/<run_id>_events.csv)"}}})
+def experiments_export(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from pathlib import Path
+
+    from peaktrade.runtime.experiments import export_csv
+
+    target = Path(args.get("path") or f"reports/{args['run_id']}_events.csv")
+    path = target if target.is_absolute() else ctx.root.path / target
+    rows = export_csv(ctx.root, args["run_id"], path)
+    return ActionResult(True, f"{rows} events exported to {ctx.root.rel(path)}",
+                        data={"path": ctx.root.rel(path), "rows": rows})

@@ -65,6 +65,21 @@ def test_emergency_playbook_force_kills_and_checks_orders(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "1 run(s) force-killed" in out.stdout and "no open orders" in out.stdout
     assert Orchestrator(root).registry.get(rec.run_id).status == "killed"
+    [report] = list((root.path / "reports" / "incidents").glob("*shutdown-emergency*.md"))
+    assert "high" in report.read_text() and "incident report opened" in out.stdout
+
+
+def test_pnl_divergence_pauses_a_testnet_run_and_exports_its_pnl(tmp_path):
+    from peaktrade.root import Root
+
+    root = Root.resolve(make_root(tmp_path / "d"))
+    rec = Orchestrator(root).start("testnet", profile="standard", check=False)
+    out = _play(root.path, "incident-pnl-divergence", "-p", f"run_id={rec.run_id}", "-p", "mode=testnet",
+                "--yes", "--answer", "cause=data")
+    assert "pause" in out.stdout and f"{rec.run_id}: stopped" in out.stdout, out.stdout + out.stderr
+    assert Orchestrator(root).registry.get(rec.run_id).active is False
+    csv = root.path / "reports" / f"{rec.run_id}_events.csv"
+    assert csv.is_file() and csv.read_text().startswith("step,")
 
 
 def test_runs_start_action_refuses_live_and_wrong_mode(root):
