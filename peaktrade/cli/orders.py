@@ -38,8 +38,14 @@ def register(app: typer.Typer) -> None:
         """Cancel every open order (needs --yes; in live also the live gate)."""
         from peaktrade.cli import _common
         from peaktrade.errors import UsageError
-        from peaktrade.exchange.orders import cancel_all
+        from peaktrade.playbook.adhoc import run_action
 
         if not yes:
             raise UsageError("cancel-all cancels every open order: confirm with --yes")
-        print(f"cancelled {cancel_all(_common.root())} open order(s)")
+        # through the one guarded step executor: kill switch, live gate, journal, operations.log
+        report = run_action(_common.root(), "orders.cancel_all", {}, assume_yes=True)
+        if report.exit_code:
+            from peaktrade.errors import PeakTradeError
+
+            raise PeakTradeError(f"cancel-all {report.outcome}: {report.reason}", exit_code=report.exit_code,
+                                 details=[f"journal: {_common.root().rel(report.journal)}"])

@@ -66,7 +66,8 @@ def test_cancel_all_in_live_needs_the_live_gate(droot, capsys):
     cfg = droot / "config" / "config.toml"
     cfg.write_text(cfg.read_text().replace('mode = "testnet"', 'mode = "live"', 1))
     assert cli(droot, "orders", "cancel-all", "--yes") == 3
-    assert "cancel all open live orders blocked: live gate closed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cancel-all blocked" in err and "live gate closed" in err and "journal: var/plays/" in err
     result = get("orders.cancel_all").fn(ActionContext(Root(droot)), {})
     assert result.blocked and not result.ok
 
