@@ -56,7 +56,7 @@ def validator_for(schema: dict[str, Any]):
     return Draft202012Validator(schema, registry=_registry())
 
 
-def _step_id(data: Any, path: tuple) -> str | None:
+def step_id_at(data: Any, path: tuple) -> str | None:
     """The id of the playbook step a path points into, if any."""
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int) and isinstance(data, dict):
         steps = data.get("steps")
@@ -83,6 +83,6 @@ def check(data: Any, schema: str | Any, locs: Locations, *, prefix: tuple = (),
     for err in v.iter_errors(data):
         err = _best(err)
         path = (*prefix, *err.absolute_path)
-        step = _step_id(step_of if step_of is not None else data, path)
+        step = step_id_at(step_of if step_of is not None else data, path)
         problems.append(locs.problem(path, err.message, step=step))
     return sorted(set(problems))

@@ -12,6 +12,7 @@ from typing import Any
 
 from peaktrade.loader import Locations
 from peaktrade.problems import Problem
+from peaktrade.schemas import step_id_at
 
 STEP_KINDS = ("run", "action", "confirm", "manual", "approve", "decide", "playbook")
 
@@ -19,16 +20,6 @@ STEP_KINDS = ("run", "action", "confirm", "manual", "approve", "decide", "playbo
 def plain_path(path: tuple) -> tuple[str | int, ...]:
     """Path parts as str/int: YAML allows other keys (null, floats), which the loader already reports."""
     return tuple(p if isinstance(p, (str, int)) and not isinstance(p, bool) else str(p) for p in path)
-
-
-def step_id_at(data: Any, path: tuple) -> str | None:
-    """The id of the playbook step ``path`` points into, if any."""
-    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int) and isinstance(data, dict):
-        steps = data.get("steps")
-        if isinstance(steps, list) and path[1] < len(steps) and isinstance(steps[path[1]], dict):
-            sid = steps[path[1]].get("id")
-            return sid if isinstance(sid, str) else None
-    return None
 
 
 def _is_step_kind_oneof(err) -> bool:
