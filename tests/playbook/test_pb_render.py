@@ -30,6 +30,7 @@ def test_checklist_lists_every_planned_step_with_status_and_notes(root):
     write_playbook(root, "partial", """
         steps:
           - {id: ok, title: Fine, effect: read, action: test.echo, with: {message: "all | good"}}
+          - {id: skip, title: Not today, effect: read, when: "false", action: test.echo, with: {message: s}}
           - {id: hand, title: By hand, effect: read, manual: "Look"}
           - {id: bad, title: Broken, effect: read, action: test.echo, with: {message: nope, fail: true}}
           - {id: later, title: Never reached, effect: read, action: test.echo, with: {message: x}}
@@ -38,6 +39,7 @@ def test_checklist_lists_every_planned_step_with_status_and_notes(root):
     (checklist,) = root.checklists_dir.glob("*_partial_*.md")
     text = checklist.read_text()
     assert "| x | `ok` | Fine | succeeded | bob |" in text
+    assert "| – | `skip` | Not today | skipped | bob |" in text  # skipped is marked, not ticked
     assert "all \\| good" in text  # a pipe in a summary does not break the table
     assert "(note: acknowledged via --yes)" in text
     assert "|   | `bad` | Broken | failed | bob |" in text
