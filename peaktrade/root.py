@@ -42,8 +42,13 @@ class Root:
         """A path relative to the root when inside it (for messages), else absolute."""
         try:
             return str(Path(p).resolve().relative_to(self.path))
-        except ValueError:
-            return str(p)
+        except (ValueError, OSError, RuntimeError):
+            # a symlink out of the root, a dangling one, or a loop (RuntimeError before Python
+            # 3.13): name the entry where it sits in the root
+            try:
+                return str(Path(os.path.abspath(p)).relative_to(self.path))
+            except ValueError:
+                return str(p)
 
     # --- layout (DESIGN 2) ---
     @cached_property

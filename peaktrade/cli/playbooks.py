@@ -65,7 +65,9 @@ def register(app: typer.Typer) -> None:
         for row in rows:
             title = row["title"] if "invalid" not in row else \
                 f"(invalid: see peaktrade validate playbooks/{row['name']}.yaml)"
-            print(f"{row['name']:<{width}}  {row['runbook']!s:>7}  {row['stage']!s:<7}  {row['steps']:>5}  {title}")
+            runbook = "-" if row["runbook"] is None else row["runbook"]
+            stage = "-" if row["stage"] is None else row["stage"]
+            print(f"{row['name']:<{width}}  {runbook!s:>7}  {stage!s:<7}  {row['steps']:>5}  {title}")
 
     @group.command("show")
     def show(name: str = typer.Argument(..., metavar="NAME", help="Playbook name (file name without .yaml)."),
@@ -78,7 +80,9 @@ def register(app: typer.Typer) -> None:
         r = root()
         path = r.playbook_file(name)
         if "/" in name or not path.is_file():
-            known = ", ".join(sorted(p.stem for p in r.playbooks_dir.glob("*.yaml"))) or "none"
+            from peaktrade.playbook.model import playbook_names
+
+            known = ", ".join(playbook_names(r)) or "none"
             raise UsageError(f"no playbook {name!r} in {r.rel(r.playbooks_dir)}/ (known: {known})")
         problems = [p for p in validate_playbook(r, path) if p.severity == "error"]
         if problems:

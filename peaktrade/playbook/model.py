@@ -84,7 +84,9 @@ def build(data: dict[str, Any], path: Path, sha256: str) -> Playbook:
 
 
 def playbook_names(root: Root) -> list[str]:
-    return sorted(p.stem for p in root.playbooks_dir.glob("*.yaml"))
+    # only regular files: a folder or a dangling symlink named like a playbook is no playbook
+    # ('peaktrade validate' reports it)
+    return sorted(p.stem for p in root.playbooks_dir.glob("*.yaml") if p.is_file())
 
 
 def _problems(root: Root, path: Path) -> tuple[list[Problem], Any]:

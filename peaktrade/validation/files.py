@@ -15,10 +15,38 @@ _SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 
 def default_files(root: Root) -> list[Path]:
+    """config.toml and every ``*.yaml`` entry of playbooks/ and policies/ - also one that is not a
+    regular file (a folder, a dangling or looping symlink), so that it is reported, not skipped."""
     files = [root.config_file]
     for folder in (root.playbooks_dir, root.policies_dir):
-        files += sorted(p for p in folder.glob("*.yaml") if p.is_file())
+        files += sorted(folder.glob("*.yaml"))
     return files
+
+
+def not_a_file(p: Path) -> str:
+    """Why ``p`` (which is not a regular file) cannot be validated."""
+    if p.is_dir():
+        return "not a file but a folder"
+    if p.is_symlink():
+        try:
+            p.resolve(strict=True)
+        except RuntimeError:  # Python < 3.13 reports a loop this way
+            return "symlink loop"
+        except OSError as exc:
+            return "symlink loop" if "loop" in str(exc).lower() else "broken symlink (its target does not exist)"
+    if p.exists():
+        return "not a regular file"
+    return "file not found"
+
+
+def _entry_name(root: Root, p: Path) -> str:
+    """The entry as it sits in the root (a broken symlink is named, not its missing target)."""
+    import os
+
+    try:
+        return str(Path(os.path.abspath(p)).relative_to(root.path))
+    except ValueError:
+        return root.rel(p)
 
 
 def expand(root: Root, paths: list[Path] | None) -> Iterator[tuple[Path, Problem | None]]:
@@ -28,7 +56,7 @@ def expand(root: Root, paths: list[Path] | None) -> Iterator[tuple[Path, Problem
             if p.is_file():
                 yield p, None
             else:
-                yield p, Problem(root.rel(p), 1, 1, "$", "file not found")
+                yield p, Problem(_entry_name(root, p), 1, 1, "$", not_a_file(p))
         return
     for raw in paths:
         p = Path(raw)
@@ -54,7 +82,7 @@ def _expand_one(root: Root, p: Path) -> list[tuple[Path, Problem | None]]:
         return [(f, None) for f in found]
     if p.is_file():
         return [(p, None)]
-    return [(p, Problem(root.rel(p), 1, 1, "$", "file not found"))]
+    return [(p, Problem(_entry_name(root, p), 1, 1, "$", not_a_file(p)))]
 
 
 def classify(path: Path, *, named: bool = True) -> str | None:
