@@ -75,11 +75,33 @@ def _best(error):
     return error
 
 
+def non_finite(data: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
+    """Every NaN or infinite number in ``data`` (YAML ``.nan``/``.inf``) with its path.
+
+    JSON Schema cannot reject them (``nan < minimum`` is false, so ``minimum`` lets NaN through),
+    yet a NaN limit compares false with everything and would silently never block: fail closed.
+    """
+    import math
+
+    hits, seen, stack = [], set(), [(path, data)]
+    while stack:  # iterative and alias-safe: YAML may nest deeply or refer to itself (&a [*a])
+        here, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            hits.append((here, f"{value} is not a finite number (NaN and infinity are never valid)"))
+        elif isinstance(value, (dict, list)) and id(value) not in seen:
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(((*here, k), v) for k, v in items)
+    return sorted(hits, key=lambda hit: [str(part) for part in hit[0]])
+
+
 def check(data: Any, schema: str | Any, locs: Locations, *, prefix: tuple = (),
           step_of: Any = None) -> list[Problem]:
     """All schema errors of ``data`` as located problems (never only the first)."""
     v = validator(schema) if isinstance(schema, str) else schema
-    problems = []
+    problems = [locs.problem((*prefix, *path), message,
+                             step=step_id_at(step_of if step_of is not None else data, (*prefix, *path)))
+                for path, message in non_finite(data)]
     for err in v.iter_errors(data):
         err = _best(err)
         path = (*prefix, *err.absolute_path)

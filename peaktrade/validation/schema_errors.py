@@ -88,7 +88,12 @@ def schema_problems(data: Any, validator, locs: Locations, *, prefix: tuple = ()
 
     ``skip(error)`` drops errors that cannot be judged statically (e.g. a templated value).
     """
+    from peaktrade.schemas import non_finite
+
     problems: set[Problem] = set()
+    for rel, message in non_finite(data):
+        path = plain_path((*prefix, *rel))
+        problems.add(locs.problem(path, message, step=step_id_at(step_data if step_data is not None else data, path)))
     for err in validator.iter_errors(data):
         if skip is not None and skip(err):
             continue
