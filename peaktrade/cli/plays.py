@@ -45,7 +45,8 @@ def list_cmd(
         print("no plays yet")
     for r in rows:
         flag = " (dry-run)" if r["dry_run"] else ""
-        print(f"{r['play_id']}  {r['playbook']:<28} {r['outcome']:<12} {r['operator'] or '-':<12} "
+        # a journal emptied or overwritten by hand has no play_started record: dashes, not a crash
+        print(f"{r['play_id']}  {r['playbook'] or '-':<28} {r['outcome'] or '-':<12} {r['operator'] or '-':<12} "
               f"{r['started'] or '-'}  {r['integrity']}{flag}")
 
 
@@ -70,7 +71,8 @@ def show_cmd(
         _common.print_json({**row, "reason": view["reason"] or None, "steps": steps,
                             "approvals": view["approvals"], "problems": check.problems})
     else:
-        print(f"play {row['play_id']}: {row['playbook']} by {row['operator']}, started {row['started']}")
+        print(f"play {row['play_id']}: {row['playbook'] or '-'} by {row['operator'] or '-'}, "
+              f"started {row['started'] or '-'}")
         print(f"outcome: {row['outcome']}" + (f" - {view['reason']}" if view["reason"] else ""))
         for s in steps:
             print(f"  {s['status']:<10} {s['step']}  {s['title']}" + (f" - {s['summary']}" if s["summary"] else ""))

@@ -117,13 +117,16 @@ def verify_journal(path: Path) -> JournalCheck:
     problems: list[str] = []
     records: list[dict[str, Any]] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().splitlines()
     except OSError as exc:
         return JournalCheck(False, [f"{path}: cannot read: {exc.strerror}"])
     prev = GENESIS
     for i, line in enumerate(lines, start=1):
         try:
-            rec = json.loads(line)
+            rec = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError:  # a journal overwritten with binary data is tampered, not a crash
+            problems.append(f"line {i}: not UTF-8 text")
+            continue
         except json.JSONDecodeError:
             problems.append(f"line {i}: not a JSON record")
             continue
