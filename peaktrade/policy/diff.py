@@ -8,6 +8,7 @@ added is a tightening. A loosening of more than 25 % in one step is flagged.
 
 from __future__ import annotations
 
+import math
 import subprocess
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -110,6 +111,10 @@ def field_schema(schema: dict, path: tuple) -> dict:
     return node
 
 
+def _shown(v: Any) -> Any:
+    return str(v) if isinstance(v, float) and not math.isfinite(v) else v
+
+
 def _num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -127,6 +132,12 @@ def classify(file: str, path: tuple, old: Any, new: Any, fs: dict) -> Change:
     b = fs["default"] if new is _ABSENT and "default" in fs else new
     if a is _ABSENT or b is _ABSENT:  # a limit with no default: absent = not enforced
         direction = "tightened" if a is _ABSENT else "loosened"
+        return Change(file, jp, kind, direction, shown_old, shown_new, None, direction == "loosened")
+    if _num(a) and _num(b) and not (math.isfinite(a) and math.isfinite(b)):
+        # NaN compares false with everything and inf is no bound: such a limit blocks nothing. Shown as
+        # text, since JSON has neither (schema validation rejects the file as well).
+        direction = "loosened" if not math.isfinite(b) else "tightened"
+        shown_old, shown_new = (_shown(v) for v in (shown_old, shown_new))
         return Change(file, jp, kind, direction, shown_old, shown_new, None, direction == "loosened")
     pct, direction = None, "neutral"
     if tighter in ("lower", "higher") and _num(a) and _num(b) and a != b:
