@@ -76,6 +76,11 @@ def _confirmer(yes: bool):
 
     if yes:
         return lambda item: True
-    if not sys.stdin.isatty():
-        raise UsageError("stage promote asks to confirm each checklist item: run it in a terminal or pass --yes")
-    return lambda item: typer.confirm(f"  {item}?", default=False)
+
+    def ask(item: str) -> bool:
+        # refused only when a question is due: a wrong --to or missing evidence is said first
+        if not sys.stdin.isatty():
+            raise UsageError("stage promote asks to confirm each checklist item: run it in a terminal or pass --yes")
+        return typer.confirm(f"  {item}?", default=False)
+
+    return ask
