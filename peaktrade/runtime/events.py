@@ -40,14 +40,14 @@ def arrow_schema():
     return _schema
 
 
-def table_from_jsonl(data: bytes):
+def table_from_jsonl(data: bytes, *, use_threads: bool = True):
     """Parse complete JSONL lines into an Arrow table with the event schema (C++ parser, fast)."""
     import io
 
     import pyarrow.json as pj
 
     opts = pj.ParseOptions(explicit_schema=arrow_schema(), unexpected_field_behavior="ignore")
-    return pj.read_json(io.BytesIO(data), parse_options=opts)
+    return pj.read_json(io.BytesIO(data), read_options=pj.ReadOptions(use_threads=use_threads), parse_options=opts)
 
 
 def table_from_records(records: list[dict[str, Any]]):
@@ -79,13 +79,13 @@ def table_from_records(records: list[dict[str, Any]]):
         return pa.Table.from_pylist(good, schema=arrow_schema())
 
 
-def parse_jsonl(data: bytes, after_step: int = 0):
+def parse_jsonl(data: bytes, after_step: int = 0, *, use_threads: bool = True):
     """Complete JSONL lines -> event table with steps above ``after_step``; damaged lines are skipped."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        table = table_from_jsonl(data)
+        table = table_from_jsonl(data, use_threads=use_threads)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         table = table_from_records(_records(data))
     return table.filter(pc.greater(table.column("step"), after_step)) if after_step else table
@@ -109,3 +109,4 @@ def complete_lines(data: bytes) -> bytes:
     """Drop a torn last line (no newline yet: the writer was killed mid-line)."""
     cut = data.rfind(b"\n")
     return data[: cut + 1] if cut >= 0 else b""
+

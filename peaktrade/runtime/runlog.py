@@ -2,10 +2,11 @@
 
 Crash safety: an event counts as written once its line has been handed to the kernel with one
 ``write()`` on an ``O_APPEND`` descriptor (that survives SIGKILL of the writer); the file is fsynced
-periodically and on close (for power loss). Compaction writes everything so far to
-``events.parquet`` (tmp + fsync + rename), then empties the JSONL file. Readers read the JSONL
-first, then the Parquet file, and take from the JSONL only steps above the Parquet's last step: no
-event is lost or counted twice whatever moment a compaction or a crash happens at.
+periodically and on close (for power loss). Compaction appends the events written since the last
+one to ``events.parquet`` as new row groups (a new file: tmp + fsync + rename); the JSONL file's
+compacted head is cut off now and then (never the last round). Readers read the JSONL first, then
+the Parquet file, and take from the JSONL only steps above the Parquet's last step: no event is
+lost or counted twice whatever moment a compaction or a crash happens at.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
 
 
 def _read_parts(run_dir: Path):
-    """(parquet table or None, complete JSONL bytes). JSONL first: see the module docstring."""
+    """(parquet table or None, JSONL bytes of the events above its last step). The JSONL file is
+    read first: see the module docstring."""
     run_dir = Path(run_dir)
     try:
         jsonl = complete_lines((run_dir / JSONL_FILE).read_bytes())
@@ -107,7 +109,41 @@ def _read_parts(run_dir: Path):
         import pyarrow.parquet as pq
 
         table = pq.read_table(run_dir / PARQUET_FILE, schema=arrow_schema())
-    return table, jsonl
+    return table, _lines_after(jsonl, _last_step(table))
+
+
+def _line_step(line: bytes) -> int | None:
+    """The step of one JSONL line (the writer puts it first; anything else is parsed in full)."""
+    if line.startswith(b'{"step":'):
+        end = line.find(b",", 8)
+        if end > 8:
+            try:
+                return int(line[8:end])
+            except ValueError:
+                pass
+    import orjson
+
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    step = rec.get("step") if isinstance(rec, dict) else None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
+
+
+def _lines_after(jsonl: bytes, after_step: int) -> bytes:
+    """The lines at the end of ``jsonl`` after the last one whose step is ``after_step`` or below
+    (steps grow along the file; lines already compacted sit before the others)."""
+    if not after_step:
+        return jsonl
+    end = len(jsonl)
+    while end > 0:
+        start = jsonl.rfind(b"\n", 0, end - 1) + 1
+        step = _line_step(jsonl[start:end].strip())
+        if step is not None and step <= after_step:
+            return jsonl[end:]
+        end = start
+    return jsonl
 
 
 def _jsonl_records(jsonl: bytes, after_step: int) -> list[dict[str, Any]]:
@@ -132,6 +168,60 @@ def _last_step(table) -> int:
     import pyarrow.compute as pc
 
     return int(pc.max(table.column("step")).as_py())
+
+
+def parquet_last_step(path: Path) -> int:
+    """The last step in a Parquet event file (0 if none): from the footer's statistics when present."""
+    if not Path(path).is_file():
+        return 0
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    names = pf.schema_arrow.names
+    if "step" not in names or md.num_rows == 0:
+        return 0
+    col, last = names.index("step"), 0
+    for i in range(md.num_row_groups):
+        stats = md.row_group(i).column(col).statistics
+        if stats is None or not stats.has_min_max:
+            import pyarrow.compute as pc
+
+            return int(pc.max(pf.read(columns=["step"]).column("step")).as_py() or 0)
+        last = max(last, int(stats.max))
+    return last
+
+
+def parquet_rows(path: Path) -> int:
+    if not Path(path).is_file():
+        return 0
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def jsonl_last_step(path: Path) -> int:
+    """The step of the last complete, readable line of an events.jsonl file (0 if none)."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return 0
+    with fh:
+        pos = fh.seek(0, os.SEEK_END)
+        rest = b""
+        while pos > 0:
+            size = min(1 << 16, pos)
+            pos -= size
+            fh.seek(pos)
+            buf = fh.read(size) + rest
+            lines = buf.split(b"\n")
+            rest = lines[0] if pos > 0 else b""
+            body = lines[1:] if pos > 0 else lines
+            for line in reversed(body):
+                step = _line_step(line.strip()) if line.strip() else None
+                if step is not None:
+                    return step
+    return 0
 
 
 def read_events(run_dir: Path) -> list[dict[str, Any]]:
@@ -164,12 +254,22 @@ def read_events_frame(run_dir: Path) -> pandas.DataFrame:
 
 
 def tail_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
-    """The last ``limit`` events (cheap when the JSONL tail alone holds them)."""
-    _, jsonl = _read_parts(run_dir)
-    recent = _jsonl_records(jsonl, 0)
+    """The last ``limit`` events (cheap when the JSONL file alone holds them)."""
+    if limit <= 0:
+        return []
+    try:
+        jsonl = complete_lines((Path(run_dir) / JSONL_FILE).read_bytes())
+    except FileNotFoundError:
+        jsonl = b""
+    recent: list[dict[str, Any]] = []
+    end = len(jsonl)
+    while end > 0 and len(recent) < limit:  # from the end: the JSONL may hold many compacted lines
+        start = jsonl.rfind(b"\n", 0, end - 1) + 1
+        recent[:0] = _jsonl_records(jsonl[start:end], 0)
+        end = start
     if len(recent) < limit:
         recent = read_events(run_dir)
-    return recent[-limit:] if limit > 0 else []
+    return recent[-limit:]
 
 
 def count_events(run_dir: Path) -> int:

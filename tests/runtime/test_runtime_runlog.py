@@ -47,18 +47,104 @@ def test_events_survive_compaction_and_merge_without_duplicates(tmp_path):
 def test_a_reader_that_reads_parquet_first_sees_no_gap_across_a_compaction(tmp_path):
     import pyarrow.parquet as pq
 
-    w = RunLogWriter(tmp_path / "r", compact_every=10**6)
+    w = RunLogWriter(tmp_path / "r", compact_every=10**6, trim_rounds=1)  # the JSONL is cut at every round
     for i in range(10):
         w.append(_event(i))
     w.compact()  # parquet 1..10
     for i in range(10, 25):
         w.append(_event(i))
     old = pq.read_table(tmp_path / "r" / "events.parquet")  # the reader takes the Parquet file first ...
-    w.compact()  # ... a compaction happens in between ...
+    w.compact()  # ... a compaction happens in between (and the JSONL loses steps 1..10) ...
     w.append(_event(25))
+    assert runlog._jsonl_records((tmp_path / "r" / "events.jsonl").read_bytes(), 0)[0]["step"] == 11
     jsonl = runlog._jsonl_records((tmp_path / "r" / "events.jsonl").read_bytes(), old.num_rows)  # ... then the JSONL
     steps = [*old.column("step").to_pylist(), *(e["step"] for e in jsonl)]
     assert steps == list(range(1, 27))
+
+
+def test_compaction_appends_row_groups_without_rewriting_the_old_ones(tmp_path):
+    import pyarrow.parquet as pq
+
+    d = tmp_path / "r"
+    w = RunLogWriter(d, compact_every=10**6)
+    prefixes = []
+    for rnd in range(4):
+        for i in range(rnd * 10, rnd * 10 + 10):
+            w.append(_event(i))
+        w.compact()
+        raw = (d / "events.parquet").read_bytes()
+        md = pq.ParquetFile(d / "events.parquet").metadata
+        assert (md.num_row_groups, md.num_rows) == (rnd + 1, (rnd + 1) * 10)
+        # the column chunks already written are copied byte for byte, not re-encoded
+        first_group_end = md.row_group(0).column(md.num_columns - 1).data_page_offset
+        prefixes.append(raw[:first_group_end])
+        assert all(p == prefixes[0] for p in prefixes)
+    # the last events come from the last row group alone
+    last = pq.ParquetFile(d / "events.parquet").read_row_group(3, columns=["step", "price"]).to_pylist()
+    assert last[-1] == {"step": 40, "price": 139.0}
+    frame = pd.read_parquet(d / "events.parquet")
+    assert list(frame["step"]) == list(range(1, 41)) and frame["risk_reasons"][3].tolist() == ["r3"]
+    assert str(frame["ts_event"].dt.tz) == "UTC"
+    w.close()
+
+
+def test_a_parquet_file_it_cannot_append_to_is_rewritten_whole(tmp_path):
+    import pyarrow.parquet as pq
+
+    from peaktrade.runtime.events import table_from_records
+
+    d = tmp_path / "r"
+    d.mkdir()
+    older = [{**_event(i), "step": i + 1, "ts_event": "2025-12-07T12:00:00Z"} for i in range(5)]
+    # written by something else, with a page index: no row group is appended to it
+    pq.write_table(table_from_records(older), d / "events.parquet", write_page_index=True)
+    w = RunLogWriter(d, compact_every=10**6)
+    for i in range(5, 8):
+        assert w.append(_event(i)) == i + 1
+    assert w.compact() == 8
+    assert list(pd.read_parquet(d / "events.parquet")["price"]) == [100.0 + i for i in range(8)]
+    w.close()
+
+
+def test_many_small_row_groups_are_merged_on_close(tmp_path):
+    import pyarrow.parquet as pq
+
+    d = tmp_path / "r"
+    w = RunLogWriter(d, compact_every=3)
+    for i in range(60):
+        w.append(_event(i))
+        w.wait_idle()
+    assert pq.ParquetFile(d / "events.parquet").metadata.num_row_groups > 16
+    w.close()
+    assert pq.ParquetFile(d / "events.parquet").metadata.num_row_groups == 1
+    assert list(pd.read_parquet(d / "events.parquet")["step"]) == list(range(1, 61))
+
+
+def test_a_failed_background_compaction_loses_nothing_and_is_retried(tmp_path, monkeypatch):
+    d = tmp_path / "r"
+    w = RunLogWriter(d, compact_every=5, trim_rounds=1)
+    real = RunLogWriter._append_parquet
+    failures = iter([OSError("disk full"), OSError("disk full")])
+
+    def flaky(self, table):
+        err = next(failures, None)
+        if err is not None:
+            raise err
+        return real(self, table)
+
+    monkeypatch.setattr(RunLogWriter, "_append_parquet", flaky)
+    for i in range(10):
+        w.append(_event(i))
+        assert w.wait_idle()  # one round per 5 events: both fail
+    assert isinstance(w.compact_error, OSError)
+    assert not (d / "events.parquet").exists()
+    assert [e["step"] for e in runlog.read_events(d)] == list(range(1, 11))  # all still in the JSONL
+    for i in range(10, 15):
+        w.append(_event(i))
+    assert w.wait_idle() and w.compact_error is None
+    assert len(pd.read_parquet(d / "events.parquet")) == 15
+    w.close()
+    assert list(pd.read_parquet(d / "events.parquet")["step"]) == list(range(1, 16))
 
 
 def test_crash_between_parquet_rename_and_truncate_counts_once(tmp_path):
@@ -126,12 +212,13 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(st.sampled_from(["append", "append", "append", "compact", "reopen", "torn"]), max_size=40),
-       every=st.integers(1, 9))
-def test_any_mix_of_appends_compactions_reopens_and_torn_lines_reads_back_exactly(tmp_path_factory, ops, every):
+       every=st.integers(1, 9), trim=st.sampled_from([1, 2, 50]))
+def test_any_mix_of_appends_compactions_reopens_and_torn_lines_reads_back_exactly(tmp_path_factory, ops, every,
+                                                                                  trim):
     d = tmp_path_factory.mktemp("r")
-    w = RunLogWriter(d, compact_every=every)
+    w = RunLogWriter(d, compact_every=every, trim_rounds=trim)
     written: list[float] = []
     for op in ops:
         if op == "append":
@@ -140,14 +227,21 @@ def test_any_mix_of_appends_compactions_reopens_and_torn_lines_reads_back_exactl
         elif op == "compact":
             w.compact()
         elif op == "reopen":  # the writer dies (no close) and a new one continues the run
-            w = RunLogWriter(d, compact_every=every)
+            assert w.wait_idle()  # (in this process its compaction thread would live on)
+            w = RunLogWriter(d, compact_every=every, trim_rounds=trim)
         else:  # a killed writer left half a line behind; the next writer cuts it off
+            assert w.wait_idle()
             with open(d / "events.jsonl", "ab") as fh:
                 fh.write(b'{"step": 99, "price": 1')
-            w = RunLogWriter(d, compact_every=every)
+            w = RunLogWriter(d, compact_every=every, trim_rounds=trim)
+        # readers at any moment, background compactions and JSONL swaps going on
+        assert [e["price"] for e in runlog.read_events(d)] == written
+    assert w.wait_idle()
     events = runlog.read_events(d)
     assert [e["step"] for e in events] == list(range(1, len(written) + 1))
     assert [e["price"] for e in events] == written
     assert list(runlog.read_events_frame(d)["price"]) == written
+    assert runlog.count_events(d) == len(written)
+    assert [e["price"] for e in runlog.tail_events(d, 3)] == written[-3:]
     w.close()
     assert list(pd.read_parquet(d / "events.parquet")["price"]) == written
