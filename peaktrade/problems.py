@@ -24,7 +24,11 @@ class Problem:
         kind = "error" if self.severity == "error" else "warning"
         msg = f"{self.path}{' (step ' + repr(self.step) + ')' if self.step else ''}: {self.message}"
         msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{kind} file={self.file},line={self.line},col={self.col}::{msg}"
+        # property values also escape ':' and ',' (GitHub's workflow-command rules), else a file
+        # named 'a,b.yaml' or 'c:d.yaml' would break the annotation
+        file = (self.file.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+                .replace(":", "%3A").replace(",", "%2C"))
+        return f"::{kind} file={file},line={self.line},col={self.col}::{msg}"
 
 
 def json_path(parts: tuple[str | int, ...] | list[str | int]) -> str:
