@@ -19,6 +19,45 @@ def _sigterm_as_interrupt() -> None:
         pass
 
 
+class _TolerantStdout:
+    """stdout that survives its reader going away (``peaktrade play X | head -3``, a closed ssh pipe).
+
+    The play's record is the journal and the checklist, not the terminal: a closed pipe must not turn
+    a step (an action that prints) or the whole play into an internal error. After the first
+    BrokenPipeError the output goes to /dev/null and the play ends with its real outcome and exit code.
+    """
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self._inner = inner
+
+    def _gone(self) -> None:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._inner.fileno())
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._inner.write(text)
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - isatty, fileno, encoding, ...
+        return getattr(self._inner, name)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("play")
     def play_cmd(
@@ -40,6 +79,8 @@ def register(app: typer.Typer) -> None:
 
         root = _common.root()
         _sigterm_as_interrupt()
+        if not isinstance(sys.stdout, _TolerantStdout):
+            sys.stdout = _TolerantStdout(sys.stdout)
 
         def echo(line: str) -> None:
             print(line, flush=True)
