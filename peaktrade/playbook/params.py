@@ -55,6 +55,10 @@ def resolve_params(playbook: Playbook, given: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         declared = ", ".join(sorted(playbook.params)) or "(none)"
         raise UsageError(f"playbook {playbook.name!r} has no param {unknown[0]!r} (declared: {declared})")
+    missing = [n for n, p in playbook.params.items() if n not in given and not p.has_default and p.required]
+    if len(missing) > 1:  # name them all at once, not one per attempt
+        raise UsageError(f"playbook {playbook.name!r} needs params {', '.join(repr(n) for n in missing)} "
+                         f"(pass {' '.join(f'-p {n}=...' for n in missing)})")
     out: dict[str, Any] = {}
     for name, param in playbook.params.items():
         if name in given:
