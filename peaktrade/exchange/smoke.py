@@ -56,6 +56,12 @@ def run_smoke(root: Root, *, clock: Clock = SYSTEM_CLOCK, client: Any = None) ->
     if config.mode == "live":
         raise BlockedError("the smoke test never runs against live: it places real orders "
                            "(set [environment] mode to testnet or paper)")
+    from peaktrade.policy.killswitch import KillSwitch
+
+    state = KillSwitch(root, clock=clock).status().state
+    if state != "ACTIVE":  # DESIGN 5: while KILLED or RECOVERING nothing places new orders
+        raise BlockedError(f"the smoke test places orders: refused while the kill switch is {state} "
+                           "(see 'peaktrade kill-switch status')")
     client = client or make_exchange(config, mode=config.mode, clock=clock)
     symbol = config.get("session.symbol", "BTC/EUR")
     report = SmokeReport(getattr(client, "name", config.exchange_type), config.mode, symbol)
