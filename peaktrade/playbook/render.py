@@ -96,6 +96,15 @@ def _render(template: str, context: dict[str, Any]) -> str:
 def _table_view(view: dict[str, Any]) -> dict[str, Any]:
     out = dict(view)
     out["steps"] = [{k: _cell(v) if k != "data" else v for k, v in s.items()} for s in view["steps"]]
+    # the header table's cells too: a param value, the operator or the reason may hold a '|'
+    play = dict(view.get("play") or {})
+    if isinstance(play.get("params"), dict):
+        play["params"] = {k: _cell(v) for k, v in play["params"].items()}
+    if play.get("operator") is not None:
+        play["operator"] = _cell(play["operator"])
+    out["play"] = play
+    if out.get("reason"):
+        out["reason"] = _cell(out["reason"])
     return out
 
 
