@@ -1,10 +1,16 @@
-"""A session's decision latency per bar, excluding the exchange.
+"""A session's decision latency per bar, excluding the exchange; the risk gate's own cost per order.
 
-    .venv/bin/python bench/bench_session.py [--bars 5000]
+    .venv/bin/python bench/bench_session.py [--bars 5000] [--checks 300000]
 
 Measures ``Session.on_bar``: strategy signal, sizing, the pre-trade risk gate (kill switch read
 from var/ + risk engine), paper execution, the book, and the event append (write() to the kernel).
 Candles are precomputed, so no exchange call is timed. A shadow run against the shipped policies.
+
+The ``gate`` line times ``RiskGate.check`` alone as a session calls it (symbol, side, quantity, the
+bar's price, the book's position, cash and equity; the price moves every call, the position every
+20th), with the kill switch read replaced by a constant, i.e. the gate's inputs plus the risk engine:
+the figure to compare with the "session" scenario of bench/bench_risk.py. ``gate+ks`` is the same with
+the kill switch read from var/ on every check, as in a session.
 """
 
 from __future__ import annotations
@@ -37,9 +43,38 @@ def candles(n: int) -> list[list[float]]:
     return out
 
 
+def bench_gate(root: Root, n: int, *, read_kill_switch: bool, log: logging.Logger) -> dict:
+    gate = RiskGate(root, "shadow", log=log)
+    if not read_kill_switch:
+        gate.kill_switch_state = lambda: "ACTIVE"  # type: ignore[method-assign]
+    gate.observe(10_000.0)
+    check, chunk, rates, lat = gate.check, 20_000, [], []
+    allowed = 0
+    for start in range(0, n, chunk):
+        t0 = time.perf_counter()
+        for i in range(start, min(n, start + chunk)):
+            price = 60_000.0 + (i & 63)
+            position = 0.002 * ((i // 20) % 5)
+            allowed += check(symbol="BTC/EUR", side="buy" if i & 1 else "sell", quantity=0.001, price=price,
+                             position=position, cash=10_000.0 - position * price, equity=10_000.0).allowed
+        rates.append((min(n, start + chunk) - start) / (time.perf_counter() - t0))
+    clock = time.perf_counter_ns
+    for i in range(min(n, 100_000)):
+        price, position = 60_000.0 + (i & 63), 0.002 * ((i // 20) % 5)
+        t = clock()
+        check(symbol="BTC/EUR", side="buy" if i & 1 else "sell", quantity=0.001, price=price, position=position,
+              cash=10_000.0 - position * price, equity=10_000.0)
+        lat.append(clock() - t)
+    lat.sort()
+    return {"checks": n, "allowed": allowed, "median_chunk_checks_per_s": round(statistics.median(rates)),
+            "best_chunk_checks_per_s": round(max(rates)), "median_us": round(lat[len(lat) // 2] / 1000, 2),
+            "p99_us": round(lat[int(len(lat) * 0.99)] / 1000, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bars", type=int, default=5000)
+    ap.add_argument("--checks", type=int, default=300_000)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for d in ("config", "policies", "schemas"):
@@ -72,6 +107,8 @@ def main() -> None:
         print({"bars": len(lat), "fills": len(s.book.fills), "median_us": round(statistics.median(lat), 1),
                "p99_us": round(lat[int(len(lat) * 0.99)], 1), "max_us": round(lat[-1], 1),
                "median_us_bars_with_a_fill": round(statistics.median(with_order), 1) if with_order else None})
+        print("gate:", bench_gate(root, args.checks, read_kill_switch=False, log=log))
+        print("gate+ks:", bench_gate(root, args.checks // 10, read_kill_switch=True, log=log))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ class RiskGate:
         self._engine = None
         self._daily = None
         self._engine_error: str | None = None
+        self._kept: dict[str, tuple] = {}  # symbol -> (OrderIntent, Portfolio), updated in place per check
         if not skip_limits:
             self._load_engine()
 
@@ -75,19 +76,36 @@ class RiskGate:
         if self._engine is None:
             return self._blocked(["risk engine unavailable"], "HALTED")
         try:
-            from peaktrade.policy.risk import OrderIntent, Portfolio
-
-            decision = self._engine.check(
-                OrderIntent(symbol, side, quantity, price),
-                Portfolio(positions={symbol: position}, marks={symbol: price}, cash=cash),
-                day_start_equity=self._daily.observe(equity), equity=equity, kill_switch_state=ks,
-            )
+            order, portfolio = self._inputs(symbol)
+            order.side, order.quantity, order.price = side, quantity, price
+            # in place: the engine's cached exposure follows a mark change incrementally and is
+            # recomputed when the position changed (a version counter in the dicts)
+            if portfolio.positions.get(symbol) != position:
+                portfolio.positions[symbol] = position
+            if portfolio.marks.get(symbol) != price:
+                portfolio.marks[symbol] = price
+            portfolio.cash = cash
+            decision = self._engine.check(order, portfolio, day_start_equity=self._daily.observe(equity),
+                                          equity=equity, kill_switch_state=ks)
         except Exception as exc:  # noqa: BLE001 - an engine failure must not let the order through
             return self._blocked([f"risk engine error: {type(exc).__name__}: {exc}"], "HALTED")
         reasons = [str(r) for r in decision.reasons]
         if not decision.allowed:
             return self._blocked(reasons or ["blocked"], str(decision.state))
         return GateDecision(True, reasons, str(decision.state))
+
+    def _inputs(self, symbol: str):
+        """The order and one-symbol portfolio the engine reads for ``symbol``, kept across checks.
+
+        The same portfolio as a fresh ``Portfolio({symbol: position}, {symbol: price}, cash)`` per
+        check (only this symbol, the session's position and the bar's price as the mark), without
+        building one and a cold exposure cache for every order."""
+        kept = self._kept.get(symbol)
+        if kept is None:
+            from peaktrade.policy.risk import OrderIntent, Portfolio
+
+            kept = self._kept[symbol] = (OrderIntent(symbol, "buy", 0.0, None), Portfolio())
+        return kept
 
     def _blocked(self, reasons: list[str], state: str) -> GateDecision:
         self.log.warning("[RISK] Order blocked: %s", "; ".join(reasons))

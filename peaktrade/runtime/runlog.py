@@ -254,11 +254,13 @@ def read_events_frame(run_dir: Path) -> pandas.DataFrame:
 
 
 def tail_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
-    """The last ``limit`` events (cheap when the JSONL file alone holds them)."""
+    """The last ``limit`` events: from the end of the JSONL file, and if it holds fewer, from the last
+    row groups of the Parquet file (never the whole file: a long run has a million events)."""
     if limit <= 0:
         return []
+    run_dir = Path(run_dir)
     try:
-        jsonl = complete_lines((Path(run_dir) / JSONL_FILE).read_bytes())
+        jsonl = complete_lines((run_dir / JSONL_FILE).read_bytes())
     except FileNotFoundError:
         jsonl = b""
     recent: list[dict[str, Any]] = []
@@ -267,9 +269,28 @@ def tail_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
         start = jsonl.rfind(b"\n", 0, end - 1) + 1
         recent[:0] = _jsonl_records(jsonl[start:end], 0)
         end = start
-    if len(recent) < limit:
-        recent = read_events(run_dir)
-    return recent[-limit:]
+    if len(recent) >= limit or not (run_dir / PARQUET_FILE).is_file():
+        return recent[-limit:]
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(run_dir / PARQUET_FILE)
+    groups, rows = [], 0
+    for i in range(pf.metadata.num_row_groups - 1, -1, -1):
+        groups.insert(0, i)
+        rows += pf.metadata.row_group(i).num_rows
+        if rows >= limit:
+            break
+    table = pf.read_row_groups(groups).cast(arrow_schema()) if groups else arrow_schema().empty_table()
+    last = _last_step(table)
+    table = table.slice(max(0, table.num_rows - limit))
+    events = table.to_pylist()
+    for rec in events:
+        for f in TIME_FIELDS:
+            if rec[f] is not None:
+                rec[f] = utc_iso(rec[f])
+    events.extend(_jsonl_records(_lines_after(jsonl, last), last))
+    events.sort(key=lambda e: e["step"])
+    return events[-limit:]
 
 
 def count_events(run_dir: Path) -> int:

@@ -147,6 +147,20 @@ def test_a_failed_background_compaction_loses_nothing_and_is_retried(tmp_path, m
     assert list(pd.read_parquet(d / "events.parquet")["step"]) == list(range(1, 16))
 
 
+def test_tail_of_a_closed_run_reads_only_the_last_row_groups(tmp_path, monkeypatch):
+    d = tmp_path / "r"
+    w = RunLogWriter(d, compact_every=10**6)
+    for i in range(30):
+        w.append(_event(i))
+    w.compact()
+    w.append(_event(30))
+    w.close()  # the JSONL keeps the last round only: one event
+    monkeypatch.setattr(runlog, "read_events", lambda _d: pytest.fail("the whole run was read for its tail"))
+    tail = runlog.tail_events(d, 5)
+    assert [e["step"] for e in tail] == [27, 28, 29, 30, 31]
+    assert tail[-1]["ts_event"] == "2025-12-07T12:00:30Z" and tail[0]["risk_reasons"] == []
+
+
 def test_crash_between_parquet_rename_and_truncate_counts_once(tmp_path):
     w = RunLogWriter(tmp_path / "r", compact_every=1000)
     for i in range(5):
