@@ -28,7 +28,12 @@ class Root:
     def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> Root:
         """``--root``, else ``PEAKTRADE_ROOT``, else the current directory."""
         raw = explicit or os.environ.get("PEAKTRADE_ROOT") or os.getcwd()
-        path = Path(raw).expanduser().resolve()
+        try:
+            path = Path(raw).expanduser().resolve()
+        except (RuntimeError, OSError) as exc:  # '~nobody' (no such user), a symlink loop
+            raise UsageError(f"deployment root {raw}: {exc}") from None
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"deployment root {path} is not a directory")
         if not path.is_dir():
             raise UsageError(f"deployment root {path} does not exist (run 'peaktrade init {raw}')")
         if not (path / "config" / "config.toml").is_file():
