@@ -24,6 +24,7 @@ def incident_new(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     incident_id = f"{now.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     path = render_new_incident(ctx.root, runbook=runbook, severity=args["severity"], run_id=args.get("run_id"),
                                title=args.get("title") or f"Incident during {runbook}",
-                               date=now.strftime("%Y-%m-%d"), incident_id=incident_id)
+                               date=now.strftime("%Y-%m-%d"), incident_id=incident_id,
+                               play={"play_id": ctx.play_id, "operator": ctx.operator} if ctx.play_id else None)
     return ActionResult(True, f"incident report opened: {ctx.root.rel(path)}",
                         data={"path": ctx.root.rel(path), "incident_id": incident_id})

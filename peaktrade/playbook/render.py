@@ -153,12 +153,13 @@ def render_incident(root: Root, records: list[dict[str, Any]]) -> Path:
 
 
 def render_new_incident(root: Root, *, runbook: str, severity: str, run_id: str | None, title: str,
-                        date: str, incident_id: str) -> Path:
-    """A fresh incident report (``peaktrade incident new``) from the same template."""
+                        date: str, incident_id: str, play: dict[str, Any] | None = None) -> Path:
+    """A fresh incident report (``peaktrade incident new``) from the same template; opened by a play
+    (``incident.new``), it names that play so the report leads back to its journal."""
     context = {
         "title": title, "date": date, "severity": severity, "status": "open", "summary": "",
         "timeline": {"detected": "", "paused": "", "analysed": "", "root_cause_found": "", "fix_deployed": ""},
-        "root_cause": "", "failed_steps": [], "play": {}, "runbook": runbook,
+        "root_cause": "", "failed_steps": [], "play": play or {}, "runbook": runbook,
         "impact": {"systems": ["peaktrade"], "run_ids": [run_id] if run_id else [],
                    "financial": "none"},
     }
