@@ -133,8 +133,11 @@ def render_incident(root: Root, records: list[dict[str, Any]]) -> Path:
     started = view["play"]
     failed = [s for s in view["steps"] if s["status"] in ("failed", "errored", "blocked")]
     severity = ((started.get("on_failure") or {}).get("incident") or {}).get("severity", "medium")
+    name = str(started.get("title", started.get("playbook")))
+    name = name[len("Incident: "):] if name.startswith("Incident: ") else name  # the heading says "Incident:"
+    dry = " (dry run: nothing was changed)" if (started.get("flags") or {}).get("dry_run") else ""
     context = {
-        "title": f"{started.get('title', started.get('playbook'))}: play {started.get('play_id')} failed",
+        "title": f"{name}: play {started.get('play_id')} failed{dry}",
         "date": str(started.get("ts", ""))[:10],
         "severity": severity,
         "status": "open",
