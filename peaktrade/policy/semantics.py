@@ -35,7 +35,12 @@ def _roles_problems(roles) -> list[Problem]:
                                     severity="warning"))
     holders: dict[str, set[str]] = {}
     seen_keys: dict[str, str] = {}
+    first_at: dict[str, int] = {}
     for i, person in enumerate(data["people"]):
+        if person["name"] in first_at:  # one name twice: its keys and roles would be merged or lost
+            out.append(locs.problem(("people", i, "name"), f"person {person['name']!r} is listed twice "
+                                    f"(also people[{first_at[person['name']]}]): list each person once"))
+        first_at.setdefault(person["name"], i)
         for role in person["roles"]:
             holders.setdefault(role, set()).add(person["name"])
         for j, key in enumerate(person["keys"]):
