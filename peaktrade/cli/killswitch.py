@@ -20,7 +20,11 @@ def _print(status, as_json: bool) -> None:
         return
     line = f"Kill switch: {status.state}"
     if status.state != "ACTIVE" or status.reason:
-        line += f" (since {status.since}, by {status.by}: {status.reason})"
+        # an unreadable state file has no since/by: say only what is known; a reason stays on one line
+        who = ", ".join(p for p in (f"since {status.since}" if status.since else "",
+                                    f"by {status.by}" if status.by else "") if p)
+        reason = " ".join(str(status.reason or "").split())
+        line += f" ({who}: {reason})" if who else f" ({reason})"
     if status.state == "RECOVERING":
         line += f"; new orders stay blocked until {status.recovering_until}"
     print(line)
