@@ -41,7 +41,11 @@ def _signature_problems(doc: dict[str, Any], roles, excluded: set[str], allow_re
             continue
         names[name], fps[fp] = True, name
         if name in excluded and not allow_requester:
-            problems.append(f"{name} requested this approval and cannot approve it (allow_requester: false)")
+            # the request's requester, or the operator acting on it now: say which, or the refusal
+            # blames the wrong person ("alice requested" when bob did and alice runs the play)
+            role = "requested this approval" if name == doc["request"].get("requester") else \
+                "is the operator acting on this approval"
+            problems.append(f"{name} {role} and cannot approve it (allow_requester: false)")
             continue
         valid.append((person, fp))
     return valid, problems

@@ -88,7 +88,8 @@ def test_the_operator_running_the_play_cannot_be_an_approver(aroot, keys, clock)
     rid = new_request(aroot, clock, requester="bob")
     for n in ("alice", "erin"):
         sign_request(aroot, rid, name=n, key_path=keys[n], clock=clock)
-    with pytest.raises(BlockedError, match="erin requested this approval and cannot approve it"):
+    # bob requested it; erin runs the play: the refusal names erin's part, not "requested"
+    with pytest.raises(BlockedError, match="erin is the operator acting on this approval and cannot approve it"):
         play(aroot, clock, requester="erin")
 
 
