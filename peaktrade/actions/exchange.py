@@ -39,8 +39,11 @@ def readiness_check(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     return ActionResult(report.passed, summary, output=report.text(), data=report.to_dict())
 
 
-@action("smoke.run", schema=_NONE, effect="read",
-        description="Order lifecycle smoke test against the configured non-live exchange")
+@action("smoke.run", schema=_NONE, effect="act",
+        description="Order lifecycle smoke test against the configured non-live exchange (places and "
+                    "cancels test orders there)",
+        describe=lambda args: "place and cancel test orders on the configured non-live exchange "
+                              "(smoke test: market fill, limit open -> cancel, validate-only preview)")
 def smoke_run(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.errors import BlockedError
     from peaktrade.exchange.smoke import run_smoke

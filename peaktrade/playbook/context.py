@@ -69,6 +69,8 @@ class PlayContext:
     prompter: Prompter = field(default_factory=Prompter)
     echo: Callable[[str], None] = print
     approvals: dict[str, Any] = field(default_factory=dict)
+    # --dry-run: approvals found valid but not bound (decision -> record); never seen by the live gate
+    dry_approvals: dict[str, Any] = field(default_factory=dict)
     # --resume: frame path -> step id -> the last step_finished record of the earlier attempt
     prior: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     _noted: set[str] = field(default_factory=set)

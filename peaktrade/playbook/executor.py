@@ -2,7 +2,9 @@
 
 ``play``, ``--resume``, ``--dry-run`` and sub-playbooks all reach a step through here. The order
 is: ``when`` -> prepare (render, check arguments) -> kill switch -> live gate -> dry-run -> run with
-retries. Exceptions of a kind become results here; only an interruption passes through.
+retries. In a dry run a kind's ``dry_run`` (confirm, manual, decide, approve) replaces its
+``execute``: nothing prompts, nothing fails for want of a terminal, no approval is bound.
+Exceptions of a kind become results here; only an interruption passes through.
 """
 
 from __future__ import annotations
@@ -40,20 +42,21 @@ def template_context(ctx: PlayContext, frame: Frame) -> dict[str, Any]:
     }
 
 
-def _guard(ctx: PlayContext, frame: Frame, step: Step, kind: kinds.StepKind, prep: Prepared) -> str | None:
-    """The reason this step is blocked, or None."""
+def _guard(ctx: PlayContext, frame: Frame, step: Step, kind: kinds.StepKind,
+           prep: Prepared) -> tuple[str | None, str | None]:
+    """(the reason this step is blocked or None, why it is live or None)."""
     if not kind.gated:
-        return None
+        return None, None
     if prep.effect == "act" and not (step.kind == "action" and step.body.startswith(RISK_REDUCING)):
         state = guards.kill_switch_state(ctx)
         if state != "ACTIVE":
-            return f"kill switch is {state}: act steps are blocked"
+            return f"kill switch is {state}: act steps are blocked", None
     why = guards.live_reason(ctx, frame, with_=prep.with_, argv=prep.argv, live_sensitive=prep.live_sensitive)
     if why:
         refusal = guards.check_live_gate(ctx, f"live step {frame.step_key(step.id)}")
         if refusal:
-            return f"{refusal} (live because {why})"
-    return None
+            return f"{refusal} (live because {why})", why
+    return None, why
 
 
 def _attempt(ctx: PlayContext, frame: Frame, step: Step, kind: kinds.StepKind, prep: Prepared) -> StepResult:
@@ -84,11 +87,18 @@ def _run(ctx: PlayContext, frame: Frame, step: Step) -> tuple[StepResult, int]:
         return StepResult.errored(str(exc)), 0
     except JinjaError as exc:
         return StepResult.errored(f"template: {exc}"), 0
-    refusal = _guard(ctx, frame, step, kind, prep)
+    refusal, live = _guard(ctx, frame, step, kind, prep)
     if refusal:
         return StepResult.blocked(refusal), 0
-    if ctx.dry_run and prep.effect == "act" and step.kind not in ("playbook", "approve"):
-        return StepResult(Status.WOULD_RUN, f"would {prep.describe}"), 0
+    if ctx.dry_run:
+        dry = getattr(kind, "dry_run", None)  # human and approve steps: never prompt, never bind
+        if dry is not None:
+            return dry(ctx, frame, step, prep), 0
+        if live:  # a dry run touches nothing live, not even to read; its approvals are not bound
+            return StepResult(Status.WOULD_RUN, f"would {prep.describe} (live because {live}; "
+                                                f"{guards.dry_run_gate_note(ctx)})"), 0
+        if prep.effect == "act" and step.kind != "playbook":
+            return StepResult(Status.WOULD_RUN, f"would {prep.describe}"), 0
     retries = step.retries or {}
     attempts, delay = int(retries.get("attempts", 1)), float(retries.get("backoff_s", 1.0))
     for attempt in range(1, attempts + 1):

@@ -48,18 +48,32 @@ def live_reason(ctx: PlayContext, frame: Frame, *, with_: Any = None, argv: list
 
 
 def check_live_gate(ctx: PlayContext, what: str) -> str | None:
-    """None when the live gate is open for this play, else the reason it is closed."""
+    """None when the live gate is open for this play, else the reason it is closed.
+
+    In a dry run approvals are checked, never bound, so the gate cannot see them as verified: when
+    the only missing half is a ``live_activation`` approval that the dry run found valid, the gate
+    counts as open *for the dry run* (``dry_run_gate_note`` says so; the executor then runs no live
+    step, not even a read one)."""
     try:
-        from peaktrade.policy.gate import require_live
+        from peaktrade.policy.gate import DECISION, require_live
     except ImportError:
         return LIVE_UNAVAILABLE
     try:
         require_live(ctx.root, approvals=ctx.approvals, what=what)
     except BlockedError as exc:
+        missing = [m for m in exc.details if not m.startswith(f"no valid {DECISION} approval")]
+        if ctx.dry_run and DECISION in ctx.dry_approvals and not missing and exc.details:
+            return None
         return exc.message
     except Exception as exc:  # noqa: BLE001 - any failure of the gate keeps it closed
         return f"live gate could not be checked: {getattr(exc, 'message', exc)}"
     return None
+
+
+def dry_run_gate_note(ctx: PlayContext) -> str:
+    rec = ctx.dry_approvals.get("live_activation") or {}
+    return (f"the live gate would open with approval {rec.get('request_id', '?')} "
+            "(checked, not bound: dry run)")
 
 
 def verify_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict[str, Any] | None, str]:
@@ -80,6 +94,45 @@ def verify_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict
     data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
     ctx.approvals[decision] = data
     return data, f"approval {decision!r} verified"
+
+
+def check_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict[str, Any] | None, str]:
+    """Dry run: (record, message) like ``verify_approval``, but the request is only checked, never bound
+    to the play, so a dry run does not consume the approval the real play needs."""
+    try:
+        from peaktrade.policy.approvals import list_requests
+        from peaktrade.policy.verify import _binding_problem, verify_doc
+    except ImportError:
+        return None, APPROVALS_UNAVAILABLE
+    try:
+        docs = [d for d in list_requests(ctx.root)
+                if d["request"].get("decision") == decision
+                and (d["request"].get("subject") or {}).get("kind") == "playbook"
+                and d["request"]["subject"].get("playbook") == frame.playbook.name]
+        if not docs:
+            return None, (f"no {decision} approval request for playbook {frame.playbook.name} (create one with "
+                          f"'peaktrade approvals request --playbook {frame.playbook.name} --decision {decision}')")
+        reasons: list[str] = []
+        for doc in docs:  # newest first, as in verify_for_play
+            problem = _binding_problem(doc, frame.playbook.sha256, frame.params, ctx.policies_hash, ctx.play_id)
+            if problem:
+                reasons.append(problem)
+                continue
+            try:
+                record = verify_doc(ctx.root, doc, requester=ctx.operator, clock=ctx.clock)
+            except BlockedError as exc:
+                reasons.append(exc.message)
+                continue
+            data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+            data["bound"] = False
+            ctx.dry_approvals[decision] = data
+            return data, f"approval {decision!r} valid: request {data.get('request_id')} (checked, not bound: dry run)"
+    except PeakTradeError as exc:
+        return None, exc.message
+    except Exception as exc:  # noqa: BLE001 - an approval that cannot be checked is no approval
+        return None, f"approval {decision!r} could not be checked: {exc}"
+    return None, (reasons[0] if len(reasons) == 1 else f"no valid {decision} approval for playbook "
+                  f"{frame.playbook.name} ({len(reasons)} requests refused): {reasons[0]}")
 
 
 def _stage_at_least(ctx: PlayContext, wanted: str) -> tuple[bool, str]:
@@ -107,18 +160,32 @@ def _evaluate(ctx: PlayContext, frame: Frame, kind: str, value: Any) -> tuple[bo
     if kind == "stage_at_least":
         return _stage_at_least(ctx, value)
     if kind == "approval":
-        record, message = verify_approval(ctx, frame, value)
+        check = check_approval if ctx.dry_run else verify_approval
+        record, message = check(ctx, frame, value)
         return record is not None, message
     if kind == "live_gate":
         reason = check_live_gate(ctx, f"playbook {frame.playbook.name}")
+        if reason is None and ctx.dry_run and not ctx.approvals:
+            return True, dry_run_gate_note(ctx)
         return reason is None, reason or "live gate is open"
     return False, f"unknown guard {kind!r}"  # schema-checked already; unknown must not pass
 
 
+# Cheap, non-consuming guards first; ``approval`` binds its request to the play, so it comes only after
+# every guard that could still refuse the play; ``live_gate`` needs the approval to have been verified.
+GUARD_ORDER = ("environment_mode", "kill_switch", "stage_at_least", "approval", "live_gate")
+
+
+def _rank(guard: dict[str, Any]) -> int:
+    ((kind, _),) = guard.items()
+    return GUARD_ORDER.index(kind) if kind in GUARD_ORDER else -1  # unknown: refused first, nothing evaluated
+
+
 def evaluate_guards(ctx: PlayContext, frame: Frame) -> str | None:
-    """Evaluate every playbook-level guard, journal each, return the first refusal (None = all pass)."""
-    refusal = None
-    for guard in frame.playbook.guards:
+    """Evaluate the playbook-level guards in ``GUARD_ORDER`` (playbook order within a kind), journal each,
+    and stop at the first refusal (returned; None = all pass): no approval is bound to a play that an
+    earlier guard already refuses."""
+    for guard in sorted(frame.playbook.guards, key=_rank):
         ((kind, value),) = guard.items()
         ok, message = _evaluate(ctx, frame, kind, value)
         ctx.journal.append("guard_evaluated", playbook=frame.playbook.name, frame=frame.path, guard=kind,
@@ -126,5 +193,5 @@ def evaluate_guards(ctx: PlayContext, frame: Frame) -> str | None:
         if not ok:
             where = f" ({frame.path})" if frame.path else ""
             ctx.echo(f"{'blocked':<10} guard {kind}{where} - {message}")
-            refusal = refusal or f"guard {kind}: {message}"
-    return refusal
+            return f"guard {kind}: {message}"
+    return None

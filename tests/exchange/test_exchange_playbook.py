@@ -67,7 +67,7 @@ stage: testnet
 steps:
   - {id: creds, title: Credentials, action: exchange.credentials, effect: read}
   - {id: ready, title: Readiness, action: readiness.check, with: {stage: testnet}, effect: read}
-  - {id: smoke, title: Smoke, action: smoke.run, effect: read}
+  - {id: smoke, title: Smoke, action: smoke.run, effect: act}
   - {id: preview, title: Preview, action: orders.preview, with: {strategy: ma_crossover}, effect: read}
   - {id: open, title: Open orders, action: orders.open, effect: read}
   - {id: cancel, title: Cancel all, action: orders.cancel_all, effect: act}

@@ -156,8 +156,8 @@ def test_playbook_guards_checked_before_any_step(root):
     assert cli(root, "play", "guarded") == 3
     recs = journal(root)
     evaluated = [(r["guard"], r["ok"], r["message"]) for r in recs if r["type"] == "guard_evaluated"]
-    assert evaluated == [("kill_switch", True, "kill switch is ACTIVE"),
-                         ("environment_mode", False, "environment.mode is testnet, this playbook needs live")]
+    # environment_mode is evaluated first (cheapest) and refuses: the later guards are not evaluated
+    assert evaluated == [("environment_mode", False, "environment.mode is testnet, this playbook needs live")]
     assert not finished(recs)
     assert recs[-1]["type"] == "play_finished" and recs[-1]["outcome"] == "blocked"
 
@@ -174,4 +174,11 @@ def test_stage_at_least_and_approval_guards_fail_closed(root, no_module):
     assert cli(root, "play", "guarded2") == 3
     ev = {r["guard"]: r for r in journal(root) if r["type"] == "guard_evaluated"}
     assert ev["stage_at_least"]["message"] == "current stage is testnet, this playbook needs at least live"
+    assert "approval" not in ev  # evaluation stops at the first refusal
+    path = root.playbook_file("guarded2")
+    path.write_text(path.read_text().replace("stage_at_least: live", "stage_at_least: testnet"))
+    before = set(root.plays_dir.iterdir())
+    assert cli(root, "play", "guarded2") == 3
+    (second,) = set(root.plays_dir.iterdir()) - before  # play ids of one second do not sort by time
+    ev = {r["guard"]: r for r in journal(root, second.name) if r["type"] == "guard_evaluated"}
     assert ev["approval"]["message"] == "approvals are not available"

@@ -3,14 +3,15 @@ playbooks, and a failed dry run says so in its heading (nothing was changed)."""
 
 from __future__ import annotations
 
-from pb_helpers import cli
+from pb_helpers import PY, cli
 
 
 def _play_fails(root, capsys, *args):
+    # a failing read step (it also runs in a dry run, where a confirm is only shown, never failed)
     root.playbook_file("sleepy").write_text(
         "name: sleepy\ntitle: 'Incident: something broke'\nrunbook: 8\nstage: any\nsteps:\n"
-        "  - {id: ask, title: Ask, confirm: 'Go on?', effect: read}\n")
-    assert cli(root, "play", "sleepy", *args) == 1  # no terminal, no --yes: the confirm fails
+        f"  - {{id: look, title: Look, run: ['{PY}', '-c', 'raise SystemExit(1)'], effect: read}}\n")
+    assert cli(root, "play", "sleepy", *args) == 1
     capsys.readouterr()
     (report,) = root.incidents_dir.glob("*_sleepy_*.md")
     return report.read_text().splitlines()[0]

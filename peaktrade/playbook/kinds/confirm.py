@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.playbook.kinds import Prepared
-from peaktrade.playbook.result import StepResult
+from peaktrade.playbook.result import Status, StepResult
 from peaktrade.templating import render_value
 
 if TYPE_CHECKING:
@@ -18,6 +18,11 @@ NO_TTY = "confirmation needs an operator at a terminal: run it in a terminal or 
 
 def prepare(ctx: PlayContext, frame: Frame, step: Step, tctx: dict[str, Any]) -> Prepared:
     return Prepared(f"confirm: {render_value(step.body, tctx)}", step.effect)
+
+
+def dry_run(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
+    """--dry-run: the question is shown, not asked (nor answered by --yes)."""
+    return StepResult(Status.WOULD_RUN, f"would ask: {prep.describe.removeprefix('confirm: ')} [y/n]")
 
 
 def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from peaktrade.errors import UsageError
 from peaktrade.playbook.kinds import Prepared
-from peaktrade.playbook.result import StepResult
+from peaktrade.playbook.result import Status, StepResult
 from peaktrade.templating import render_value
 
 if TYPE_CHECKING:
@@ -22,6 +22,20 @@ def prepare(ctx: PlayContext, frame: Frame, step: Step, tctx: dict[str, Any]) ->
     options = {k: str(render_value(v, tctx)) for k, v in spec["options"].items()}
     return Prepared(f"decide: {question} ({', '.join(options)})", step.effect,
                     payload={"question": question, "options": options})
+
+
+def dry_run(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
+    """--dry-run: the options are shown and nothing is asked. Without ``--answer`` no answer is
+    recorded, so later ``when:`` conditions on ``steps.<id>.answer`` see none; with ``--answer`` the
+    dry run takes it, to preview that branch."""
+    options: dict[str, str] = prep.payload["options"]
+    shown = "; ".join(f"{k}) {v}" for k, v in options.items())
+    key = frame.step_key(step.id)
+    answer = ctx.answers.get(key, ctx.answers.get(step.id))
+    if answer in options:
+        return StepResult(Status.WOULD_RUN, f"would take answer {answer} (--answer): {options[answer]} "
+                                            f"(options {shown})", answer=answer)
+    return StepResult(Status.WOULD_RUN, f"would show options {shown} for: {prep.payload['question']}")
 
 
 def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:

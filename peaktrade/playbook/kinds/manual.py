@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.playbook.kinds import Prepared
-from peaktrade.playbook.result import StepResult
+from peaktrade.playbook.result import Status, StepResult
 from peaktrade.templating import render_value
 
 if TYPE_CHECKING:
@@ -19,6 +19,12 @@ NO_TTY = "manual step needs an operator at a terminal to tick it off: run it in 
 
 def prepare(ctx: PlayContext, frame: Frame, step: Step, tctx: dict[str, Any]) -> Prepared:
     return Prepared(f"manual: {render_value(step.body, tctx)}", step.effect)
+
+
+def dry_run(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
+    """--dry-run: the instruction is shown, not ticked off."""
+    return StepResult(Status.WOULD_RUN,
+                      f"would ask the operator to do and tick off: {prep.describe.removeprefix('manual: ')}")
 
 
 def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
