@@ -82,10 +82,7 @@ def runs_stop_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
 
     orch = Orchestrator(ctx.root, clock=ctx.clock)
     if args.get("force"):
-        results = orch.kill_all()
-        lines = [f"{r.run_id}: killed" for r in results]
-        return ActionResult(True, f"{len(results)} run(s) force-killed" if results else "no active runs",
-                            output="\n".join(lines), data={"runs": [r.__dict__ for r in results]})
+        return _force_kill(orch)
     results = orch.stop_all(timeout_s=float(args.get("timeout_s", 30)))
     lines = [f"{r.run_id}: {r.outcome} ({r.seconds:.1f} s)" for r in results]
     data = {"runs": [r.__dict__ for r in results]}
@@ -94,6 +91,29 @@ def runs_stop_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
         return ActionResult(False, f"{len(killed)} of {len(results)} run(s) had to be killed: {', '.join(killed)}",
                             output="\n".join(lines), data=data)
     summary = f"{len(results)} run(s) stopped gracefully" if results else "no active runs"
+    return ActionResult(True, summary, output="\n".join(lines), data=data)
+
+
+def _force_kill(orch: Any) -> ActionResult:
+    """Runbook 5.3 step 1. Works without the registry: the workers of this root are also found by their
+    command lines, so a corrupt ``var/runs.sqlite`` never stops the emergency path."""
+    report = orch.kill_all()
+    lines = [f"{r.run_id}: killed" for r in report.results]
+    lines += [f"NOT killed: {f}" for f in report.failed]
+    data = {"runs": [r.__dict__ for r in report.results], "fallback": report.registry_error is not None,
+            "registry_error": report.registry_error, "strays": report.strays, "failed": report.failed}
+    n = len(report.results)
+    summary = f"{n} run(s) force-killed" if n else "no active runs"
+    if report.registry_error is not None:
+        summary += (" (fallback: the run registry is unusable, so this root's workers were found by scanning "
+                    "/proc for their command lines)")
+        lines.append(f"registry: {report.registry_error}")
+        lines += [f"afterwards: {d}" for d in report.registry_details]
+    elif report.strays:
+        summary += f" ({len(report.strays)} not in the registry, found by their command lines)"
+    if report.failed:
+        return ActionResult(False, f"{len(report.failed)} worker process(es) could not be killed; {summary}",
+                            output="\n".join(lines), data=data)
     return ActionResult(True, summary, output="\n".join(lines), data=data)
 
 

@@ -18,21 +18,36 @@ def run(mode: str = typer.Option(..., "--mode", help="shadow | testnet (live is 
         skip_live_risk: bool = typer.Option(False, "--skip-live-risk",
                                             help="shadow/testnet only: do not enforce risk limits (logged loudly)."),
         as_json: bool = typer.Option(False, "--json", help="Print the run's key figures as JSON at the end.")) -> None:
-    """Run a session in this process; Ctrl-C or SIGTERM ends it gracefully after the current bar."""
+    """Run a session in this process; Ctrl-C or SIGTERM ends it gracefully after the current bar.
+
+    The mode must match environment.mode like for the orchestrator's runs (exit 3). Exit codes: 0 the
+    session completed or was stopped by SIGTERM, 1 it failed, 130 it was interrupted with Ctrl-C (SIGINT)
+    — after the same graceful end (step finished, log closed, ended_at, 'Shutdown complete').
+    """
     import getpass
     import signal
+    import sys
     import threading
 
     from peaktrade.cli import _common
+    from peaktrade.errors import ExitCode
     from peaktrade.runtime import runlog
     from peaktrade.runtime.experiments import key_figures
+    from peaktrade.runtime.orchestrator import check_mode
     from peaktrade.runtime.runner import execute_run, prepare_run
 
     root = _common.root()
+    check_mode(root, mode)  # the orchestrator's rule: shadow needs paper, testnet needs testnet, live refused
     rec = prepare_run(root, mode=mode, profile=profile, strategy=strategy, symbol=symbol, timeframe=timeframe,
                       steps=steps, notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser())
     stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    received: list[int] = []
+
+    def _request_stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, _request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         print(f"Session {rec.run_id} ({mode}, profile {profile}) — Ctrl-C stops it after the current bar")
         result = execute_run(root, rec.run_id, stop=stop, console=not as_json)
@@ -51,6 +66,9 @@ def run(mode: str = typer.Option(..., "--mode", help="shadow | testnet (live is 
             print(f"Error: {result.error}")
     if result.status == "failed":
         raise typer.Exit(1)
+    if signal.SIGINT in received:
+        print("peaktrade: interrupted (the session ended gracefully)", file=sys.stderr)
+        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 def register(app: typer.Typer) -> None:

@@ -53,11 +53,12 @@ def list_experiments(root: Root, *, limit: int | None = 20) -> list[dict[str, An
     import sqlite3
 
     from peaktrade.runtime.orchestrator import Orchestrator
+    from peaktrade.runtime.registry import RegistryUnavailable
 
     statuses = {}
     try:
         statuses = {r.run_id: r.status for r in Orchestrator(root).status()}
-    except (OSError, sqlite3.Error):
+    except (OSError, sqlite3.Error, RegistryUnavailable):
         pass  # a read-only or damaged var/: list from the run logs alone (read_meta still spots crashes)
     dirs = list(reversed(runlog.list_run_dirs(root)))
     if limit:

@@ -1,6 +1,6 @@
 """How a run's process is started, signalled and watched.
 
-``Launcher`` is the interface (a systemd or Kubernetes backend would implement the same four
+``Launcher`` is the interface (a systemd or Kubernetes backend would implement the same five
 methods); ``LocalProcessLauncher`` starts ``python -m peaktrade.runtime.worker --run-id <id> …`` as a
 detached process in its own session, so it outlives the CLI and ``pgrep -af <run_id>`` finds it.
 """
@@ -34,6 +34,11 @@ class Launcher(Protocol):
         ...
 
     def kill(self, handle: ProcessHandle) -> bool: ...
+
+    def find_workers(self, root: Path) -> list[tuple[str, ProcessHandle]]:
+        """(run id, process) of every live worker of deployment ``root``, found without the registry
+        (the emergency force-kill's fallback and sweep)."""
+        ...
 
 
 class LocalProcessLauncher:
@@ -70,3 +75,8 @@ class LocalProcessLauncher:
 
     def kill(self, handle: ProcessHandle) -> bool:
         return self._signal(handle, signal.SIGKILL)
+
+    def find_workers(self, root: Path) -> list[tuple[str, ProcessHandle]]:
+        from peaktrade.runtime.runlog import RUN_ID_RE
+
+        return [(w.run_id, ProcessHandle(w.pid, w.start_time)) for w in procinfo.find_workers(root, RUN_ID_RE)]

@@ -6,7 +6,7 @@ The registry and the launcher are interfaces; this module never touches SQLite o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
 from peaktrade.errors import BlockedError, UsageError
 from peaktrade.runtime import runlog
 from peaktrade.runtime.launcher import Launcher, LocalProcessLauncher, ProcessHandle
-from peaktrade.runtime.registry import ACTIVE, RunRecord, RunRegistry, open_registry
+from peaktrade.runtime.registry import ACTIVE, RegistryUnavailable, RunRecord, RunRegistry, open_registry
 from peaktrade.runtime.runner import LIVE_REFUSED, prepare_run
 
 if TYPE_CHECKING:
@@ -32,27 +32,51 @@ class StopResult:
     seconds: float = 0.0
 
 
+@dataclass
+class KillReport:
+    """What ``kill_all`` did. ``registry_error`` is set when the registry could not be used and the workers
+    were found by their command lines instead; ``strays`` are workers of this root the registry did not list."""
+
+    results: list[StopResult] = field(default_factory=list)
+    registry_error: str | None = None
+    registry_details: list[str] = field(default_factory=list)  # what to do about it
+    strays: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "run_id (pid N): why" for processes that could not be killed
+
+
+def check_mode(root: Root, mode: str) -> None:
+    """The mode rule of every session (seed 10a.7): live is refused; shadow needs environment.mode = "paper",
+    testnet needs "testnet" (exit 3, a guard)."""
+    from peaktrade.config import load_config
+
+    if mode == "live":
+        raise BlockedError(LIVE_REFUSED)
+    if mode not in MODE_NEEDS:
+        raise UsageError(f"unknown mode {mode!r} (shadow or testnet)")
+    config = load_config(root)
+    if config.mode != MODE_NEEDS[mode]:
+        raise BlockedError(f"{mode} runs require environment.mode = \"{MODE_NEEDS[mode]}\" in "
+                           f"config/config.toml (it is \"{config.mode}\")")
+
+
 class Orchestrator:
     def __init__(self, root: Root, *, registry: RunRegistry | None = None, launcher: Launcher | None = None,
                  clock: Clock = SYSTEM_CLOCK):
         self.root = root
-        self.registry = registry or open_registry(root)
+        self._registry = registry  # opened on first use: the emergency kill must work without it
         self.launcher = launcher or LocalProcessLauncher()
         self.clock = clock
+
+    @property
+    def registry(self) -> RunRegistry:
+        if self._registry is None:
+            self._registry = open_registry(self.root)
+        return self._registry
 
     # --- start ---
     def readiness(self, mode: str) -> list[str]:
         """Seed 10a.7: mode matches the config, live refused, then the readiness check of that stage."""
-        from peaktrade.config import load_config
-
-        if mode == "live":
-            raise BlockedError(LIVE_REFUSED)
-        if mode not in MODE_NEEDS:
-            raise UsageError(f"unknown mode {mode!r} (shadow or testnet)")
-        config = load_config(self.root)
-        if config.mode != MODE_NEEDS[mode]:
-            raise BlockedError(f"{mode} runs require environment.mode = \"{MODE_NEEDS[mode]}\" in "
-                               f"config/config.toml (it is \"{config.mode}\")")
+        check_mode(self.root, mode)
         try:
             from peaktrade.exchange.readiness import check_readiness
         except ImportError:
@@ -164,16 +188,68 @@ class Orchestrator:
         self.reconcile()
         return self.stop_many([r.run_id for r in self.registry.list(active_only=True)], timeout_s=timeout_s)
 
-    def kill_all(self, *, reason: str = "force-killed (emergency shutdown)") -> list[StopResult]:
-        """SIGKILL every active run at once (runbook 5.3); each is marked killed."""
-        self.reconcile()
-        results = []
-        for rec in self.registry.list(active_only=True):
-            if rec.pid:
-                self.launcher.kill(ProcessHandle(rec.pid, rec.pid_start))
-            self._finish(rec.run_id, "killed", reason)
-            results.append(StopResult(rec.run_id, "killed"))
-        return results
+    def kill_all(self, *, reason: str = "force-killed (emergency shutdown)") -> KillReport:
+        """SIGKILL every active run at once (runbook 5.3); each is marked killed.
+
+        Then every worker process of this root that is still alive — one the registry does not list, or
+        all of them when the registry cannot be opened or read — is found by its command line
+        (``--run-id <id> --root <this root>``) and killed too: the emergency path never depends on the registry.
+        """
+        report = KillReport()
+        handled: set[int] = set()
+        known: set[str] = set()
+        try:
+            self.reconcile()
+            for rec in self.registry.list(active_only=True):
+                known.add(rec.run_id)
+                if rec.pid:
+                    handled.add(rec.pid)
+                    try:
+                        self.launcher.kill(ProcessHandle(rec.pid, rec.pid_start))
+                    except OSError as exc:  # e.g. another user's process: say so, never hide it
+                        report.failed.append(f"{rec.run_id} (pid {rec.pid}): {exc.strerror or exc}")
+                        continue
+                self._finish(rec.run_id, "killed", reason)
+                report.results.append(StopResult(rec.run_id, "killed"))
+        except RegistryUnavailable as exc:
+            report.registry_error = exc.message
+            report.registry_details = list(exc.details[:1])
+            self._log(f"Emergency kill: the run registry is unusable ({exc.cause}); finding this root's workers "
+                      f"by their command lines", "WARNING")
+        for run_id, handle in self.launcher.find_workers(self.root.path):
+            if handle.pid in handled:
+                continue
+            try:
+                killed = self.launcher.kill(handle)
+            except OSError as exc:  # e.g. another user's process: say so, never hide it
+                report.failed.append(f"{run_id} (pid {handle.pid}): {exc.strerror or exc}")
+                continue
+            if not killed or run_id in known:
+                continue  # ended meanwhile, or a run still starting that was marked killed above
+            note = reason + (" (found by its command line: registry unusable)" if report.registry_error
+                             else " (found by its command line: not in the registry)")
+            self._mark_killed_without_registry(run_id, note)
+            if report.registry_error is None:
+                report.strays.append(run_id)
+            report.results.append(StopResult(run_id, "killed"))
+        return report
+
+    def _mark_killed_without_registry(self, run_id: str, note: str) -> None:
+        """The run's own meta.json says killed (the registry, if any, is updated by ``_finish``)."""
+        if self._registry is not None:
+            try:
+                if self._finish(run_id, "killed", note):
+                    return
+            except RegistryUnavailable:
+                pass
+        self._log(f"Run {run_id} killed: {note}", "WARNING")
+        run_dir = runlog.run_dir(self.root, run_id)
+        try:
+            meta = runlog.read_meta(run_dir)
+            if meta.get("ended_at") is None or meta.get("status") in ACTIVE:
+                runlog.update_meta(run_dir, status="killed", status_note=note, ended_at=utc_iso(self.clock.now()))
+        except (OSError, ValueError):
+            pass  # no meta.json: the kill itself is what matters here
 
     def stop_many(self, run_ids: list[str], *, timeout_s: float = STOP_TIMEOUT_S) -> list[StopResult]:
         """SIGTERM all of them first, then wait for all in parallel; kill what outlives ``timeout_s``."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -46,3 +49,70 @@ def reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except (ChildProcessError, OSError):
         pass
+
+
+@dataclass(frozen=True)
+class WorkerProcess:
+    pid: int
+    start_time: int | None
+    run_id: str
+    cmdline: str
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            raw = fh.read()
+    except OSError:  # gone meanwhile, or not ours to read
+        return []
+    return [a.decode("utf-8", "replace") for a in raw.rstrip(b"\0").split(b"\0")]
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg[len(name) + 1:]
+    return None
+
+
+def _is_worker(argv: list[str], module: str) -> bool:
+    script = module.replace(".", "/") + ".py"
+    return any(a == module and i > 0 and argv[i - 1] == "-m" for i, a in enumerate(argv)) or \
+        any(a.endswith(script) for a in argv)
+
+
+def find_workers(root: Path, run_id_re: re.Pattern[str], *,
+                 module: str = "peaktrade.runtime.worker") -> list[WorkerProcess]:
+    """The live worker processes of deployment ``root``, found without any registry: their command line
+    is ``… -m <module> --run-id <id> --root <root> …`` (a relative ``--root`` is taken from their cwd)."""
+    try:
+        want = Path(root).resolve()
+    except OSError:
+        want = Path(root)
+    me = os.getpid()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        pid = int(entry.name)
+        argv = _cmdline(pid)
+        if not argv or not _is_worker(argv, module):
+            continue
+        run_id, where = _option(argv, "--run-id"), _option(argv, "--root")
+        if not run_id or not run_id_re.match(run_id) or not where:
+            continue
+        path = Path(where)
+        try:
+            if not path.is_absolute():
+                path = Path(os.readlink(f"/proc/{pid}/cwd")) / path
+            if path.resolve() != want:
+                continue
+        except OSError:
+            continue
+        started = start_time(pid)
+        if not is_alive(pid, started):
+            continue
+        found.append(WorkerProcess(pid, started, run_id, " ".join(argv)))
+    return sorted(found, key=lambda w: w.pid)

@@ -7,11 +7,14 @@ change, so two operators starting and stopping runs at once serialise instead of
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from peaktrade.errors import PeakTradeError
 
 ACTIVE = ("starting", "running", "stopping")
 FINAL = ("completed", "stopped", "killed", "crashed", "failed")
@@ -55,6 +58,59 @@ class RunRegistry(Protocol):
         ...
 
 
+class RegistryUnavailable(PeakTradeError):
+    """The run registry cannot be opened or read (a corrupt, truncated or unreadable file): exit 1.
+
+    The runs' own files (``live_runs/<run_id>/``) do not depend on it, so the way out is to move the file
+    aside; ``runs.stop_all`` with ``force`` still finds this root's workers without it (``/proc``).
+    """
+
+    def __init__(self, path: Path, cause: BaseException):
+        self.path = Path(path)
+        self.cause = f"{type(cause).__name__}: {cause}"
+        shown, aside = _shown(self.path), _shown(self.path.parent / "registry-broken")
+        pattern = "peaktrade.runtime.worker" + (f".*--root {self.path.parent.parent}"
+                                                if self.path.parent.name == "var" else "")
+        super().__init__(
+            f"the run registry {shown} cannot be opened or read ({cause}); "
+            "the runs' own files under live_runs/ are intact",
+            details=[
+                f"move it aside with its -wal/-shm files and run the command again (a new, empty registry is "
+                f"created): mkdir -p {aside} && mv {shown}* {aside}/",
+                "runs started before stay unknown to the new registry; if any may still be running: "
+                "peaktrade play shutdown-emergency (it finds this root's workers without the registry), "
+                f"or pgrep -af '{pattern}' and kill <pid>",
+            ])
+
+
+def _shown(path: Path) -> str:
+    """``var/runs.sqlite`` when the current directory is the deployment root, else the absolute path."""
+    try:
+        rel = path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return str(path)
+    return str(rel) if len(rel.parts) <= 2 else str(path.resolve())
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(fn: _F) -> _F:
+    """SQLite errors of a registry method become one clear ``RegistryUnavailable`` (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: SqliteRegistry, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.Error as exc:  # DatabaseError (not a database, malformed), OperationalError (cannot open)
+            if "locked" in str(exc) or "busy" in str(exc):  # healthy, only held too long: no advice to move it
+                raise PeakTradeError(f"the run registry {_shown(self.path)} stayed locked by another peaktrade "
+                                     f"process for {self._timeout:g} s ({exc}); try again") from None
+            raise RegistryUnavailable(self.path, exc) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 _COLUMNS = [f.name for f in fields(RunRecord)]
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -68,10 +124,19 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 class SqliteRegistry:
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._timeout = busy_timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RegistryUnavailable(self.path, exc) from None
+        self._create()
+
+    @_guarded
+    def _create(self) -> None:
         with self._connect() as con:
             con.executescript(_SCHEMA)  # IF NOT EXISTS: safe when two processes create it at once
+            # a file that is a database but not ours (or a truncated one) fails here, not in the middle of a stop
+            con.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs LIMIT 0").fetchall()
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -80,6 +145,7 @@ class SqliteRegistry:
         con.execute("PRAGMA synchronous = NORMAL")
         return _Closing(con)
 
+    @_guarded
     def add(self, record: RunRecord) -> None:
         cols = ", ".join(_COLUMNS)
         marks = ", ".join("?" for _ in _COLUMNS)
@@ -89,11 +155,13 @@ class SqliteRegistry:
             con.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", values)
             con.execute("COMMIT")
 
+    @_guarded
     def get(self, run_id: str) -> RunRecord | None:
         with self._connect() as con:
             row = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return RunRecord(*row) if row else None
 
+    @_guarded
     def list(self, *, active_only: bool = False, limit: int | None = None) -> list[RunRecord]:
         sql = f"SELECT {', '.join(_COLUMNS)} FROM runs"
         args: list[Any] = []
@@ -107,6 +175,7 @@ class SqliteRegistry:
         with self._connect() as con:
             return [RunRecord(*row) for row in con.execute(sql, args).fetchall()]
 
+    @_guarded
     def update(self, run_id: str, *, only_if: Iterable[str] | None = None, **changes: Any) -> bool:
         unknown = set(changes) - set(_COLUMNS)
         if unknown or "run_id" in changes:

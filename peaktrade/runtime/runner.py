@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
-from peaktrade.errors import BlockedError, UsageError
+from peaktrade.errors import BlockedError, PeakTradeError, UsageError
 from peaktrade.runtime import procinfo, runlog
 from peaktrade.runtime.registry import ACTIVE, RunRecord, open_registry
 
@@ -68,6 +69,7 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     _check_market(config, mode, symbol)
     if skip_live_risk and not skip_allowed(mode):
         raise BlockedError(f"--skip-live-risk is refused in mode {mode}")
+    registry = open_registry(root)  # an unusable registry refuses the run before any file is written
     now = clock.now()
     run_id = runlog.new_run_id(mode, now)
     rec = RunRecord(run_id, mode, strategy, symbol, timeframe, profile, created_at=utc_iso(now), notes=notes,
@@ -80,8 +82,13 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
         "created_at": utc_iso(now), "started_at": None, "ended_at": None, "pid": None, "pid_start": None,
         "config": redact(config.data),
     }
-    runlog.write_meta(runlog.run_dir(root, run_id), meta)
-    open_registry(root).add(rec)
+    run_dir = runlog.run_dir(root, run_id)
+    runlog.write_meta(run_dir, meta)
+    try:
+        registry.add(rec)
+    except PeakTradeError:
+        shutil.rmtree(run_dir, ignore_errors=True)  # a run the registry does not know never started
+        raise
     return rec
 
 
@@ -171,8 +178,6 @@ def execute_run(root: Root, run_id: str, *, stop: threading.Event, clock: Clock 
     try:
         result = _run_session(root, run_id, run_dir, stop=stop, clock=clock, log=log)
     except Exception as exc:  # noqa: BLE001 - a failed session still closes its log and says why
-        from peaktrade.errors import PeakTradeError
-
         msg = exc.message if isinstance(exc, PeakTradeError) else f"{type(exc).__name__}: {exc}"
         log.error("Session failed: %s", msg)
         result = SessionResult("failed", 0, msg)
@@ -180,8 +185,11 @@ def execute_run(root: Root, run_id: str, *, stop: threading.Event, clock: Clock 
         ended = utc_iso(clock.now())
         runlog.update_meta(run_dir, status=result.status, ended_at=ended, steps_run=result.steps,
                            error=result.error)
-        registry.update(run_id, only_if=ACTIVE, status=result.status, ended_at=ended,
-                        status_note=result.error or "")
+        try:
+            registry.update(run_id, only_if=ACTIVE, status=result.status, ended_at=ended,
+                            status_note=result.error or "")
+        except PeakTradeError as exc:  # a registry broken meanwhile must not cost the clean shutdown
+            log.warning("Run registry not updated: %s", exc.message)
         log.info("Shutdown complete (%s after %d bar(s))", result.status, result.steps)
         close_logger(log)
     return result
