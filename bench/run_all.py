@@ -34,7 +34,8 @@ Timing assertions do not belong in tests: these scripts are where the bars are c
 | interpreter overhead per step, journal fsynced, ≤ 2 ms median | Interpreter |
 | pre-trade risk check ≥ 300,000 checks/s, p99 ≤ 20 µs | Risk engine |
 | run-log append ≥ 100,000 events/s; no acknowledged event lost on SIGKILL | Run logs and sessions |
-| `monitor overview` over 1,000 runs × 10,000 events ≤ 1 s; `alerts run-rules` over 1,000,000 events ≤ 0.5 s | Monitor and alerts |
+| `monitor overview`, 1,000 runs × 10,000 events ≤ 1 s; `alerts run-rules`, 1,000,000 events ≤ 0.5 s \
+| Monitor and alerts |
 
 """
 
