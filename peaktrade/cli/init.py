@@ -8,6 +8,16 @@ import typer
 
 SHIPPED = ("config", "playbooks", "policies", "schemas")
 CREATED = ("logs", "reports/checklists", "reports/incidents", "var", "data", "live_runs")
+# The root is the desk's git repo (DESIGN 2): runtime state stays out of it; the records the runbooks
+# require (operations.log, checklists, incident reports) and the desk's files stay in.
+GITIGNORE = """# written by `peaktrade init`: runtime state, not desk configuration
+var/
+live_runs/
+data/
+backups/
+logs/*
+!logs/operations.log
+"""
 
 
 def shipped_files(source: Path) -> list[Path]:
@@ -55,6 +65,9 @@ def copy_defaults(target: Path, *, force: bool = False) -> list[Path]:
         shutil.copyfile(source / rel, dest)
     for folder in CREATED:
         (target / folder).mkdir(parents=True, exist_ok=True)
+    ignore = target / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(GITIGNORE, encoding="utf-8")
     return files
 
 

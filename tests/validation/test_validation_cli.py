@@ -174,3 +174,23 @@ def test_playbooks_show_of_an_invalid_playbook_names_the_problems(cli, tmp_path)
     assert code == 0
     line = next(ln for ln in out.splitlines() if ln.startswith("health-check"))
     assert "(invalid: see peaktrade validate playbooks/health-check.yaml)" in line
+
+
+def test_init_writes_a_gitignore_for_runtime_state_but_keeps_an_existing_one(cli, tmp_path):
+    import subprocess
+
+    target = tmp_path / "desk"
+    assert cli("init", str(target))[0] == 0
+    ignore = (target / ".gitignore").read_text()
+    assert "var/" in ignore and "live_runs/" in ignore and "!logs/operations.log" in ignore
+    subprocess.run(["git", "init", "-q", str(target)], check=True)
+    (target / "logs" / "operations.log").write_text("x\n")
+    (target / "logs" / "peaktrade.log").write_text("y\n")
+    (target / "var" / "state").write_text("z\n")
+    status = subprocess.run(["git", "-C", str(target), "status", "--porcelain", "-uall"], capture_output=True,
+                            text=True, check=True).stdout
+    assert "logs/operations.log" in status and "config/config.toml" in status
+    assert "peaktrade.log" not in status and "var/" not in status
+    (target / ".gitignore").write_text("# the desk's own\n")
+    assert cli("init", str(target))[0] == 0
+    assert (target / ".gitignore").read_text() == "# the desk's own\n"
