@@ -9,7 +9,7 @@ experiments_app = typer.Typer(help="Every run with its key figures; CSV export o
 
 
 @experiments_app.command("list")
-def list_(limit: int = typer.Option(20, "--limit", help="Newest N runs (0 = all)."),
+def list_(limit: int = typer.Option(20, "--limit", min=0, help="Newest N runs (0 = all)."),
           run_id: str = typer.Option(None, "--run-id", help="Only this run (with --export-csv: export it)."),
           export_csv: str = typer.Option(None, "--export-csv", metavar="PATH", help="Write the run's events as CSV."),
           as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:

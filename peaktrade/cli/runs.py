@@ -63,7 +63,7 @@ def start_testnet(strategy: str = _O["strategy"], symbol: str = _O["symbol"], ti
 
 @runs_app.command("status")
 def status(run_id: str = typer.Option(None, "--run-id", help="One run in detail."),
-           limit: int = typer.Option(50, "--limit", help="Newest N runs."),
+           limit: int = typer.Option(50, "--limit", min=1, help="Newest N runs."),
            as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Runs in the registry with their state (dead processes are marked crashed first)."""
     from peaktrade.cli import _common
@@ -120,7 +120,7 @@ def stop(run_id: str = typer.Option(None, "--run-id", help="The run to stop."),
 
 @runs_app.command("tail")
 def tail(run_id: str = typer.Option(..., "--run-id", help="The run."),
-         limit: int = typer.Option(20, "--limit", help="Number of events."),
+         limit: int = typer.Option(20, "--limit", min=1, help="Number of events."),
          as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The last events of a run."""
     from peaktrade.cli import _common
