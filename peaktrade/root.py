@@ -26,8 +26,12 @@ class Root:
 
     @classmethod
     def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> Root:
-        """``--root``, else ``PEAKTRADE_ROOT``, else the current directory."""
-        raw = explicit or os.environ.get("PEAKTRADE_ROOT") or os.getcwd()
+        """``--root``, else ``PEAKTRADE_ROOT``, else the current directory or the nearest parent of it
+        that is a deployment root (as git finds its repository from a subfolder)."""
+        raw = explicit or os.environ.get("PEAKTRADE_ROOT")
+        if not raw:
+            cwd = Path.cwd()
+            raw = str(next((d for d in (cwd, *cwd.parents) if (d / "config" / "config.toml").is_file()), cwd))
         try:
             path = Path(raw).expanduser().resolve()
         except (RuntimeError, OSError) as exc:  # '~nobody' (no such user), a symlink loop
