@@ -149,7 +149,7 @@ def _stage_at_least(ctx: PlayContext, wanted: str) -> tuple[bool, str]:
     return True, f"current stage {stage} >= {wanted}"
 
 
-def _evaluate(ctx: PlayContext, frame: Frame, kind: str, value: Any) -> tuple[bool, str]:
+def _evaluate(ctx: PlayContext, frame: Frame, kind: str, value: Any, *, bind: bool = True) -> tuple[bool, str]:
     if kind == "environment_mode":
         allowed = value if isinstance(value, list) else [value]
         ok = ctx.mode in allowed
@@ -160,8 +160,11 @@ def _evaluate(ctx: PlayContext, frame: Frame, kind: str, value: Any) -> tuple[bo
     if kind == "stage_at_least":
         return _stage_at_least(ctx, value)
     if kind == "approval":
-        check = check_approval if ctx.dry_run else verify_approval
+        check = check_approval if (ctx.dry_run or not bind) else verify_approval
         record, message = check(ctx, frame, value)
+        if not bind and not ctx.dry_run:
+            message = message.replace("(checked, not bound: dry run)",
+                                      "(checked, not bound: an earlier guard refused the play)")
         return record is not None, message
     if kind == "live_gate":
         reason = check_live_gate(ctx, f"playbook {frame.playbook.name}")
@@ -182,16 +185,17 @@ def _rank(guard: dict[str, Any]) -> int:
 
 
 def evaluate_guards(ctx: PlayContext, frame: Frame) -> str | None:
-    """Evaluate the playbook-level guards in ``GUARD_ORDER`` (playbook order within a kind), journal each,
-    and stop at the first refusal (returned; None = all pass): no approval is bound to a play that an
-    earlier guard already refuses."""
+    """Evaluate every playbook-level guard in ``GUARD_ORDER`` and journal each; return the refusals (None =
+    all pass). The operator learns everything that is missing at once, but an ``approval`` is only bound to
+    the play when no earlier guard refused: otherwise it is checked without binding, and stays unused."""
+    refusals: list[str] = []
     for guard in sorted(frame.playbook.guards, key=_rank):
         ((kind, value),) = guard.items()
-        ok, message = _evaluate(ctx, frame, kind, value)
+        ok, message = _evaluate(ctx, frame, kind, value, bind=not refusals)
         ctx.journal.append("guard_evaluated", playbook=frame.playbook.name, frame=frame.path, guard=kind,
                            value=value, ok=ok, message=message)
         if not ok:
             where = f" ({frame.path})" if frame.path else ""
             ctx.echo(f"{'blocked':<10} guard {kind}{where} - {message}")
-            return f"guard {kind}: {message}"
-    return None
+            refusals.append(f"guard {kind}: {message}")
+    return "; ".join(refusals) or None

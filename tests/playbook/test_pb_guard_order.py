@@ -81,7 +81,11 @@ def test_environment_mode_refuses_before_the_approval_is_bound(aroot, keys):
     code, recs = _play(aroot, "guarded", "--operator", "bob")
     assert code == 3
     evaluated = [(r["guard"], r["ok"], r["message"]) for r in recs if r["type"] == "guard_evaluated"]
-    assert evaluated == [("environment_mode", False, "environment.mode is testnet, this playbook needs live")]
+    assert evaluated[0] == ("environment_mode", False, "environment.mode is testnet, this playbook needs live")
+    # every guard is reported, but the approval is only checked, not bound, after an earlier refusal
+    assert [g for g, _, _ in evaluated] == ["environment_mode", "approval"]
+    assert evaluated[1][1] is True and rid in evaluated[1][2]
+    assert evaluated[1][2].endswith("(checked, not bound: an earlier guard refused the play)")
     assert recs[-1]["outcome"] == "blocked" and not finished(recs)
     assert _used_by(aroot, rid) is None  # not consumed by the refused play
 
@@ -100,7 +104,7 @@ def test_environment_mode_refuses_before_the_approval_is_bound(aroot, keys):
     assert _used_by(aroot, rid)["by"] == recs[0]["play_id"]
 
 
-def test_guards_run_in_the_fixed_order_and_stop_at_the_first_refusal(root):
+def test_guards_run_in_the_fixed_order_and_all_refusals_are_reported(root):
     write_playbook(root, "ordered", """
         guards:
           - live_gate: true
@@ -113,7 +117,8 @@ def test_guards_run_in_the_fixed_order_and_stop_at_the_first_refusal(root):
         """)
     assert cli(root, "play", "ordered") == 3
     evaluated = [(r["guard"], r["ok"]) for r in journal(root) if r["type"] == "guard_evaluated"]
-    assert evaluated == [("environment_mode", True), ("kill_switch", True), ("stage_at_least", False)]
+    assert evaluated == [("environment_mode", True), ("kill_switch", True), ("stage_at_least", False),
+                         ("approval", False), ("live_gate", False)]
 
 
 APPROVE_STEP = f"""

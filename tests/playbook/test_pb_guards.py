@@ -156,8 +156,9 @@ def test_playbook_guards_checked_before_any_step(root):
     assert cli(root, "play", "guarded") == 3
     recs = journal(root)
     evaluated = [(r["guard"], r["ok"], r["message"]) for r in recs if r["type"] == "guard_evaluated"]
-    # environment_mode is evaluated first (cheapest) and refuses: the later guards are not evaluated
-    assert evaluated == [("environment_mode", False, "environment.mode is testnet, this playbook needs live")]
+    # environment_mode is evaluated first (cheapest) and refuses; the others are still reported
+    assert evaluated == [("environment_mode", False, "environment.mode is testnet, this playbook needs live"),
+                         ("kill_switch", True, "kill switch is ACTIVE")]
     assert not finished(recs)
     assert recs[-1]["type"] == "play_finished" and recs[-1]["outcome"] == "blocked"
 
@@ -174,7 +175,7 @@ def test_stage_at_least_and_approval_guards_fail_closed(root, no_module):
     assert cli(root, "play", "guarded2") == 3
     ev = {r["guard"]: r for r in journal(root) if r["type"] == "guard_evaluated"}
     assert ev["stage_at_least"]["message"] == "current stage is testnet, this playbook needs at least live"
-    assert "approval" not in ev  # evaluation stops at the first refusal
+    assert ev["approval"]["ok"] is False  # still evaluated (without binding), fails closed
     path = root.playbook_file("guarded2")
     path.write_text(path.read_text().replace("stage_at_least: live", "stage_at_least: testnet"))
     before = set(root.plays_dir.iterdir())
