@@ -1,7 +1,8 @@
 """`peaktrade policy diff`: every changed policy field, classified by its schema's ``x-tighter``.
 
 ``x-tighter`` says which direction makes a field stricter: ``lower`` / ``higher`` (numbers), ``false`` /
-``true`` (booleans), ``more`` (lists: more required entries). A field without it is neutral. A limit
+``true`` (booleans), ``more`` (lists: more required entries), ``fewer`` (lists: each entry grants
+something, e.g. a person's roles or keys; absent = empty). A field without it is neutral. A limit
 removed is a loosening (it is no longer enforced), unless its schema default says otherwise; a limit
 added is a tightening. A loosening of more than 25 % in one step is flagged.
 """
@@ -128,6 +129,8 @@ def classify(file: str, path: tuple, old: Any, new: Any, fs: dict) -> Change:
     jp = json_path(list(path))
     if tighter is None:
         return Change(file, jp, kind, "neutral", shown_old, shown_new)
+    if tighter == "fewer":
+        return _classify_grants(file, jp, kind, old, new)
     a = fs["default"] if old is _ABSENT and "default" in fs else old
     b = fs["default"] if new is _ABSENT and "default" in fs else new
     if a is _ABSENT or b is _ABSENT:  # a limit with no default: absent = not enforced
@@ -151,6 +154,17 @@ def classify(file: str, path: tuple, old: Any, new: Any, fs: dict) -> Change:
     if direction == "loosened" and tighter in ("false", "true", "more"):
         flagged = True  # a switch or a required signer has no "small" loosening
     return Change(file, jp, kind, direction, shown_old, shown_new, pct, flagged)
+
+
+def _classify_grants(file: str, jp: str, kind: str, old: Any, new: Any) -> Change:
+    """A list whose entries each grant something: removing entries tightens, adding any loosens (flagged)."""
+    before = set(map(str, old)) if isinstance(old, list) else set()
+    after = set(map(str, new)) if isinstance(new, list) else set()
+    shown_old, shown_new = (None if old is _ABSENT else old), (None if new is _ABSENT else new)
+    if before == after:
+        return Change(file, jp, kind, "neutral", shown_old, shown_new)
+    direction = "loosened" if after - before else "tightened"
+    return Change(file, jp, kind, direction, shown_old, shown_new, None, direction == "loosened")
 
 
 def diff_texts(file: str, base_text: str | None, new_text: str | None, schema: dict) -> list[Change]:

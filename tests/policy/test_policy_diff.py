@@ -123,3 +123,28 @@ def test_not_a_git_repository(root, monkeypatch, capsys):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(root.path.parent))
     assert run(["policy", "diff", "--base", "main"]) == 2
     assert "is not inside a git repository" in capsys.readouterr().err
+
+
+def test_granting_a_role_is_a_flagged_loosening_and_revoking_one_a_tightening(repo, capsys):
+    edit(repo, "  - name: bob\n    roles: [operator]", "  - name: bob\n    roles: [operator, owner]", name="roles")
+    code, report = diff_json(capsys, "--fail-on-loosen")
+    c = only(report, "$.people.bob.roles")
+    assert code == 1 and (c["direction"], c["flagged"]) == ("loosened", True)
+    assert (c["old"], c["new"]) == (["operator"], ["operator", "owner"])
+    edit(repo, "  - name: bob\n    roles: [operator, owner]", "  - name: bob\n    roles: [owner]", name="roles")
+    code, report = diff_json(capsys, "--fail-on-loosen")
+    c = only(report, "$.people.bob.roles")
+    assert code == 1 and c["direction"] == "loosened"  # operator -> owner swaps authority: still a loosening
+
+
+def test_removing_a_persons_role_is_a_tightening(repo, capsys):
+    path = repo.policy_file("roles")
+    text = path.read_text()
+    path.write_text(text.replace("  - name: alice\n    roles: [owner]",
+                                 "  - name: alice\n    roles: [owner, operator]", 1))
+    subprocess.run(["git", "-C", str(repo.path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "x"],
+                   check=True, capture_output=True)
+    edit(repo, "  - name: alice\n    roles: [owner, operator]", "  - name: alice\n    roles: [owner]", name="roles")
+    code, report = diff_json(capsys, "--fail-on-loosen")
+    c = only(report, "$.people.alice.roles")
+    assert code == 0 and (c["direction"], c["flagged"]) == ("tightened", False)
