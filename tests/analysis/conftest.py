@@ -17,4 +17,7 @@ def deploy(tmp_path: Path) -> Path:
         if src.is_dir():
             shutil.copytree(src, tmp_path / name)
     (tmp_path / "live_runs").mkdir()
+    # the analysis tests record shadow runs, which need environment.mode = "paper" (runbook 10a.2)
+    cfg = tmp_path / "config" / "config.toml"
+    cfg.write_text(cfg.read_text().replace('mode = "testnet"', 'mode = "paper"', 1))
     return tmp_path

@@ -12,6 +12,8 @@ from peaktrade.root import Root
 
 @pytest.fixture
 def real_run(deploy, capsys):
+    cfg = deploy / "config" / "config.toml"  # shadow runs need environment.mode = "paper"
+    cfg.write_text(cfg.read_text().replace('mode = "testnet"', 'mode = "paper"', 1))
     assert run(["--root", str(deploy), "session", "run", "--mode", "shadow", "--steps", "25"]) == 0
     capsys.readouterr()
     [d] = list((deploy / "live_runs").iterdir())
