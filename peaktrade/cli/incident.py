@@ -34,11 +34,14 @@ def new_cmd(
         raise UsageError(f"--run-id {run_id!r}: not a run id")
     root = _common.root()
     title = runbook
-    if runbook in playbook_names(root):
-        try:
-            title = load_playbook(root, runbook).title
-        except UsageError:
-            pass
+    names = playbook_names(root)
+    if runbook not in names:
+        raise UsageError(f"--runbook {runbook!r}: no such playbook in {root.rel(root.playbooks_dir)}/",
+                         details=[f"available: {', '.join(names) or '(none)'}"])
+    try:
+        title = load_playbook(root, runbook).title
+    except UsageError:
+        pass  # an invalid playbook still gets its incident report, titled by name
     now = SYSTEM_CLOCK.now()
     incident_id = f"{now.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     path = render_new_incident(root, runbook=runbook, severity=severity, run_id=run_id,

@@ -73,6 +73,8 @@ def test_incident_new_renders_a_fresh_report(root, capsys):
     assert "# Incident: Daily system health check (run shadow_20251207_120000_abc123)" in text
     assert "| Severity | high |" in text and "Run ids: shadow_20251207_120000_abc123" in text
     assert cli(root, "incident", "new", "--runbook", "x", "--severity", "huge") == 2
+    assert cli(root, "incident", "new", "--runbook", "no-such-playbook", "--severity", "low") == 2
+    assert not list(root.incidents_dir.glob("*no-such-playbook*"))
 
 
 def test_approvals_with_signers_reach_journal_and_checklist(root, monkeypatch):
