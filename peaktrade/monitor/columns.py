@@ -301,15 +301,12 @@ def last_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from peaktrade.runtime.runlog import last_row_groups
+
         pf = pq.ParquetFile(parquet)
         have = {_step(e) for e in tail}
         # only the last row groups: a million-event run must not be read whole for ten rows
-        groups, count = [], 0
-        for i in range(pf.metadata.num_row_groups - 1, -1, -1):
-            groups.insert(0, i)
-            count += pf.metadata.row_group(i).num_rows
-            if count >= limit:
-                break
+        groups = last_row_groups(pf, limit)
         names = [n for n in pf.schema_arrow.names if n in SHOWN]
         table = pf.read_row_groups(groups, columns=names, use_threads=False) if groups else pa.table({})
         table = table.slice(max(0, table.num_rows - limit))

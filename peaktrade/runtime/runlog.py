@@ -170,6 +170,18 @@ def _last_step(table) -> int:
     return int(pc.max(table.column("step")).as_py())
 
 
+def last_row_groups(pf, rows: int) -> list[int]:
+    """Indices of the fewest trailing row groups of ParquetFile ``pf`` that hold at least ``rows`` rows
+    (all of them if the file is shorter): the tail of a million-event run without reading it whole."""
+    groups, count = [], 0
+    for i in range(pf.metadata.num_row_groups - 1, -1, -1):
+        groups.insert(0, i)
+        count += pf.metadata.row_group(i).num_rows
+        if count >= rows:
+            break
+    return groups
+
+
 def parquet_last_step(path: Path) -> int:
     """The last step in a Parquet event file (0 if none): from the footer's statistics when present."""
     if not Path(path).is_file():
@@ -274,12 +286,7 @@ def tail_events(run_dir: Path, limit: int) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(run_dir / PARQUET_FILE)
-    groups, rows = [], 0
-    for i in range(pf.metadata.num_row_groups - 1, -1, -1):
-        groups.insert(0, i)
-        rows += pf.metadata.row_group(i).num_rows
-        if rows >= limit:
-            break
+    groups = last_row_groups(pf, limit)
     table = pf.read_row_groups(groups).cast(arrow_schema()) if groups else arrow_schema().empty_table()
     last = _last_step(table)
     table = table.slice(max(0, table.num_rows - limit))

@@ -1,32 +1,15 @@
-"""A fresh deployment root per test, and helpers to write run logs into it."""
+"""Real servers on loopback for the notifier tests (`deploy` comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+# --- real servers on loopback -------------------------------------------------------------
+import base64
+import json
+import socketserver
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def deploy(tmp_path: Path) -> Path:
-    for name in ("config", "playbooks", "policies", "schemas"):
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, tmp_path / name)
-    (tmp_path / "live_runs").mkdir()
-    return tmp_path
-
-
-# --- real servers on loopback -------------------------------------------------------------
-
-import base64  # noqa: E402
-import json  # noqa: E402
-import socketserver  # noqa: E402
-import threading  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):

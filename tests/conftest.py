@@ -1,4 +1,4 @@
-"""A fresh deployment root per test, and helpers to write run logs into it."""
+"""Fixtures shared by several test areas."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def deploy(tmp_path: Path) -> Path:
+    """A fresh deployment root: the repo's shipped config, playbooks, policies and schemas, and live_runs/."""
     for name in ("config", "playbooks", "policies", "schemas"):
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, tmp_path / name)
+        shutil.copytree(REPO / name, tmp_path / name)
     (tmp_path / "live_runs").mkdir()
     return tmp_path
