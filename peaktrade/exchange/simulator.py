@@ -1,11 +1,14 @@
 """A loopback Kraken REST simulator for tests and demos (``peaktrade exchange simulate --port N``).
 
-It speaks the subset of Kraken's REST API that ccxt's ``kraken`` class uses for markets, ticker, OHLC,
-balance and orders, checks the real ``API-Sign`` (HMAC-SHA512 over path + SHA256(nonce + body) with the
-base64-decoded secret) and a strictly increasing nonce, and can inject faults. Prices come from the dummy
-exchange's deterministic walk. It deliberately does NOT deduplicate client order ids: proving that the
-adapter never places an order twice is the adapter's job, so the simulator must not hide a duplicate.
-Bound to 127.0.0.1 only.
+It speaks the subset of Kraken's REST API that ccxt's ``kraken`` class uses (markets, ticker, OHLC, balances,
+orders, trades, cancels, the dead-man switch), checks the real ``API-Sign`` (HMAC-SHA512 over path +
+SHA256(nonce + body) with the base64-decoded secret) and a strictly increasing nonce, and can inject faults.
+Prices come from the dummy exchange's deterministic walk. Bound to 127.0.0.1 only.
+
+Like Kraken it refuses a ``cl_ord_id`` only while an order with it is open: a closed order's id can be
+used again, so proving that an intent is never placed twice stays the adapter's job. How hard it is
+(pending orders, partial fills, rate counters) is a behaviour profile: ``easy`` (default) or ``kraken``;
+see ``peaktrade.exchange.sim.profile`` and docs/exchange.md for what it models and what it does not.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import json
 import re
 import threading
@@ -23,36 +25,58 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from peaktrade.exchange.dummy import DummyExchange
+from peaktrade.exchange.sim.engine import Engine, KrakenError
+from peaktrade.exchange.sim.pairs import (
+    OHLC_CAP,
+    OHLC_INTERVALS,
+    asset,
+    asset_pairs_reply,
+    assets_reply,
+    pair_for,
+)
+from peaktrade.exchange.sim.profile import (
+    ERROR_REPLIES,
+    FAULTS,
+    LANDING,
+    ORDER_ONLY,
+    WRITES,
+    Behaviour,
+    DecayCounter,
+    cancel_penalty,
+    cloudflare_page,
+    profile,
+)
 
-FAULTS = ("timeout", "http_500", "rate_limit", "invalid_key", "invalid_nonce", "insufficient_funds", "garbage",
-          "accept_then_timeout")
-_ERRORS = {"rate_limit": "EAPI:Rate limit exceeded", "invalid_key": "EAPI:Invalid key",
-           "invalid_nonce": "EAPI:Invalid nonce", "insufficient_funds": "EOrder:Insufficient funds"}
-_ASSET = {"BTC": "XXBT", "ETH": "XETH", "EUR": "ZEUR", "USD": "ZUSD"}
-_ALT = {"XXBT": "XBT"}
+__all__ = ["FAULTS", "KrakenSimulator"]
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-_WRITES = ("AddOrder", "CancelOrder", "CancelAll")  # where "accept_then_timeout" applies
-
-
-def _asset(code: str) -> str:
-    return _ASSET.get(code, code)
+_HISTORY = ("TradesHistory", "QueryTrades", "Ledgers", "QueryLedgers")  # cost 2 on the REST call counter
+_PAGE = 50  # Kraken's page size for closed orders and trades history
 
 
 class KrakenSimulator:
     def __init__(self, api_key: str, api_secret: str, *, prices: dict[str, float] | None = None,
                  balances: dict[str, float] | None = None, fee_rate: float = 0.0026, seed: int = 42,
-                 timeout_delay_s: float = 1.0, time_offset_s: float = 0.0):
+                 timeout_delay_s: float = 1.0, time_offset_s: float = 0.0, maker_fee_rate: float = 0.0016,
+                 profile_name: str = "easy", behaviour: Behaviour | None = None):
         self.api_key, self._secret = api_key, base64.b64decode(api_secret)
         self.market = DummyExchange({"seed": seed, "start_prices": prices or {"BTC/EUR": 60000.0, "ETH/EUR": 3000.0},
                                      "bar_seconds": 15, "volatility": 0.002})
-        self.pairs = {sym: _asset(sym.split("/")[0]) + _asset(sym.split("/")[1]) for sym in self.market.start_prices}
-        self.balances = {_asset(k): float(v) for k, v in (balances or {"EUR": 10000.0}).items()}
-        self.fee_rate, self.timeout_delay_s, self.time_offset_s = fee_rate, timeout_delay_s, time_offset_s
-        self.orders: dict[str, dict[str, Any]] = {}
+        self.pair_table = {sym: pair_for(sym) for sym in self.market.start_prices}
+        self.pairs = {sym: p.id for sym, p in self.pair_table.items()}
+        self.balances = {asset(k): float(v) for k, v in (balances or {"EUR": 10000.0}).items()}
+        self.fee_rate, self.maker_fee_rate = fee_rate, maker_fee_rate
+        self.timeout_delay_s, self.time_offset_s = timeout_delay_s, time_offset_s
+        self.behaviour = behaviour or profile(profile_name)
+        self.engine = Engine(self.market, self.pair_table, self.balances, taker=fee_rate, maker=maker_fee_rate,
+                             behaviour=self.behaviour)
+        self.orders = self.engine.orders  # txid -> Kraken's order fields (plus the engine's own `_` keys)
+        self.trades = self.engine.trades
         self.requests: list[str] = []  # paths served, in order
         self._faults: list[tuple[str, str | None]] = []
         self._nonce = 0
-        self._ids = itertools.count(1)
+        self._locked_until = 0.0
+        self._api_counter: DecayCounter | None = None
+        self._trade_counters: dict[str, DecayCounter] = {}
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -64,10 +88,17 @@ class KrakenSimulator:
         with self.lock:
             self._faults += [(fault, path)] * times
 
+    def lock_out(self, seconds: float | None = None) -> None:
+        """Answer every private request with ``EGeneral:Temporary lockout`` for ``seconds`` (default: the
+        profile's, about 15 minutes like Kraken); 0 lifts a lockout."""
+        with self.lock:
+            span = self.behaviour.lockout_s if seconds is None else seconds
+            self._locked_until = time.monotonic() + span if span > 0 else 0.0
+
     def _take_fault(self, name: str) -> str | None:
         with self.lock:
             for i, (fault, path) in enumerate(self._faults):
-                if path in (None, name) and (fault != "accept_then_timeout" or name in _WRITES):
+                if path in (None, name) and (fault not in LANDING or name in WRITES):
                     del self._faults[i]
                     return fault
         return None
@@ -110,27 +141,72 @@ class KrakenSimulator:
             return 504, "Gateway Timeout"
         if fault == "http_500":
             return 500, "Internal Server Error"
-        elif fault == "garbage":
+        if fault in ("cloudflare_520", "cloudflare_522"):
+            return int(fault[-3:]), cloudflare_page(int(fault[-3:]))
+        if fault == "garbage":
             return 200, "<html>\x00garbage"
-        elif fault in ("rate_limit", "invalid_key", "invalid_nonce") or (fault == "insufficient_funds"
-                                                                          and name == "AddOrder"):
-            return 200, json.dumps({"error": [_ERRORS[fault]]})
+        if fault == "lockout":
+            self.lock_out()
+        if fault in ERROR_REPLIES and (fault not in ORDER_ONLY or name == "AddOrder"):
+            return 200, _error(ERROR_REPLIES[fault])
         with self.lock:
-            if api == "private":
-                error = self._authenticate(name, params, headers, body)
-                if error:
-                    return 200, json.dumps({"error": [error]})
             handler = getattr(self, f"_{api}_{name}", None)
+            if api == "private":
+                error = self._gate(name, params, headers, body)
+                if error:
+                    return 200, _error(error)
             if handler is None:
-                return 404, json.dumps({"error": [f"EGeneral:Unknown method {name}"]})
-            self._sweep()
+                return 200, _error("EGeneral:Unknown method")
+        if fault == "late_landing":  # authenticated on arrival, applied after the client gave up and looked
+            time.sleep(self.timeout_delay_s + self.behaviour.late_landing_delay_s)
+        with self.lock:
+            now = time.time()
             try:
+                self.engine.sweep(now)
                 result = handler(params)
-            except _KrakenError as exc:
-                return 200, json.dumps({"error": [str(exc)]})
-        if fault == "accept_then_timeout":
+            except KrakenError as exc:
+                return 200, _error(str(exc))
+        if fault in LANDING:
             time.sleep(self.timeout_delay_s)  # done on the exchange; the reply never reaches the client in time
         return 200, json.dumps({"error": [], "result": result})
+
+    def _gate(self, name: str, params: dict[str, str], headers: Any, body: str) -> str | None:
+        """Lockout, authentication, nonce and the rate counters, in Kraken's order."""
+        if time.monotonic() < self._locked_until:
+            return "EGeneral:Temporary lockout"
+        error = self._authenticate(name, params, headers, body)
+        if error or not self.behaviour.rate_counters:
+            return error
+        b = self.behaviour
+        if name in ("AddOrder", "CancelOrder"):  # the matching engine's per-pair counter
+            sym = self._order_symbol(name, params)
+            if sym is None:
+                return None
+            counter = self._trade_counters.setdefault(sym, DecayCounter(b.trade_counter_max, b.trade_counter_decay))
+            if name == "AddOrder":
+                return None if counter.try_add(1) else "EOrder:Rate limit exceeded"
+            counter.add(cancel_penalty(self._order_age(params)))
+            return None
+        if self._api_counter is None:
+            self._api_counter = DecayCounter(b.api_counter_max, b.api_counter_decay)
+        return None if self._api_counter.try_add(2 if name in _HISTORY else 1) else "EAPI:Rate limit exceeded"
+
+    def _order_symbol(self, name: str, params: dict[str, str]) -> str | None:
+        try:
+            if name == "AddOrder":
+                return self.engine.symbol(params.get("pair", ""))
+        except KrakenError:
+            return None
+        ref = params.get("txid") or params.get("cl_ord_id")
+        for t, o in self.orders.items():
+            if ref in (t, o.get("cl_ord_id")):
+                return o["_symbol"]
+        return None
+
+    def _order_age(self, params: dict[str, str]) -> float:
+        ref = params.get("txid") or params.get("cl_ord_id")
+        ages = [time.time() - o["opentm"] for t, o in self.orders.items() if ref in (t, o.get("cl_ord_id"))]
+        return min(ages) if ages else 1e9
 
     def _authenticate(self, name: str, params: dict[str, str], headers: Any, body: str) -> str | None:
         if headers.get("API-Key") != self.api_key:
@@ -154,158 +230,124 @@ class KrakenSimulator:
         now = time.time() + self.time_offset_s
         return {"unixtime": int(now), "rfc1123": time.strftime("%a, %d %b %y %H:%M:%S +0000", time.gmtime(now))}
 
+    def _public_SystemStatus(self, params: dict[str, str]) -> dict[str, Any]:
+        return {"status": "online", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
     def _public_Assets(self, params: dict[str, str]) -> dict[str, Any]:
-        codes = {c for sym in self.pairs for c in sym.split("/")}
-        return {_asset(c): {"aclass": "currency", "altname": _ALT.get(_asset(c), c), "decimals": 10,
-                            "display_decimals": 5, "status": "enabled"} for c in sorted(codes)}
+        return assets_reply(list(self.pair_table.values()))
 
     def _public_AssetPairs(self, params: dict[str, str]) -> dict[str, Any]:
-        out = {}
-        for sym, pid in self.pairs.items():
-            base, quote = (_asset(c) for c in sym.split("/"))
-            alt = _ALT.get(base, base.lstrip("XZ") if len(base) == 4 else base) + quote[-3:]
-            out[pid] = {"altname": alt, "wsname": sym.replace("BTC", "XBT"), "aclass_base": "currency", "base": base,
-                        "aclass_quote": "currency", "quote": quote, "lot": "unit", "pair_decimals": 1,
-                        "lot_decimals": 8, "lot_multiplier": 1, "leverage_buy": [], "leverage_sell": [],
-                        "fees": [[0, 0.26]], "fees_maker": [[0, 0.16]], "fee_volume_currency": "ZUSD",
-                        "ordermin": "0.00005", "costmin": "0.5", "status": "online"}
-        return out
-
-    def _symbol(self, pair: str) -> str:
-        for sym, pid in self.pairs.items():
-            if pair in (pid, sym, sym.replace("/", ""), sym.replace("BTC", "XBT").replace("/", "")):
-                return sym
-        raise _KrakenError("EQuery:Unknown asset pair")
+        return asset_pairs_reply(list(self.pair_table.values()), self.fee_rate * 100, self.maker_fee_rate * 100)
 
     def _public_Ticker(self, params: dict[str, str]) -> dict[str, Any]:
-        sym = self._symbol(params.get("pair", ""))
+        sym = self.engine.symbol(params.get("pair", ""))
+        p = self.pair_table[sym]
         t = self.market.fetch_ticker(sym)
-        last, bid, ask = (f"{t[k]:.1f}" for k in ("last", "bid", "ask"))
-        return {self.pairs[sym]: {"a": [ask, "1", "1.000"], "b": [bid, "1", "1.000"], "c": [last, "0.01"],
-                                  "v": ["10.0", "100.0"], "p": [last, last], "t": [10, 100],
-                                  "l": [last, last], "h": [last, last], "o": last}}
+        last, bid, ask = (f"{t[k]:.{p.pair_decimals}f}" for k in ("last", "bid", "ask"))
+        return {p.id: {"a": [ask, "1", "1.000"], "b": [bid, "1", "1.000"], "c": [last, "0.01000000"],
+                       "v": ["10.00000000", "100.00000000"], "p": [last, last], "t": [10, 100],
+                       "l": [last, last], "h": [last, last], "o": last}}
 
     def _public_OHLC(self, params: dict[str, str]) -> dict[str, Any]:
-        sym = self._symbol(params.get("pair", ""))
-        interval = int(params.get("interval", "1"))
-        since = int(params["since"]) * 1000 if params.get("since") else None
-        bars = self.market.fetch_ohlcv(sym, f"{interval}m", since=since, limit=200)
-        rows = [[int(ts // 1000), f"{o:.1f}", f"{h:.1f}", f"{low:.1f}", f"{c:.1f}", f"{c:.1f}", f"{v:.8f}", 5]
-                for ts, o, h, low, c, v in bars]
-        return {self.pairs[sym]: rows, "last": rows[-1][0] if rows else 0}
+        sym = self.engine.symbol(params.get("pair", ""))
+        p = self.pair_table[sym]
+        interval = params.get("interval", "1")
+        if not interval.isdigit() or int(interval) not in OHLC_INTERVALS:
+            raise KrakenError("EGeneral:Invalid arguments")
+        since = int(float(params["since"])) if params.get("since") else None
+        # Kraken keeps only the last 720 candles of an interval: `since` can only narrow that window
+        bars = self.market.fetch_ohlcv(sym, f"{interval}m", limit=OHLC_CAP)
+        d = p.pair_decimals
+        rows = [[int(ts // 1000), f"{o:.{d}f}", f"{h:.{d}f}", f"{low:.{d}f}", f"{c:.{d}f}", f"{c:.{d}f}",
+                 f"{v:.8f}", 5] for ts, o, h, low, c, v in bars if since is None or ts // 1000 > since]
+        last = rows[-2][0] if len(rows) > 1 else (rows[-1][0] if rows else since or 0)  # the last committed one
+        return {p.id: rows, "last": last}
 
     # --- private endpoints ---
     def _private_Balance(self, params: dict[str, str]) -> dict[str, Any]:
         return {k: f"{v:.10f}" for k, v in self.balances.items()}
 
     def _private_BalanceEx(self, params: dict[str, str]) -> dict[str, Any]:
-        return {k: {"balance": f"{v:.10f}", "hold_trade": "0.0000000000"} for k, v in self.balances.items()}
+        held = self.engine.held()
+        return {k: {"balance": f"{v:.10f}", "hold_trade": f"{held.get(k, 0.0):.10f}"}
+                for k, v in self.balances.items()}
 
     def _private_AddOrder(self, params: dict[str, str]) -> dict[str, Any]:
-        sym = self._symbol(params.get("pair", ""))
-        side, otype = params.get("type"), params.get("ordertype")
-        volume = float(params.get("volume", "0"))
-        if side not in ("buy", "sell") or otype not in ("market", "limit") or volume <= 0:
-            raise _KrakenError("EGeneral:Invalid arguments")
-        price = float(params["price"]) if otype == "limit" and params.get("price") else None
-        if otype == "limit" and not price:
-            raise _KrakenError("EGeneral:Invalid arguments:price")
         cid = params.get("cl_ord_id")
         if cid and len(cid) > 18 and not _UUID.match(cid):  # Kraken: a UUID, or free text up to 18 characters
-            raise _KrakenError("EGeneral:Invalid arguments:cl_ord_id")
-        alt = self._public_AssetPairs({})[self.pairs[sym]]["altname"]
-        descr = f"{side} {volume:.8f} {alt} @ " + (f"limit {price:.1f}" if price else "market")
-        fill = self._fill_price(sym, side) if otype == "market" else price
-        self._check_funds(sym, side, volume, fill)
-        if params.get("validate", "").lower() in ("true", "1"):
-            return {"descr": {"order": descr}}
-        txid = f"O{next(self._ids):05d}-SIMUL-{int(time.time()) % 100000:05d}"
-        self.orders[txid] = {"refid": None, "userref": 0, "cl_ord_id": params.get("cl_ord_id"), "status": "open",
-                             "opentm": time.time(), "starttm": 0, "expiretm": 0,
-                             "descr": {"pair": alt, "type": side, "ordertype": otype,
-                                       "price": f"{price or 0:.1f}", "price2": "0", "leverage": "none",
-                                       "order": descr, "close": ""},
-                             "vol": f"{volume:.8f}", "vol_exec": "0.00000000", "cost": "0", "fee": "0",
-                             "price": "0", "stopprice": "0", "limitprice": "0", "misc": "", "oflags": "fciq",
-                             "_symbol": sym}
-        if otype == "market":
-            self._fill(txid, fill)
-        return {"descr": {"order": descr}, "txid": [txid]}
-
-    def _fill_price(self, sym: str, side: str) -> float:
-        t = self.market.fetch_ticker(sym)
-        return float(t["ask"] if side == "buy" else t["bid"])
-
-    def _check_funds(self, sym: str, side: str, volume: float, price: float) -> None:
-        base, quote = (_asset(c) for c in sym.split("/"))
-        need, cur = (volume * price * (1 + self.fee_rate), quote) if side == "buy" else (volume, base)
-        if need > self.balances.get(cur, 0.0) + 1e-12:
-            raise _KrakenError("EOrder:Insufficient funds")
-
-    def _fill(self, txid: str, price: float) -> None:
-        order = self.orders[txid]
-        base, quote = (_asset(c) for c in order["_symbol"].split("/"))
-        volume = float(order["vol"])
-        cost, sign = volume * price, (1 if order["descr"]["type"] == "buy" else -1)
-        fee = cost * self.fee_rate
-        self.balances[base] = self.balances.get(base, 0.0) + sign * volume
-        self.balances[quote] = self.balances.get(quote, 0.0) - sign * cost - fee
-        order.update(status="closed", closetm=time.time(), vol_exec=order["vol"], cost=f"{cost:.8f}",
-                     fee=f"{fee:.8f}", price=f"{price:.1f}")
-
-    def _sweep(self) -> None:
-        for txid, order in self.orders.items():
-            if order["status"] == "open" and order["descr"]["ordertype"] == "limit":
-                last = float(self.market.fetch_ticker(order["_symbol"])["last"])
-                limit = float(order["descr"]["price"])
-                if (last <= limit) if order["descr"]["type"] == "buy" else (last >= limit):
-                    self._fill(txid, limit)
-
-    def _public_view(self, order: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in order.items() if not k.startswith("_")}
-
-    def _matching(self, params: dict[str, str], open_: bool) -> list[tuple[str, dict[str, Any]]]:
-        cid = params.get("cl_ord_id")
-        return [(t, o) for t, o in self.orders.items()
-                if (o["status"] == "open") == open_ and (cid is None or o.get("cl_ord_id") == cid)]
+            raise KrakenError("EGeneral:Invalid arguments:cl_ord_id")
+        return self.engine.add_order(params, time.time())
 
     def _private_OpenOrders(self, params: dict[str, str]) -> dict[str, Any]:
-        return {"open": {t: self._public_view(o) for t, o in self._matching(params, True)}}
+        trades = params.get("trades", "").lower() in ("true", "1")
+        return {"open": {t: self.engine.view(o, trades) for t, o in self.engine.matching(params, True)}}
 
     def _private_ClosedOrders(self, params: dict[str, str]) -> dict[str, Any]:
-        # like Kraken: the 50 most recently closed orders, newest first
-        closed = sorted(self._matching(params, False), key=lambda item: item[1].get("closetm", 0), reverse=True)
-        return {"closed": {t: self._public_view(o) for t, o in closed[:50]}, "count": len(closed)}
+        # like Kraken: newest first, 50 a page (`ofs`), filtered by start/end time, cl_ord_id and userref
+        start, end = _time_arg(params.get("start")), _time_arg(params.get("end"))
+        closed = [(t, o) for t, o in self.engine.matching(params, False)
+                  if (start is None or o["closetm"] > start) and (end is None or o["closetm"] <= end)]
+        closed.sort(key=lambda item: item[1]["closetm"], reverse=True)
+        ofs = int(params.get("ofs") or 0)
+        trades = params.get("trades", "").lower() in ("true", "1")
+        return {"closed": {t: self.engine.view(o, trades) for t, o in closed[ofs:ofs + _PAGE]}, "count": len(closed)}
 
     def _private_QueryOrders(self, params: dict[str, str]) -> dict[str, Any]:
         ids = [t for t in params.get("txid", "").split(",") if t]
-        missing = [t for t in ids if t not in self.orders]
-        if missing or not ids:
-            raise _KrakenError("EOrder:Unknown order")
-        return {t: self._public_view(self.orders[t]) for t in ids}
+        if not ids or len(ids) > 50:
+            raise KrakenError("EGeneral:Invalid arguments")
+        if any(t not in self.orders for t in ids):
+            raise KrakenError("EOrder:Invalid order")
+        userref = params.get("userref")
+        trades = params.get("trades", "").lower() in ("true", "1")
+        return {t: self.engine.view(self.orders[t], trades) for t in ids
+                if userref is None or str(self.orders[t]["userref"]) == userref}
+
+    def _private_TradesHistory(self, params: dict[str, str]) -> dict[str, Any]:
+        start, end = _time_arg(params.get("start")), _time_arg(params.get("end"))
+        rows = [(t, tr) for t, tr in self.trades.items()
+                if (start is None or tr["time"] > start) and (end is None or tr["time"] <= end)]
+        rows.sort(key=lambda item: item[1]["time"], reverse=True)
+        ofs = int(params.get("ofs") or 0)
+        return {"trades": {t: dict(tr) for t, tr in rows[ofs:ofs + _PAGE]}, "count": len(rows)}
+
+    def _private_QueryTrades(self, params: dict[str, str]) -> dict[str, Any]:
+        ids = [t for t in params.get("txid", "").split(",") if t]
+        if not ids or any(t not in self.trades for t in ids):
+            raise KrakenError("EGeneral:Invalid arguments")
+        return {t: dict(self.trades[t]) for t in ids}
 
     def _private_CancelOrder(self, params: dict[str, str]) -> dict[str, Any]:
-        ref = params.get("txid") or params.get("cl_ord_id")
-        hits = [t for t, o in self.orders.items() if ref in (t, o.get("cl_ord_id")) and o["status"] == "open"]
-        if not hits:
-            raise _KrakenError("EOrder:Unknown order")
-        for t in hits:
-            self.orders[t].update(status="canceled", closetm=time.time())
-        return {"count": len(hits)}
+        count, _ = self.engine.cancel(params.get("cl_ord_id") or params.get("txid") or "", time.time())
+        return {"count": count}
 
     def _private_CancelAll(self, params: dict[str, str]) -> dict[str, Any]:
-        hits = [o for o in self.orders.values() if o["status"] == "open"]
-        for o in hits:
-            o.update(status="canceled", closetm=time.time())
-        return {"count": len(hits)}
+        return {"count": self.engine.cancel_all(time.time())}
 
+    def _private_CancelAllOrdersAfter(self, params: dict[str, str]) -> dict[str, Any]:
+        return self.engine.cancel_all_after(params.get("timeout"), time.time())
+
+    # --- inspection (tests) ---
     def orders_by_client_id(self, client_order_id: str) -> list[str]:
         with self.lock:
             return [t for t, o in self.orders.items() if o.get("cl_ord_id") == client_order_id]
 
+    def step(self, n: int = 1) -> None:
+        """Run ``n`` matching steps without a request (as if other clients' requests went by)."""
+        with self.lock:
+            for _ in range(n):
+                self.engine.sweep(time.time())
 
-class _KrakenError(Exception):
-    pass
+
+def _error(message: str) -> str:
+    return json.dumps({"error": [message]})
+
+
+def _time_arg(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None  # a txid as start/end: not modelled, treated as no bound
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -320,17 +362,17 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         parts = url.path.strip("/").split("/")
         if len(parts) != 3 or parts[0] != "0" or parts[1] not in ("public", "private"):
-            status, text = 404, json.dumps({"error": ["EGeneral:Unknown method"]})
+            status, text = 404, _error("EGeneral:Unknown method")
         else:
             query = {k: v[-1] for k, v in parse_qs(url.query or body, keep_blank_values=True).items()}
             try:
                 status, text = self.simulator.handle(parts[1], parts[2], query, self.headers, body)
             except Exception as exc:  # noqa: BLE001 - a simulator bug must answer, not hang the client
-                status, text = 500, json.dumps({"error": [f"EGeneral:Internal error: {type(exc).__name__}"]})
+                status, text = 500, _error(f"EGeneral:Internal error: {type(exc).__name__}")
         data = text.encode("utf-8", "replace")
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html" if text.startswith("<!DOCTYPE") else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
