@@ -68,7 +68,16 @@ def copy_defaults(target: Path, *, force: bool = False) -> list[Path]:
     ignore = target / ".gitignore"
     if not ignore.exists():
         ignore.write_text(GITIGNORE, encoding="utf-8")
+    _create_desk(target)
     return files
+
+
+def _create_desk(target: Path) -> None:
+    """The desk state with its kill-switch row (released); an existing one is kept as it is."""
+    from peaktrade.desk import open_desk
+    from peaktrade.root import Root
+
+    open_desk(Root(target.resolve()))
 
 
 def register(app: typer.Typer) -> None:

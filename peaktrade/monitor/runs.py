@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peaktrade.errors import UsageError
+from peaktrade.errors import PeakTradeError, UsageError
+from peaktrade.runtime.registry import open_registry
 
 if TYPE_CHECKING:
     from peaktrade.root import Root
@@ -82,13 +83,11 @@ def read_meta(path: Path) -> dict[str, Any]:
 
 def active_run_ids(root: Root) -> dict[str, bool] | None:
     """run id -> active, from the runtime's registry; None when the registry is unavailable."""
-    if not (root.var_dir / "runs.sqlite").is_file():
+    if not (root.var_dir / "desk.sqlite").is_file():
         return None
     try:
-        from peaktrade.runtime.registry import open_registry
-
         return {rec.run_id: bool(rec.active) for rec in open_registry(root).list()}
-    except Exception:  # noqa: BLE001 - ImportError or a half-migrated registry: fall back to meta.json
+    except PeakTradeError:  # an unreadable desk state: fall back to meta.json
         return None
 
 

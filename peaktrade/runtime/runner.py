@@ -43,7 +43,7 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     """Check the request, write meta.json (status ``starting``) and the registry row."""
     from peaktrade.config import load_config
     from peaktrade.redact import redact
-    from peaktrade.runtime.riskgate import skip_allowed
+    from peaktrade.policy.risk import skip_allowed
     from peaktrade.runtime.strategies import get_strategy
 
     if mode == "live":
@@ -200,10 +200,10 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     from peaktrade.config import load_config
     from peaktrade.exchange.base import timeframe_ms
     from peaktrade.exchange.factory import make_exchange
+    from peaktrade.gateway import open_gateway
     from peaktrade.runtime.book import Book
-    from peaktrade.runtime.execution import ExchangeExecutor, PaperExecutor
     from peaktrade.runtime.feeds import PacedFeed, ReplayFeed, ScaledClock, SteppedFeed, stepped_market_clock
-    from peaktrade.runtime.riskgate import RiskGate
+    from peaktrade.runtime.routing import SessionOrders
     from peaktrade.runtime.session import Session
     from peaktrade.runtime.strategies import get_strategy
     from peaktrade.runtime.writer import RunLogWriter
@@ -237,14 +237,14 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     if meta.get("skip_live_risk"):
         log.warning("!!! --skip-live-risk: the risk LIMITS are NOT enforced for this %s run (kill switch still "
                     "is) !!!", mode)
-    gate = RiskGate(root, mode, clock=clock, skip_limits=bool(meta.get("skip_live_risk")), log=log)
-    paper = PaperExecutor(float(config.get("session.fee_rate", 0.0026)), float(config.get("session.slippage_bps", 5.0)))
-    executor: Any = paper if mode == "shadow" else ExchangeExecutor(exchange, symbol, run_id, paper)
+    gateway = open_gateway(root, config, mode, clock=clock, log=log, client=exchange,
+                           skip_limits=bool(meta.get("skip_live_risk")))
+    orders = SessionOrders(gateway, run_id, symbol)
     book = Book(float(config.get("session.starting_cash", 10000.0)))
     writer = RunLogWriter(run_dir, compact_every=int(config.get("run_logs.compact_every", 5000)))
     try:
         session = Session(run_id=run_id, symbol=symbol, timeframe=timeframe, tf_ms=tf_ms, steps=steps, feed=feed,
-                          strategy=strategy, gate=gate, executor=executor, book=book, writer=writer, clock=clock,
+                          strategy=strategy, orders=orders, book=book, writer=writer, clock=clock,
                           log=log, stop=stop)
         return session.run()
     finally:

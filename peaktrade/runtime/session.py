@@ -15,8 +15,7 @@ from typing import Any
 
 from peaktrade.clock import Clock
 from peaktrade.runtime.book import Book
-from peaktrade.runtime.execution import Executor
-from peaktrade.runtime.riskgate import RiskGate
+from peaktrade.runtime.routing import SessionOrders
 from peaktrade.runtime.strategies import Strategy
 from peaktrade.runtime.writer import RunLogWriter
 
@@ -33,11 +32,11 @@ class SessionResult:
 
 class Session:
     def __init__(self, *, run_id: str, symbol: str, timeframe: str, tf_ms: int, steps: int, feed: Any,
-                 strategy: Strategy, gate: RiskGate, executor: Executor, book: Book, writer: RunLogWriter,
+                 strategy: Strategy, orders: SessionOrders, book: Book, writer: RunLogWriter,
                  clock: Clock, log: logging.Logger, stop: threading.Event):
         self.run_id, self.symbol, self.timeframe, self.tf_ms = run_id, symbol, timeframe, tf_ms
-        self.steps, self.feed, self.strategy, self.gate = steps, feed, strategy, gate
-        self.executor, self.book, self.writer = executor, book, writer
+        self.steps, self.feed, self.strategy, self.orders = steps, feed, strategy, orders
+        self.book, self.writer = book, writer
         self.clock, self.log, self.stop = clock, log, stop
         self.closes: list[float] = []
         self.last_signal = 0
@@ -111,6 +110,11 @@ class Session:
         return {"position": b.position, "cash": b.cash, "equity": b.equity(mark), "realized_pnl": b.realized_pnl,
                 "unrealized_pnl": b.unrealized(mark)}
 
+    def _fill(self, fill) -> None:  # noqa: ANN001 - runtime.book.Fill
+        self.book.apply(fill)
+        self.log.info("Filled: %s %.8f %s at %.2f (fee %.4f)", fill.side, fill.quantity, self.symbol, fill.price,
+                      fill.fee)
+
     def on_bar(self, bar: list) -> str | None:
         """Process one closed candle; returns an error text if the session must halt at once."""
         ts, o, h, low, c, v = bar[:6]
@@ -119,34 +123,33 @@ class Session:
         if len(self.closes) > 4 * max(self.strategy.warmup_bars, 1):
             del self.closes[: -2 * self.strategy.warmup_bars]
         signal = self.strategy.signal(self.closes)
+        self.orders.observe(close)
+        counts = dict(orders_generated=0, orders_filled=0, orders_rejected=0, orders_blocked=0)
+        for fill in self.orders.late_fills(close):  # partial fills and late landings of earlier bars
+            self._fill(fill)
+            counts["orders_filled"] += 1
         equity = self.book.equity(close)
-        self.gate.observe(equity)
         target = self.strategy.target_position(signal, equity=equity, price=close, position=self.book.position)
         delta = target - self.book.position
-        counts = dict(orders_generated=0, orders_filled=0, orders_rejected=0, orders_blocked=0)
         allowed, reasons, error, fatal = None, [], None, None
         if abs(delta) * close > _MIN_NOTIONAL:
             side = "buy" if delta > 0 else "sell"
             counts["orders_generated"] = 1
             self.log.info("Signal %+d: %s %.8f %s at ~%.2f", signal, side, abs(delta), self.symbol, close)
-            decision = self.gate.check(symbol=self.symbol, side=side, quantity=abs(delta), price=close,
-                                       position=self.book.position, cash=self.book.cash, equity=equity)
-            allowed, reasons = decision.allowed, decision.reasons
-            if not decision.allowed:
+            placed = self.orders.place(side, abs(delta), close, self.writer.step + 1)
+            allowed, reasons = placed.allowed, placed.reasons
+            if not placed.allowed:
                 counts["orders_blocked"] = 1
-            else:
-                ex = self.executor.execute(side, abs(delta), close)
-                if ex.fill is not None:
-                    self.book.apply(ex.fill)
-                    counts["orders_filled"] = 1
-                    self.log.info("Filled: %s %.8f %s at %.2f (fee %.4f)", side, ex.fill.quantity, self.symbol,
-                                  ex.fill.price, ex.fill.fee)
-                elif ex.rejected:
-                    counts["orders_rejected"] = 1
-                    error = ex.error
-                    self.log.error("Order failed: %s", ex.error)
-                if ex.fatal:
-                    fatal = ex.error
+            for fill in placed.fills:
+                self._fill(fill)
+                counts["orders_filled"] += 1
+            if placed.rejected:
+                counts["orders_rejected"] = 1
+            if placed.error:
+                error = placed.error
+                self.log.error("Order failed: %s", placed.error)
+            if placed.fatal:
+                fatal = placed.error
         self.last_signal = signal
         self.writer.append({
             "ts_event": self.clock.now(), "ts_bar": _iso(int(ts)), "price": close, "open": float(o),

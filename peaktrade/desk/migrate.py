@@ -1,0 +1,148 @@
+"""Creating the desk state, and migrating a desk of an older release into it.
+
+An older desk kept its registry in ``var/runs.sqlite``, its kill switch in ``var/kill-switch.json`` and
+the use of an approval in the request file (``used_by``). On first use they are imported into
+``var/desk.sqlite`` under a lock and renamed ``*.migrated`` (kept, never read again). A store that
+disappeared from a desk that had one (``var/desk.created`` says it did) is not silently recreated: that
+would release an engaged kill switch. ``recreate`` makes a new one with the kill switch engaged.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from peaktrade.clock import SYSTEM_CLOCK, utc_iso
+from peaktrade.desk.sqlite import SqliteDesk
+from peaktrade.desk.store import KS_STATES, RUN_COLUMNS, DeskUnavailable, KillSwitchRow, RunRecord
+from peaktrade.root import Root
+
+MARKER = "desk.created"
+LEGACY = ("runs.sqlite", "kill-switch.json")
+
+
+def _lock(path: Path) -> FileLock:
+    return FileLock(str(path.with_name(path.name + ".lock")), timeout=30)
+
+
+def create_or_migrate(root: Root, path: Path) -> SqliteDesk:
+    if path.is_symlink():
+        raise DeskUnavailable(f"the desk state {root.rel(path)} is a symbolic link; it must be a regular file "
+                              "(failing closed: every order is blocked)")
+    if path.exists():
+        return SqliteDesk(path, create=False)
+    try:
+        root.var_dir.mkdir(parents=True, exist_ok=True)
+        with _lock(path):
+            if path.exists() or path.is_symlink():  # another process created it meanwhile
+                return create_or_migrate_existing(root, path)
+            legacy = [n for n in LEGACY if (root.var_dir / n).exists()]
+            if (root.var_dir / MARKER).exists() and not legacy:
+                raise DeskUnavailable(
+                    f"the desk state {root.rel(path)} is missing, but this desk had one ({root.rel(root.var_dir / MARKER)}):"
+                    " failing closed, every order is blocked",
+                    details=["restore var/desk.sqlite from a backup, or recreate it with the kill switch engaged: "
+                             "peaktrade desk migrate --recreate"])
+            store = _create(root, path, KillSwitchRow("ACTIVE"))
+            if legacy:
+                _import_legacy(root, store)
+            return store
+    except Timeout:
+        raise DeskUnavailable(f"the desk state {root.rel(path)} is being created by another process (lock held "
+                              "for 30 s); try again") from None
+    except OSError as exc:
+        raise DeskUnavailable(f"the desk state {root.rel(path)} cannot be created ({exc})") from None
+
+
+def create_or_migrate_existing(root: Root, path: Path) -> SqliteDesk:
+    if path.is_symlink():
+        raise DeskUnavailable(f"the desk state {root.rel(path)} is a symbolic link; failing closed")
+    return SqliteDesk(path, create=False)
+
+
+def _create(root: Root, path: Path, kill_switch: KillSwitchRow) -> SqliteDesk:
+    store = SqliteDesk(path)
+    store.init_kill_switch(kill_switch)
+    store.set_meta("created_at", utc_iso(SYSTEM_CLOCK.now()))
+    (root.var_dir / MARKER).write_text("var/desk.sqlite was created here; its loss fails closed\n", encoding="utf-8")
+    return store
+
+
+def recreate(root: Root, *, by: str) -> SqliteDesk:
+    """A new, empty desk state with the kill switch engaged (after the old one was lost)."""
+    from peaktrade.desk import desk_path, reset_cache
+
+    path = desk_path(root)
+    with _lock(path):
+        if path.exists() or path.is_symlink():
+            aside = path.with_name(f"desk.sqlite.lost-{utc_iso(SYSTEM_CLOCK.now()).replace(':', '')}")
+            path.rename(aside)
+            for suffix in ("-wal", "-shm"):
+                extra = path.with_name(path.name + suffix)
+                if extra.exists():
+                    extra.rename(aside.with_name(aside.name + suffix))
+        reset_cache()
+        now = utc_iso(SYSTEM_CLOCK.now())
+        store = _create(root, path, KillSwitchRow("KILLED", "desk state recreated after it was lost", now, by, 1, now))
+    return store
+
+
+def _import_legacy(root: Root, store: SqliteDesk) -> None:
+    var = root.var_dir
+    runs = var / "runs.sqlite"
+    if runs.exists():
+        _import_runs(runs, store)
+        for suffix in ("", "-wal", "-shm"):
+            f = runs.with_name(runs.name + suffix)
+            if f.exists():
+                f.rename(f.with_name(f.name + ".migrated"))
+    ks = var / "kill-switch.json"
+    if ks.exists():
+        _import_kill_switch(ks, store)
+        ks.rename(ks.with_name(ks.name + ".migrated"))
+    for req in sorted((var / "approvals").glob("*.json")):
+        try:
+            doc = json.loads(req.read_text(encoding="utf-8"))
+            used = doc.get("used_by") if isinstance(doc, dict) else None
+        except (OSError, ValueError):
+            continue
+        if isinstance(used, dict) and used.get("by"):
+            store.bind_approval(req.stem, by=str(used["by"]), at=str(used.get("at") or ""))
+
+
+def _import_runs(path: Path, store: SqliteDesk) -> None:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        cols = [r[1] for r in con.execute("PRAGMA table_info(runs)")]
+        shared = [c for c in cols if c in RUN_COLUMNS]
+        rows = con.execute(f"SELECT {', '.join(shared)} FROM runs").fetchall()
+        con.close()
+    except sqlite3.Error as exc:
+        raise DeskUnavailable(f"the old run registry {path} cannot be read for migration ({exc}); move it aside "
+                              "(mv var/runs.sqlite* somewhere) and try again") from None
+    for row in rows:
+        rec = RunRecord(**{"mode": "", "strategy": "", "symbol": "", "timeframe": "", "profile": "",
+                           **dict(zip(shared, row, strict=True))})
+        if store.get_run(rec.run_id) is None:
+            store.add_run(rec)
+
+
+def _import_kill_switch(path: Path, store: SqliteDesk) -> None:
+    now = utc_iso(SYSTEM_CLOCK.now())
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("state") not in KS_STATES:
+            raise ValueError("no valid state")
+    except (OSError, ValueError) as exc:
+        data = {"state": "KILLED", "reason": f"migrated from an unreadable var/kill-switch.json ({exc})",
+                "since": now, "by": "migration", "engaged_since": now}
+    state = data["state"]
+    with store._tx() as con:  # the row of a new store is replaced by the migrated one
+        con.execute("DELETE FROM kill_switch")
+    store.init_kill_switch(KillSwitchRow(state, data.get("reason"), data.get("since"), data.get("by"),
+                                         1 if state != "ACTIVE" or data.get("engaged_since") else 0,
+                                         data.get("engaged_since"), data.get("recovering_until"),
+                                         data.get("request_id")))

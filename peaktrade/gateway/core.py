@@ -1,0 +1,317 @@
+"""The order gateway (DESIGN 6): the one road an order takes, whoever sends it.
+
+Sessions, go-live, the smoke test, previews, cancel-all and liquidation all call ``Gateway``. In order:
+
+1. the kill switch (one fail-closed read; cancels and risk-reducing liquidation pass an engaged switch);
+2. the live gate, for the live account (a callback the caller cannot leave out: None = refused);
+3. an intent already recorded under this client order id (a resumed play, a restarted worker) is
+   reconciled, never sent again; an unresolved intent of the same symbol makes new orders wait;
+4. the risk decision on the account's desk ledger, and the durable intent, in one store transaction
+   (``reserve``), with a deterministic client order id (origin + step key);
+5. submit; a definite rejection releases the reservation, an unknown outcome stays ``unknown`` and is
+   reconciled by client id, never resubmitted; fills are booked into the ledger as they are seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
+from peaktrade.desk import open_desk
+from peaktrade.desk.killswitch import read_kill_switch
+from peaktrade.desk.store import INTENT_OPEN, DeskStore, Intent, Ledger
+from peaktrade.errors import PeakTradeError
+from peaktrade.exchange.base import (
+    ExchangeAuthenticationError,
+    ExchangeError,
+    ExchangeOrderError,
+    Order,
+)
+from peaktrade.gateway.deskrisk import DeskRisk
+from peaktrade.gateway.venues import PaperFill, Venue
+from peaktrade.policy.limits import RiskLimits
+from peaktrade.policy.risk import RiskDecision
+from peaktrade.root import Root
+
+ACCOUNTS = {"shadow": "paper", "paper": "paper", "testnet": "testnet", "live": "live"}
+LIVE_GATE_MISSING = "live gate not checked by the caller: refused"
+
+
+def account_for(mode: str) -> str:
+    return ACCOUNTS[mode]
+
+
+def client_order_id(origin: str, step_key: str) -> str:
+    """Deterministic: the same run bar or play step always gets the same id (18 chars, Kraken's cl_ord_id)."""
+    return "pt" + hashlib.sha256(f"{origin}|{step_key}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    symbol: str
+    side: str
+    quantity: float
+    mark: float
+    origin: str  # run id or play id
+    step_key: str  # bar step or step id: with origin, the client order id
+    price: float | None = None  # limit price; None = market
+    reduce_only: bool = False  # liquidation: only ever shrinks |position|
+
+
+@dataclass
+class OrderOutcome:
+    status: str  # filled | open | rejected | blocked | unknown | validated
+    client_order_id: str | None
+    reasons: list[str] = field(default_factory=list)
+    fills: list[PaperFill] = field(default_factory=list)
+    fatal: bool = False  # authentication failure: the caller halts
+    order: Order | None = None
+    state: str = "ACTIVE"
+
+    @property
+    def allowed(self) -> bool:
+        return self.status != "blocked"
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "client_order_id": self.client_order_id, "reasons": self.reasons,
+                "filled": sum(f.quantity for f in self.fills), "order_id": getattr(self.order, "id", None)}
+
+
+class Gateway:
+    def __init__(self, root: Root, *, account: str, venue: Venue, limits: RiskLimits, clock: Clock = SYSTEM_CLOCK,
+                 log: logging.Logger | None = None, live_gate: Callable[[], str | None] | None = None,
+                 skip_limits: bool = False, starting_cash: float = 10_000.0, store: DeskStore | None = None):
+        if skip_limits and account == "live":
+            raise PeakTradeError("--skip-live-risk is refused for the live account")
+        self.root, self.account, self.venue, self.clock = root, account, venue, clock
+        self.log = log or logging.getLogger("peaktrade.gateway")
+        self.live_gate = live_gate
+        self.store = store or open_desk(root)
+        self.risk = DeskRisk(limits, clock=clock, skip_limits=skip_limits)
+        self.store.ensure_account(account, cash=starting_cash)
+        self._ledger: Ledger | None = None
+        self._marker: int | None = None
+        self._marks: dict[str, float] = {}
+        self._halted_seen: str | None = None
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def ledger(self) -> Ledger:
+        """The account's ledger, cached until another process (or this one) commits a change."""
+        marker = self.store.change_marker()
+        if self._ledger is None or marker != self._marker:
+            self._ledger = self.store.ledger(self.account)
+            self._marker = marker
+        return self._ledger  # type: ignore[return-value]
+
+    def _invalidate(self) -> None:
+        self._ledger = None
+
+    def _blocked(self, cid: str | None, reasons: list[str], state: str = "HALTED") -> OrderOutcome:
+        self.log.warning("[RISK] Order blocked: %s", "; ".join(reasons))
+        return OrderOutcome("blocked", cid, reasons, state=state)
+
+    def _gate(self, reduce_only: bool) -> list[str]:
+        """Kill switch, then the live gate: the reasons this order may not go out (empty = it may)."""
+        ks = read_kill_switch(self.root, self.clock)
+        if ks.blocks_orders and not reduce_only:
+            return [f"kill switch {ks.word} ({ks.state}): no new orders" +
+                    ("" if ks.readable else f" - {ks.reason}")]
+        if self.account == "live" and not reduce_only:
+            why = self.live_gate() if self.live_gate is not None else LIVE_GATE_MISSING
+            if why:
+                return [why]
+        return []
+
+    # -- the day --------------------------------------------------------------------------------------
+    def observe(self, symbol: str, mark: float) -> None:
+        """Each bar: the mark, the trading day's start, and the daily-loss halt (without waiting for an order)."""
+        self._marks[symbol] = mark
+        ledger = self.ledger()
+        day = self.risk.trading_day()
+        if ledger.day != day:
+            self.store.set_day(self.account, day=day, day_start_equity=self.risk.equity(ledger, self._marks))
+            self._invalidate()
+            ledger = self.ledger()
+        if ledger.halted_day == day or self.risk.skip_limits:
+            return
+        reason = self.risk.daily_loss_reached(ledger, self._marks)
+        if reason:
+            self.store.halt_day(self.account, day=day, reason=reason)
+            self._invalidate()
+            self.log.error("[RISK] account %s HALTED for today: %s", self.account, reason)
+
+    # -- orders ---------------------------------------------------------------------------------------
+    def submit(self, req: OrderRequest) -> OrderOutcome:
+        cid = client_order_id(req.origin, req.step_key)
+        refused = self._gate(req.reduce_only)
+        if refused:
+            return self._blocked(cid, refused)
+        existing = self.store.get_intent(cid)
+        if existing is not None:  # seen before (resume, restart): reconcile, never send again
+            return self.reconcile(existing, mark=req.mark)
+        waiting = [i for i in self.store.open_intents(self.account) if i.symbol == req.symbol and i.status == "unknown"]
+        for intent in waiting:
+            self.reconcile(intent, mark=req.mark)
+        still = [i.client_order_id for i in self.store.open_intents(self.account)
+                 if i.symbol == req.symbol and i.status == "unknown"]
+        if still:
+            return self._blocked(cid, [f"order state unknown for intent {', '.join(still)}: new {req.symbol} orders "
+                                       "wait until it is reconciled (runbook 7)"], "ACTIVE")
+        self.observe(req.symbol, req.mark)
+        now = utc_iso(self.clock.now())
+        intent = Intent(cid, self.account, req.symbol, req.side, req.quantity, req.price,
+                        "market" if req.price is None else "limit", req.origin, req.step_key, "reserved",
+                        created_at=now, updated_at=now)
+        holder: list[RiskDecision] = []
+
+        def decide(ledger: Ledger, open_intents: list[Intent]) -> tuple[bool, Any]:
+            if req.reduce_only:
+                return self._reduces(ledger, open_intents, req)
+            decision = self.risk.decide(ledger, open_intents, symbol=req.symbol, side=req.side,
+                                        quantity=req.quantity, price=req.price, mark=req.mark)
+            holder.append(decision)
+            return decision.allowed, decision
+
+        ok, info = self.store.reserve(intent, decide)
+        self._invalidate()
+        if not ok:
+            reasons = list(info.reasons) if isinstance(info, RiskDecision) else [str(info)]
+            state = info.state if isinstance(info, RiskDecision) else "ACTIVE"
+            if holder and holder[0].state == "HALTED" and any(r.startswith("max_daily_loss") for r in reasons):
+                self.store.halt_day(self.account, day=self.risk.trading_day(), reason=reasons[0])
+            return self._blocked(cid, reasons or ["blocked"], state)
+        return self._send(intent, req)
+
+    def _reduces(self, ledger: Ledger, open_intents: list[Intent], req: OrderRequest) -> tuple[bool, str]:
+        pos = ledger.positions.get(req.symbol)
+        qty = (pos.quantity if pos else 0.0) + sum(i.signed_remaining for i in open_intents if i.symbol == req.symbol)
+        after = qty + (req.quantity if req.side == "buy" else -req.quantity)
+        if abs(after) < abs(qty) - 1e-12 and (after == 0 or (after > 0) == (qty > 0)):
+            return True, "reduces the position"
+        return False, f"liquidation refused: {req.side} {req.quantity:g} {req.symbol} does not reduce the position {qty:g}"
+
+    def _send(self, intent: Intent, req: OrderRequest) -> OrderOutcome:
+        cid = intent.client_order_id
+        try:
+            order = self.venue.place(req.symbol, req.side, intent.order_type, req.quantity, req.price,
+                                     client_order_id=cid, mark=req.mark)
+        except ExchangeAuthenticationError as exc:
+            self._final(cid, "rejected", f"authentication failed: {exc}")
+            return OrderOutcome("rejected", cid, [f"authentication failed: {exc}"], fatal=True)
+        except ExchangeOrderError as exc:
+            self._final(cid, "rejected", f"order rejected: {exc}")
+            return OrderOutcome("rejected", cid, [f"order rejected: {exc}"])
+        except ExchangeError as exc:  # network, rate limit, API: the order may or may not exist
+            self.store.update_intent(cid, status="unknown", reason=f"{type(exc).__name__}: {exc}",
+                                     updated_at=utc_iso(self.clock.now()))
+            self.log.error("[ORDER] outcome of %s unknown (%s: %s): reconciling by client id, never resubmitting",
+                           cid, type(exc).__name__, exc)
+            return self.reconcile(self.store.get_intent(cid), mark=req.mark)  # type: ignore[arg-type]
+        if not getattr(order, "id", None) and not getattr(order, "validated_only", False):
+            self.store.update_intent(cid, status="unknown", reason="the exchange reply carried no order id")
+            return self.reconcile(self.store.get_intent(cid), mark=req.mark)  # type: ignore[arg-type]
+        return self._book(self.store.get_intent(cid), order, req.mark)  # type: ignore[arg-type]
+
+    def _final(self, cid: str, status: str, reason: str) -> None:
+        self.store.update_intent(cid, status=status, reason=reason[:500], updated_at=utc_iso(self.clock.now()))
+        self._invalidate()
+
+    def reconcile(self, intent: Intent, *, mark: float | None = None) -> OrderOutcome:
+        """Resolve an intent from what the venue knows about its client id; unknown stays unknown."""
+        cid = intent.client_order_id
+        if intent.status not in INTENT_OPEN:
+            return OrderOutcome(intent.status, cid, [f"intent {cid} already {intent.status} (not sent again)"])
+        try:
+            order = self.venue.lookup(cid)
+        except ExchangeError as exc:
+            self.store.update_intent(cid, status="unknown", reason=f"lookup failed: {exc}")
+            return OrderOutcome("unknown", cid, [f"order state unknown: lookup of {cid} failed ({exc}); "
+                                                 "not resubmitted"])
+        if order is None:
+            if intent.status == "reserved" and self.venue.paper:
+                # a paper fill is made in this process: a reservation without one never filled
+                self._final(cid, "not_placed", "paper order never filled (process ended first)")
+                return OrderOutcome("rejected", cid, [f"intent {cid} was never placed"])
+            self.store.update_intent(cid, status="unknown", reason="not found at the exchange (yet)",
+                                     updated_at=utc_iso(self.clock.now()))
+            return OrderOutcome("unknown", cid, [f"order state unknown: {cid} not found at the exchange; "
+                                                 "not resubmitted (it may still land)"])
+        return self._book(intent, order, mark)
+
+    def _book(self, intent: Intent, order: Order, mark: float | None) -> OrderOutcome:
+        cid = intent.client_order_id
+        filled = float(getattr(order, "filled", 0.0) or 0.0)
+        status = {"closed": "filled", "open": "open", "canceled": "canceled", "expired": "expired",
+                  "rejected": "rejected", "pending": "open"}.get(str(order.status), "open")
+        if status == "filled" and filled < intent.quantity - 1e-12:
+            status = "canceled" if filled > 0 else "rejected"
+        fills: list[PaperFill] = []
+        delta = filled - intent.filled
+        if delta > 1e-12:
+            price = float(order.average or order.price or mark or 0.0)
+            fee_total = float(order.fee or 0.0)
+            fee = max(fee_total - intent.fee, 0.0)
+            self.store.apply_fill(cid, quantity=delta, price=price, fee=fee, at=utc_iso(self.clock.now()),
+                                  status=status, exchange_order_id=str(order.id) if order.id else None)
+            fills.append(PaperFill(delta, price, fee))
+        else:
+            self.store.update_intent(cid, status=status, exchange_order_id=str(order.id) if order.id else None,
+                                     updated_at=utc_iso(self.clock.now()))
+        self._invalidate()
+        reasons = [] if status in ("filled", "open") else [f"order {order.id or cid} {order.status}"]
+        return OrderOutcome(status, cid, reasons, fills, order=order)
+
+    def refresh(self, origin: str, *, mark: float | None = None) -> list[PaperFill]:
+        """Book fills of this origin's open intents seen since the last look (partial fills, late landings)."""
+        fills: list[PaperFill] = []
+        for intent in self.store.open_intents(self.account):
+            if intent.origin == origin and not self.venue.paper:
+                fills += self.reconcile(intent, mark=mark).fills
+        return fills
+
+    def preview(self, req: OrderRequest) -> OrderOutcome:
+        """A validate-only order: kill switch, live gate and risk decision (nothing reserved), then validate."""
+        cid = client_order_id(req.origin, req.step_key)
+        refused = self._gate(False)
+        if refused:
+            return self._blocked(cid, refused)
+        ledger = self.ledger()
+        decision = self.risk.decide(ledger, self.store.open_intents(self.account), symbol=req.symbol,
+                                    side=req.side, quantity=req.quantity, price=req.price, mark=req.mark)
+        if not decision.allowed:
+            return self._blocked(cid, list(decision.reasons), decision.state)
+        order = self.venue.validate(req.symbol, req.side, "market" if req.price is None else "limit", req.quantity,
+                                    req.price, client_order_id=cid)
+        return OrderOutcome("validated", cid, [], order=order)
+
+    def cancel(self, intent: Intent) -> OrderOutcome:
+        """Cancel one of our open orders (allowed while the kill switch is engaged)."""
+        if intent.exchange_order_id:
+            self.venue.cancel(intent.exchange_order_id, intent.symbol)
+        out = self.reconcile(intent)
+        if out.status == "open":
+            self._final(intent.client_order_id, "canceled", "canceled")
+            out.status = "canceled"
+        return out
+
+    def cancel_all(self, symbol: str | None = None) -> int:
+        """Cancel every open order of the account at the venue (allowed while the kill switch is engaged)."""
+        n = self.venue.cancel_all(symbol)
+        for intent in self.store.open_intents(self.account):
+            if symbol is None or intent.symbol == symbol:
+                self.reconcile(intent)
+        return n
+
+    def sync_from(self, balances: dict[str, float], *, quote: str, marks: dict[str, float]) -> None:
+        """Live: the ledger starts from (and is reconciled with) what the exchange reports."""
+        positions = {f"{cur}/{quote}": qty for cur, qty in balances.items() if cur != quote and qty}
+        self.store.sync_account(self.account, cash=float(balances.get(quote, 0.0)), positions=positions, marks=marks)
+        self._invalidate()

@@ -1,0 +1,91 @@
+"""Desk-wide risk (DESIGN 5): the six limits computed on one account's ledger, never on one session.
+
+The ledger (positions, marks, cash, the trading day's start equity) is the sum of every run of the
+account, concurrent and earlier today. Open order intents count with their unfilled quantity, so two
+sessions reserving at once cannot both pass a limit that only one of them fits (the store serialises
+``reserve``). A day halted for its loss stays halted for every session until the daily reset.
+
+``decide`` is pure and allocation-light: it updates one kept ``Portfolio`` in place (the engine caches
+exposure until a position or mark changes), so a decision on a cached ledger costs a few microseconds.
+"""
+
+from __future__ import annotations
+
+from peaktrade.clock import SYSTEM_CLOCK, Clock
+from peaktrade.desk.store import Intent, Ledger
+from peaktrade.policy.daily import DailyLossTracker
+from peaktrade.policy.limits import RiskLimits
+from peaktrade.policy.risk import OrderIntent, Portfolio, RiskDecision, RiskEngine
+
+UNLIMITED = RiskDecision(True, "ACTIVE", ["risk limits skipped (--skip-live-risk)"])
+
+
+def halted_decision(reason: str) -> RiskDecision:
+    return RiskDecision(False, "HALTED", [f"daily_loss: the account is halted for today ({reason}); "
+                                          "only cancels until the daily reset"])
+
+
+class DeskRisk:
+    def __init__(self, limits: RiskLimits, *, clock: Clock = SYSTEM_CLOCK, skip_limits: bool = False):
+        self.limits = limits
+        self.engine = RiskEngine(limits)
+        self.tracker = DailyLossTracker.for_limits(limits, clock)
+        self.skip_limits = skip_limits
+        self._order = OrderIntent("", "buy", 0.0, None)
+        self._portfolio = Portfolio()
+
+    def trading_day(self) -> str:
+        return self.tracker.trading_day().isoformat()
+
+    def equity(self, ledger: Ledger, marks: dict[str, float]) -> float:
+        total = ledger.cash
+        for sym, pos in ledger.positions.items():
+            if pos.quantity:
+                total += pos.quantity * marks.get(sym, pos.mark if pos.mark is not None else pos.avg_price)
+        return total
+
+    def day_start(self, ledger: Ledger, equity: float, day: str) -> float:
+        return ledger.day_start_equity if ledger.day == day and ledger.day_start_equity is not None else equity
+
+    def daily_loss_reached(self, ledger: Ledger, marks: dict[str, float]) -> str | None:
+        """The reason the account's daily loss reached a limit now, else None (no order needed to see it)."""
+        day = self.trading_day()
+        equity = self.equity(ledger, marks)
+        start = self.day_start(ledger, equity, day)
+        loss = start - equity
+        lim = self.limits
+        if lim.max_daily_loss_abs is not None and loss >= lim.max_daily_loss_abs:
+            return f"max_daily_loss_abs reached ({loss:.2f} >= {lim.max_daily_loss_abs:.2f})"
+        if lim.max_daily_loss_pct is not None and start > 0 and loss / start * 100 >= lim.max_daily_loss_pct:
+            return f"max_daily_loss_pct reached ({loss / start * 100:.2f}% >= {lim.max_daily_loss_pct:.2f}%)"
+        return None
+
+    def decide(self, ledger: Ledger, open_intents: list[Intent], *, symbol: str, side: str, quantity: float,
+               price: float | None, mark: float) -> RiskDecision:
+        day = self.trading_day()
+        if ledger.halted_day == day:
+            return halted_decision(ledger.halted_reason or "daily loss limit")
+        if self.skip_limits:
+            return UNLIMITED
+        pf = self._portfolio
+        positions, marks = pf.positions, pf.marks
+        wanted: dict[str, float] = {s: p.quantity for s, p in ledger.positions.items() if p.quantity}
+        for it in open_intents:
+            wanted[it.symbol] = wanted.get(it.symbol, 0.0) + it.signed_remaining
+        for sym in [s for s in positions if s not in wanted]:
+            del positions[sym]
+        for sym, qty in wanted.items():
+            if positions.get(sym) != qty:
+                positions[sym] = qty
+        for sym, pos in ledger.positions.items():
+            m = mark if sym == symbol else (pos.mark if pos.mark is not None else pos.avg_price)
+            if marks.get(sym) != m:
+                marks[sym] = m
+        if marks.get(symbol) != mark:
+            marks[symbol] = mark
+        pf.cash = ledger.cash
+        equity = self.equity(ledger, {symbol: mark})
+        order = self._order
+        order.symbol, order.side, order.quantity, order.price = symbol, side, quantity, price
+        return self.engine.check(order, pf, day_start_equity=self.day_start(ledger, equity, day), equity=equity,
+                                 kill_switch_state="ACTIVE")

@@ -1,0 +1,108 @@
+"""Where an order goes once the gateway let it through: paper fills, or an exchange adapter.
+
+This module and ``peaktrade.gateway.core`` are the only code that calls an adapter's order methods
+(create, cancel, validate-only); ``tests/gateway/test_gateway_one_road.py`` scans the package for others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from peaktrade.exchange.base import Order
+
+
+@dataclass(frozen=True)
+class PaperFill:
+    quantity: float
+    price: float
+    fee: float
+
+
+class Venue(Protocol):
+    name: str
+    paper: bool
+
+    def place(self, symbol: str, side: str, order_type: str, quantity: float, price: float | None, *,
+              client_order_id: str, mark: float) -> Order: ...
+
+    def lookup(self, client_order_id: str) -> Order | None: ...
+
+    def cancel_all(self, symbol: str | None) -> int: ...
+
+    def cancel(self, order_id: str, symbol: str | None) -> None: ...
+
+    def validate(self, symbol: str, side: str, order_type: str, quantity: float, price: float | None, *,
+                 client_order_id: str) -> Order: ...
+
+
+def paper_price(side: str, mark: float, slippage_bps: float) -> float:
+    slip = slippage_bps / 10_000.0
+    return mark * (1 + slip) if side == "buy" else mark * (1 - slip)
+
+
+class PaperVenue:
+    """Shadow mode: every order fills at once at the mark plus slippage against us, fee on the notional."""
+
+    name = "paper"
+    paper = True
+
+    def __init__(self, fee_rate: float, slippage_bps: float):
+        self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
+        self._orders: dict[str, Order] = {}
+
+    def place(self, symbol: str, side: str, order_type: str, quantity: float, price: float | None, *,
+              client_order_id: str, mark: float) -> Order:
+        fill = paper_price(side, mark, self.slippage_bps)
+        order = Order(f"paper-{client_order_id}", client_order_id, symbol, side, order_type, quantity, price,
+                      "closed", quantity, fill, quantity * fill * self.fee_rate)
+        self._orders[client_order_id] = order
+        return order
+
+    def lookup(self, client_order_id: str) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    def cancel_all(self, symbol: str | None) -> int:
+        return 0
+
+    def cancel(self, order_id: str, symbol: str | None) -> None:
+        return None
+
+    def validate(self, symbol: str, side: str, order_type: str, quantity: float, price: float | None, *,
+                 client_order_id: str) -> Order:
+        return Order(None, client_order_id, symbol, side, order_type, quantity, price, "validated",
+                     validated_only=True)
+
+
+class ExchangeVenue:
+    """An exchange adapter (dummy, ccxt). On an exchange whose testnet only validates (Kraken), a
+    validated testnet order fills on paper, so the run still has equity and PnL (runbook 2.3)."""
+
+    paper = False
+
+    def __init__(self, client: Any, paper: PaperVenue | None = None):
+        self.client = client
+        self.name = str(getattr(client, "name", "exchange"))
+        self.paper_fallback = paper or PaperVenue(0.0026, 5.0)
+
+    def place(self, symbol: str, side: str, order_type: str, quantity: float, price: float | None, *,
+              client_order_id: str, mark: float) -> Order:
+        order = self.client.create_order(symbol, side, order_type, quantity, price, client_order_id=client_order_id)
+        if getattr(order, "validated_only", False):
+            return self.paper_fallback.place(symbol, side, order_type, quantity, price,
+                                             client_order_id=client_order_id, mark=mark)
+        return order
+
+    def lookup(self, client_order_id: str) -> Order | None:
+        return self.client.fetch_order_by_client_id(client_order_id)
+
+    def cancel_all(self, symbol: str | None) -> int:
+        return int(self.client.cancel_all_orders(symbol) or 0)
+
+    def cancel(self, order_id: str, symbol: str | None) -> None:
+        self.client.cancel_order(order_id, symbol)
+
+    def validate(self, symbol: str, side: str, order_type: str, quantity: float, price: float | None, *,
+                 client_order_id: str) -> Order:
+        return self.client.create_order(symbol, side, order_type, quantity, price, client_order_id=client_order_id,
+                                        validate_only=True)
