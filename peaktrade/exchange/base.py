@@ -76,10 +76,15 @@ class ExchangeError(PeakTradeError):
     retry_reads = False  # may a read request be retried after this error?
     halt = False  # must the session stop at once?
     error_type = "api"  # the incident-exchange-error param value
+    retry_after_s: float | None = None  # rate limits: wait at least this long before the next request
 
-    def __init__(self, message: str, *, details: list[str] | None = None, cause: str | None = None):
+    def __init__(self, message: str, *, details: list[str] | None = None, cause: str | None = None,
+                 retry_after_s: float | None = None, exchange_code: str | None = None):
         super().__init__(message, details=details)
         self.cause = cause  # the underlying exception class name (e.g. ccxt's), for the log
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
+        self.exchange_code = exchange_code  # the exchange's own error string, e.g. "EOrder:Insufficient funds"
 
     def log_line(self) -> str:
         """The seed's log line: ``[EXCHANGE] ExchangeRateLimitError: Rate limit exceeded``."""
@@ -94,6 +99,20 @@ class ExchangeNetworkError(ExchangeError):
                        "Exchange down: wait. Own network: fix it. Persistent: pause (runbook 4).")
     retry_reads = True
     error_type = "network"
+
+
+class ExchangeOrderStateUnknown(ExchangeNetworkError):
+    """An order request whose outcome is unknown (no reply, and the lookup by client id found nothing or
+    failed): it may still land. Never resubmit; reconcile by client id (open and closed orders, trades)."""
+
+    severity = "high"
+    operator_action = ("Do not place the order again: reconcile it by client order id (open and closed orders, "
+                       "trades); if it stays unknown, pause the session and follow runbook 7.")
+    retry_reads = False
+
+    def __init__(self, message: str, *, client_order_id: str, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.client_order_id = client_order_id
 
 
 class ExchangeRateLimitError(ExchangeError):
@@ -166,3 +185,108 @@ def timeframe_ms(timeframe: str) -> int:
     except (ValueError, IndexError):
         raise ExchangeAPIError(f"Unsupported timeframe {timeframe!r} (e.g. 1m, 5m, 1h, 1d)") from None
     return n * units[unit] * 1000
+
+
+# --- the gateway's primitives (additive: ExchangeClient is unchanged) ---
+@dataclass
+class Trade:
+    """One fill ("my trade"), as the exchange books it."""
+
+    id: str
+    order_id: str | None
+    symbol: str
+    side: str
+    amount: float
+    price: float
+    cost: float
+    fee: float
+    fee_currency: str | None
+    timestamp: int | None  # ms since the epoch
+    maker: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MarketRules:
+    """What a pair accepts: minimum amount (Kraken's ordermin) and cost (costmin), amount step and price
+    tick (Kraken's lot_decimals and pair_decimals), and the fee rates."""
+
+    symbol: str
+    amount_min: float | None
+    cost_min: float | None
+    amount_step: float | None  # e.g. 1e-08
+    price_tick: float | None  # e.g. 0.1
+    maker_fee: float | None = None
+    taker_fee: float | None = None
+
+
+@dataclass(frozen=True)
+class SizedOrder:
+    """An order rounded to the pair's precision and checked against its minimums."""
+
+    symbol: str
+    side: str
+    type: str
+    amount: float
+    price: float | None
+    notional: float  # amount x (limit price, or the reference price of a market order)
+
+
+def _step_round(value: float, step: float, mode: str) -> float:
+    import math
+
+    if not step:
+        return value
+    n = value / step
+    n = math.floor(n + 1e-9) if mode == "down" else math.ceil(n - 1e-9) if mode == "up" else round(n)
+    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+    return round(n * step, decimals + 2)
+
+
+def size_order(rules: MarketRules, side: str, type: str, amount: float, price: float | None = None, *,
+               reference_price: float | None = None) -> SizedOrder:
+    """Round an order to the pair's precision and check its minimums before it leaves.
+
+    The amount is truncated to the amount step (never more than asked); a limit price goes to the tick,
+    never more aggressively than asked (a buy rounds down, a sell up). A market order's notional uses
+    ``reference_price`` (the touch). Raises ``ExchangeOrderError`` with the reason when it cannot be sized.
+    """
+    check_order_args(rules.symbol, side, type, amount, price)
+    sized = _step_round(amount, rules.amount_step or 0.0, "down")
+    if sized <= 0:
+        raise ExchangeOrderError(f"Order minimum not met: {amount} {rules.symbol} rounds to 0 "
+                                 f"(amount step {rules.amount_step})")
+    px = None
+    if type == "limit" and price is not None:
+        px = _step_round(price, rules.price_tick or 0.0, "down" if side == "buy" else "up")
+        if px <= 0:
+            raise ExchangeOrderError(f"Invalid price: {price} for {rules.symbol} rounds to 0 "
+                                     f"(tick {rules.price_tick})")
+    if rules.amount_min and sized < rules.amount_min - 1e-12:
+        raise ExchangeOrderError(f"Order minimum not met: {sized} < {rules.amount_min} for {rules.symbol}")
+    ref = px if px is not None else reference_price
+    notional = sized * ref if ref else 0.0
+    if rules.cost_min and ref and notional < rules.cost_min - 1e-12:
+        raise ExchangeOrderError(f"Cost minimum not met: {sized} x {ref} = {notional:.8g} < {rules.cost_min} "
+                                 f"for {rules.symbol}")
+    return SizedOrder(rules.symbol, side, type, sized, px, notional)
+
+
+@runtime_checkable
+class GatewayExchange(ExchangeClient, Protocol):
+    """What the order gateway uses on top of ``ExchangeClient`` (docs/exchange.md, "Adapter API for the
+    gateway")."""
+
+    def fetch_my_trades(self, symbol: str | None = None, since: int | None = None, *,
+                        order_id: str | None = None) -> list[Trade]: ...
+
+    def cancel_all_after(self, seconds: int) -> dict[str, Any]: ...
+
+    def market_rules(self, symbol: str) -> MarketRules: ...
+
+    def size_order(self, symbol: str, side: str, type: str, amount: float, price: float | None = None, *,
+                   reference_price: float | None = None) -> SizedOrder: ...
+
+    def fetch_balances(self) -> dict[str, dict[str, float]]: ...

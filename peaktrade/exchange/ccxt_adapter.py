@@ -3,8 +3,10 @@
 ccxt is imported only here, when an adapter is built. Credentials come from the environment variables
 named in the config (never from or into a file of ours) and are registered with the redactor at once.
 Reads retry with exponential backoff and jitter; rate limits back off; authentication errors never retry.
-Orders are never retried blindly: each carries a client order id, and after a timeout or network error
-the adapter looks the order up by that id (open and closed orders) before it decides to resubmit.
+Orders are never resubmitted: each carries a client order id; when the outcome of a placement is unknown
+(timeout, network error, an unreadable or service-error reply) the adapter looks the order up by that id
+(open and closed orders) and returns it, or raises ``ExchangeOrderStateUnknown`` for the caller to
+reconcile. The gateway's primitives (docs/exchange.md, "Adapter API for the gateway") are at the end.
 """
 
 from __future__ import annotations
@@ -23,12 +25,24 @@ from peaktrade.exchange.base import (
     ExchangeError,
     ExchangeNetworkError,
     ExchangeOrderError,
+    ExchangeOrderStateUnknown,
     ExchangeRateLimitError,
+    MarketRules,
     Order,
+    SizedOrder,
+    Trade,
     check_order_args,
     new_client_order_id,
+    size_order,
 )
-from peaktrade.exchange.ccxt_support import json_only, order_from_ccxt, rebase_urls, redact_ccxt_logs
+from peaktrade.exchange.ccxt_support import (
+    json_only,
+    order_from_ccxt,
+    rebase_urls,
+    redact_ccxt_logs,
+    rules_from_market,
+    trade_from_ccxt,
+)
 from peaktrade.exchange.errors_map import map_ccxt_error
 from peaktrade.redact import register_secret
 
@@ -118,14 +132,15 @@ class CcxtExchange:
                    use_sandbox=execution == "sandbox" and not base_url)
 
     # --- the call wrappers ---
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """One request; every failure becomes a taxonomy error and one redacted log line."""
+    def _call(self, fn: Callable[..., T], *args: Any, _order: bool = False, **kwargs: Any) -> T:
+        """One request; every failure becomes a taxonomy error and one redacted log line. ``_order``: the
+        request places an order (its argument errors are order errors)."""
         try:
             return fn(*args, **kwargs)
         except ExchangeError:
             raise
         except Exception as exc:  # noqa: BLE001 - ccxt and garbage replies (TypeError, ValueError...) alike
-            err = map_ccxt_error(exc)
+            err = map_ccxt_error(exc, order=_order)
             log.warning(err.log_line())
             raise err from None
 
@@ -185,19 +200,26 @@ class CcxtExchange:
         self._ensure_markets()
         return [order_from_ccxt(o) for o in self._read(self.ccxt.fetch_open_orders, symbol)]
 
-    def fetch_closed_orders(self, symbol: str | None = None) -> list[Order]:
+    def fetch_closed_orders(self, symbol: str | None = None, since: int | None = None) -> list[Order]:
+        """Closed, canceled and expired orders (Kraken: the 50 most recent; ``since`` in ms narrows it)."""
         self._ensure_markets()
-        return [order_from_ccxt(o) for o in self._read(self.ccxt.fetch_closed_orders, symbol)]
+        return [order_from_ccxt(o) for o in self._read(self.ccxt.fetch_closed_orders, symbol, since)]
 
-    def fetch_order_by_client_id(self, client_order_id: str) -> Order | None:
+    def fetch_order_by_client_id(self, client_order_id: str, *, userref: int | None = None,
+                                 since: int | None = None) -> Order | None:
         """Open orders first, then closed ones; filtered by the exchange where it can (Kraken's
-        ``cl_ord_id``: its closed-order list is only the 50 most recent) and always checked here."""
+        ``cl_ord_id``, or ``userref`` when given) and always checked here. None: not on the exchange."""
         self._ensure_markets()
         wire = self._wire_id(client_order_id)
-        params = {"clientOrderId": wire} if self.name in _CLIENT_ID_FILTER else {}
+        params: dict[str, Any] = {}
+        if self.name in _CLIENT_ID_FILTER:
+            params = {"userref": int(userref)} if userref is not None else {"clientOrderId": wire}
         for fetch in (self.ccxt.fetch_open_orders, self.ccxt.fetch_closed_orders):
-            for raw in self._read(fetch, None, None, None, params):
-                if raw.get("clientOrderId") == wire:
+            for raw in self._read(fetch, None, since if fetch == self.ccxt.fetch_closed_orders else None,
+                                  None, params):
+                info = raw.get("info") or {}
+                if raw.get("clientOrderId") == wire or info.get("cl_ord_id") == wire or (
+                        userref is not None and str(info.get("userref")) == str(userref)):
                     order = order_from_ccxt(raw)
                     order.client_order_id = client_order_id
                     return order
@@ -235,39 +257,62 @@ class CcxtExchange:
 
     def create_order(self, symbol: str, side: str, type: str, amount: float, price: float | None = None, *,
                      client_order_id: str | None = None, validate_only: bool = False) -> Order:
+        """Place (or validate) an order, sized to the pair's precision and minimums before it leaves.
+        Never resubmitted: an unknown outcome is looked up by client id, else ``ExchangeOrderStateUnknown``."""
         check_order_args(symbol, side, type, amount, price)
         self._ensure_markets()
         cid = client_order_id or new_client_order_id()
         if validate_only or self.orders_validate_only:
             return self._validate(symbol, side, type, amount, price, cid)
+        sized = self.size_order(symbol, side, type, amount, price)
+        amount, price = sized.amount, sized.price if type == "limit" else price
         existing = self.fetch_order_by_client_id(cid) if client_order_id else None
         if existing is not None:
             return existing  # a resubmitted client id never creates a second order
         return self._place(symbol, side, type, amount, price, cid)
 
+    @staticmethod
+    def _uncertain(err: ExchangeError) -> bool:
+        """May the order have been placed despite this error? No reply, an unreadable one, or Kraken's
+        service errors: yes. A refusal the exchange stated (funds, minimums, rate limit, key): no."""
+        code = err.exchange_code or ""
+        if code:
+            return code.startswith(("EService:", "EGeneral:Internal error", "EDatabase:"))
+        return isinstance(err, (ExchangeNetworkError, ExchangeAPIError)) and not isinstance(
+            err, ExchangeRateLimitError)
+
     def _place(self, symbol: str, side: str, type: str, amount: float, price: float | None, cid: str) -> Order:
         params = {"clientOrderId": self._wire_id(cid)}
-        for attempt in range(1, self.retry_max_attempts + 1):
-            try:
-                reply = self._call(self.ccxt.create_order, symbol, type, side, amount, price, params)
-            except (ExchangeNetworkError, ExchangeRateLimitError) as err:
-                # The request may have reached the exchange. Back off first (a request still in flight
-                # gets time to land), then look the order up; resubmit only if it is certainly not there.
-                self.clock.sleep(self._backoff(err, attempt))
+        try:
+            reply = self._call(self.ccxt.create_order, symbol, type, side, amount, price, params, _order=True)
+        except ExchangeError as err:
+            if err.exchange_code and err.exchange_code.startswith("EOrder:Duplicate order"):
+                # an order with this client id is open: it is this intent (placed by a request we lost)
                 found = self._reconcile(cid, err)
                 if found is not None:
                     return found
-                if attempt == self.retry_max_attempts:
-                    raise
-                continue
-            if not reply or not reply.get("id"):
-                found = self._reconcile(cid, ExchangeAPIError("Order reply without an order id"))
-                if found is not None:
-                    return found
-                raise ExchangeAPIError(f"Order reply without an order id for client id {cid}; "
-                                       "the order was not found on the exchange")
-            return self._after_place(reply, cid, symbol, side, type, amount, price)
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise
+            if not self._uncertain(err):
+                raise  # refused: nothing was placed
+            # The request may have reached the exchange. Back off first (a request still in flight gets
+            # time to land), then look the order up; never resubmit: it could still land later.
+            self.clock.sleep(self._backoff(err, 1))
+            found = self._reconcile(cid, err)
+            if found is not None:
+                return found
+            if isinstance(err, ExchangeAPIError):
+                raise ExchangeAPIError(f"{err.message} for client id {cid}; the order was not found on the "
+                                       "exchange", details=err.details, cause=err.cause) from None
+            raise ExchangeOrderStateUnknown(
+                f"Order state unknown for client id {cid} after '{err.message}': not found by lookup yet; "
+                "not resubmitted (reconcile by client id)", client_order_id=cid, cause=err.cause) from None
+        if not reply or not reply.get("id"):
+            found = self._reconcile(cid, ExchangeAPIError("Order reply without an order id"))
+            if found is not None:
+                return found
+            raise ExchangeAPIError(f"Order reply without an order id for client id {cid}; "
+                                   "the order was not found on the exchange")
+        return self._after_place(reply, cid, symbol, side, type, amount, price)
 
     def _reconcile(self, cid: str, cause: ExchangeError) -> Order | None:
         """Look the order up by client id; if that is impossible its state is unknown: never resubmit then."""
@@ -276,9 +321,9 @@ class CcxtExchange:
         except ExchangeError as err:
             if err.halt:
                 raise
-            raise ExchangeNetworkError(f"Order state unknown for client id {cid} after '{cause.message}': "
-                                       f"lookup failed ({err.message}); not resubmitted",
-                                       cause=type(err).__name__) from None
+            raise ExchangeOrderStateUnknown(f"Order state unknown for client id {cid} after '{cause.message}': "
+                                            f"lookup failed ({err.message}); not resubmitted",
+                                            client_order_id=cid, cause=type(err).__name__) from None
 
     def _after_place(self, reply: dict[str, Any], cid: str, symbol: str, side: str, type: str, amount: float,
                      price: float | None) -> Order:
@@ -297,11 +342,78 @@ class CcxtExchange:
         market = self.ccxt.market(symbol) if symbol in (self.ccxt.markets or {}) else None
         if market is None:
             raise ExchangeOrderError(f"Unknown symbol {symbol!r} on {self.name}")
-        minimum = ((market.get("limits") or {}).get("amount") or {}).get("min")
-        if minimum and amount < minimum:
-            raise ExchangeOrderError(f"Order minimum not met: {amount} < {minimum} {market.get('base')}")
+        sized = self.size_order(symbol, side, type, amount, price)
+        amount, price = sized.amount, sized.price if type == "limit" else price
         native = _NATIVE_VALIDATE.get(self.name)
         if native and self.ccxt.apiKey:  # without credentials (paper) the local checks are all there is
-            self._call(self.ccxt.create_order, symbol, type, side, amount, price, {**native})
+            self._call(self.ccxt.create_order, symbol, type, side, amount, price, {**native}, _order=True)
         return Order(None, cid, symbol, side, type, float(amount), price, "validated", validated_only=True,
                      timestamp=int(self.clock.now().timestamp() * 1000))
+
+    # --- the gateway's primitives ---
+    def fetch_my_trades(self, symbol: str | None = None, since: int | None = None, *,
+                        order_id: str | None = None) -> list[Trade]:
+        """My fills, oldest first, since ``since`` (ms), optionally only those of ``order_id``. Kraken's
+        TradesHistory pages 50 at a time: up to 20 pages are read."""
+        self._ensure_markets()
+        raw: list[dict[str, Any]] = []
+        for _ in range(20):
+            params = {"ofs": len(raw)} if raw and self.name == "kraken" else {}
+            page = self._read(self.ccxt.fetch_my_trades, symbol, since, None, params)
+            raw += page
+            if self.name != "kraken" or len(page) < 50:
+                break
+        trades = {t.id: t for t in (trade_from_ccxt(r) for r in raw)}.values()
+        return sorted((t for t in trades if order_id is None or t.order_id == order_id),
+                      key=lambda t: (t.timestamp or 0, t.id))
+
+    def cancel_all_after(self, seconds: int) -> dict[str, Any]:
+        """Arm (or with 0 disarm) the exchange's dead-man timer: unless called again within ``seconds``,
+        the exchange cancels every open order. Exchanges without one: a no-op that says so."""
+        seconds = int(seconds)
+        if not 0 <= seconds <= 86400:
+            raise ExchangeOrderError(f"cancel_all_after: {seconds} s is outside 0..86400")
+        result: dict[str, Any] = {"supported": bool(self.ccxt.has.get("cancelAllOrdersAfter")), "armed": False,
+                                  "timeout_s": seconds, "trigger_time": None, "note": ""}
+        if not result["supported"]:
+            result["note"] = f"{self.name} has no dead-man switch: nothing armed"
+        elif self.orders_validate_only:
+            result["note"] = "validate-only orders: nothing rests on the exchange, nothing armed"
+        else:
+            self._ensure_markets()
+            reply = (self._read(self.ccxt.cancel_all_orders_after, seconds * 1000) or {}).get("result") or {}
+            result.update(armed=seconds > 0, trigger_time=reply.get("triggerTime") if seconds > 0 else None,
+                          current_time=reply.get("currentTime"),
+                          note=f"armed: all orders cancelled at {reply.get('triggerTime')} unless re-armed"
+                          if seconds > 0 else "disarmed")
+        return result
+
+    def market_rules(self, symbol: str) -> MarketRules:
+        self._ensure_markets()
+        if symbol not in (self.ccxt.markets or {}):
+            raise ExchangeOrderError(f"Unknown symbol {symbol!r} on {self.name}")
+        return rules_from_market(self.ccxt, self.ccxt.market(symbol))
+
+    def size_order(self, symbol: str, side: str, type: str, amount: float, price: float | None = None, *,
+                   reference_price: float | None = None) -> SizedOrder:
+        """Round to the pair's precision and check its minimums (``ExchangeOrderError`` with the reason).
+        A market order's cost is checked at the touch (fetched when no ``reference_price`` is given)."""
+        rules = self.market_rules(symbol)
+        if type == "market" and reference_price is None and rules.cost_min:
+            t = self.fetch_ticker(symbol)
+            reference_price = (t.get("ask") if side == "buy" else t.get("bid")) or t["last"]
+        return size_order(rules, side, type, amount, price, reference_price=reference_price)
+
+    def fetch_balances(self) -> dict[str, dict[str, float]]:
+        """Per currency: ``free`` (usable for new orders), ``used`` (held by open orders), ``total``."""
+        self._ensure_markets()
+        raw = self._read(self.ccxt.fetch_balance)
+        out = {}
+        for cur, total in (raw.get("total") or {}).items():
+            if total is None:
+                continue
+            used = float((raw.get("used") or {}).get(cur) or 0.0)
+            free = (raw.get("free") or {}).get(cur)
+            out[cur] = {"free": float(free) if free is not None else float(total) - used, "used": used,
+                        "total": float(total)}
+        return out

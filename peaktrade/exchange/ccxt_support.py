@@ -6,15 +6,42 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from peaktrade.exchange.base import Order
+from peaktrade.exchange.base import MarketRules, Order, Trade
 
 
 def order_from_ccxt(o: dict[str, Any]) -> Order:
     fee = (o.get("fee") or {}).get("cost")
+    raw = o.get("info") if isinstance(o.get("info"), dict) else {}
+    # the exchange's own status survives in info: Kraken's `pending` is `open` to ccxt
+    info = {k: raw[k] for k in ("status", "userref", "reason") if raw.get(k) is not None}
     return Order(str(o["id"]) if o.get("id") else None, o.get("clientOrderId"), o.get("symbol") or "",
                  o.get("side") or "", o.get("type") or "", float(o.get("amount") or 0), o.get("price"),
                  o.get("status") or "open", float(o.get("filled") or 0), o.get("average"), float(fee or 0),
-                 timestamp=o.get("timestamp"), info={})
+                 timestamp=o.get("timestamp"), info=info)
+
+
+def trade_from_ccxt(t: dict[str, Any]) -> Trade:
+    fee = t.get("fee") or {}
+    maker = t.get("takerOrMaker")
+    return Trade(str(t.get("id")), t.get("order"), t.get("symbol") or "", t.get("side") or "",
+                 float(t.get("amount") or 0), float(t.get("price") or 0), float(t.get("cost") or 0),
+                 float(fee.get("cost") or 0), fee.get("currency"), t.get("timestamp"),
+                 None if maker is None else maker == "maker")
+
+
+def rules_from_market(exchange: Any, m: dict[str, Any]) -> MarketRules:
+    """ccxt's market as our rules; precision is a step/tick in TICK_SIZE mode, else a count of digits."""
+    from ccxt.base.decimal_to_precision import TICK_SIZE
+
+    limits, precision = m.get("limits") or {}, m.get("precision") or {}
+
+    def step(value: Any) -> float | None:
+        if value is None:
+            return None
+        return float(value) if exchange.precisionMode == TICK_SIZE else 10.0 ** -float(value)
+
+    return MarketRules(m["symbol"], (limits.get("amount") or {}).get("min"), (limits.get("cost") or {}).get("min"),
+                       step(precision.get("amount")), step(precision.get("price")), m.get("maker"), m.get("taker"))
 
 
 class RedactingFilter(logging.Filter):
