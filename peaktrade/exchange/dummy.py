@@ -28,8 +28,12 @@ from peaktrade.exchange.base import (
     ExchangeNetworkError,
     ExchangeOrderError,
     ExchangeRateLimitError,
+    MarketRules,
     Order,
+    SizedOrder,
+    Trade,
     check_order_args,
+    size_order,
     timeframe_ms,
 )
 
@@ -66,6 +70,7 @@ class DummyExchange:
         self._orders: dict[str, Order] = {}
         self._by_client: dict[str, str] = {}
         self._next_id = 1
+        self._trades: list[Trade] = []
         self._faults: list[tuple[str, tuple[str, ...] | None]] = []
         self._nodes: dict[tuple[str, int], float] = {}
         self._candles: dict[tuple[str, int, int], tuple[float, ...]] = {}
@@ -222,6 +227,9 @@ class DummyExchange:
         self._balances[base] = self._balances.get(base, 0.0) + sign * order.amount
         self._balances[quote] = self._balances.get(quote, 0.0) - sign * notional - fee
         order.status, order.filled, order.average, order.fee = "closed", order.amount, round(price, 8), round(fee, 8)
+        self._trades.append(Trade(f"T{len(self._trades) + 1:08d}", order.id, order.symbol, order.side, order.amount,
+                                  round(price, 8), round(notional, 8), round(fee, 8), quote,
+                                  int(self.clock.now().timestamp() * 1000), maker=order.type == "limit"))
 
     def _sweep(self) -> None:
         for order in self._orders.values():
@@ -257,12 +265,37 @@ class DummyExchange:
         self._enter("fetch_open_orders")
         return [o for o in self._orders.values() if o.status == "open" and symbol in (None, o.symbol)]
 
-    def fetch_closed_orders(self, symbol: str | None = None) -> list[Order]:
+    def fetch_closed_orders(self, symbol: str | None = None, since: int | None = None) -> list[Order]:
         self._enter("fetch_closed_orders")
-        return [o for o in self._orders.values() if o.status != "open" and symbol in (None, o.symbol)]
+        return [o for o in self._orders.values() if o.status != "open" and symbol in (None, o.symbol)
+                and (since is None or (o.timestamp or 0) >= since)]
 
-    def fetch_order_by_client_id(self, client_order_id: str) -> Order | None:
+    def fetch_order_by_client_id(self, client_order_id: str, *, userref: int | None = None,
+                                 since: int | None = None) -> Order | None:
         self._enter("fetch_order_by_client_id")
         oid = self._by_client.get(client_order_id)
         return self._orders[oid] if oid else None
+
+    # --- the gateway's primitives (see docs/exchange.md) ---
+    def fetch_my_trades(self, symbol: str | None = None, since: int | None = None, *,
+                        order_id: str | None = None) -> list[Trade]:
+        self._enter("fetch_my_trades")
+        return [t for t in self._trades if symbol in (None, t.symbol) and (since is None or (t.timestamp or 0) >= since)
+                and order_id in (None, t.order_id)]
+
+    def cancel_all_after(self, seconds: int) -> dict[str, Any]:
+        return {"supported": False, "armed": False, "timeout_s": int(seconds), "trigger_time": None,
+                "note": "the dummy exchange has no dead-man switch: nothing armed"}
+
+    def market_rules(self, symbol: str) -> MarketRules:
+        self._market(symbol)
+        return MarketRules(symbol, None, None, None, None, self.fee_rate, self.fee_rate)
+
+    def size_order(self, symbol: str, side: str, type: str, amount: float, price: float | None = None, *,
+                   reference_price: float | None = None) -> SizedOrder:
+        return size_order(self.market_rules(symbol), side, type, amount, price, reference_price=reference_price)
+
+    def fetch_balances(self) -> dict[str, dict[str, float]]:
+        """The dummy holds no funds for resting orders, so ``used`` is always 0."""
+        return {k: {"free": v, "used": 0.0, "total": v} for k, v in self.fetch_balance().items()}
 
