@@ -33,3 +33,45 @@ def droot(tmp_path: Path) -> Path:
         else:
             (root / name).mkdir()
     return root
+
+
+# --- the loopback Kraken simulator with the real ccxt client (tests/exchange/test_exchange_sim_*.py) ---
+SIM_KEY = "sim-test-key-7f3a9c"
+SIM_SECRET = "c2ltLXRlc3Qtc2VjcmV0LTBiNWUxZDc3YTk="  # base64 of b"sim-test-secret-0b5e1d77a9"
+
+
+@pytest.fixture
+def make_sim():
+    """Start simulators (``make_sim(profile_name="kraken", balances=...)``); all stopped after the test."""
+    from peaktrade.exchange.simulator import KrakenSimulator
+
+    started = []
+
+    def make(**kwargs):
+        kwargs.setdefault("timeout_delay_s", 0.3)
+        kwargs.setdefault("balances", {"EUR": 1_000_000.0})
+        sim = KrakenSimulator(SIM_KEY, SIM_SECRET, **kwargs)
+        sim.start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def connect():
+    """``connect(sim, attempts=4, timeout_ms=100)``: our adapter around the real ccxt kraken client, with a
+    fake clock (back-offs are recorded, not slept)."""
+    from peaktrade.exchange.ccxt_adapter import CcxtExchange
+
+    def make(sim, *, attempts: int = 4, timeout_ms: int = 100, clock: FakeClock | None = None):
+        ex = CcxtExchange("kraken", mode="testnet", api_key=SIM_KEY, secret=SIM_SECRET, rate_limit_ms=0,
+                          timeout_ms=timeout_ms, base_url=sim.base_url, execution="sandbox",
+                          retry_max_attempts=attempts, retry_base_delay_s=0.5, retry_max_delay_s=4.0,
+                          rate_limit_backoff_s=60.0, clock=clock or FakeClock())
+        ex.load_markets()
+        return ex
+
+    return make
