@@ -51,7 +51,7 @@ def risk_blocked_orders(ctx: ActionContext, args: dict[str, Any]) -> ActionResul
 
 
 _EXPECT = {"type": "object", "additionalProperties": False,
-           "properties": {"expect": {"enum": ["ACTIVE", "KILLED", "RECOVERING"],
+           "properties": {"expect": {"enum": ["ACTIVE", "KILLED", "RECOVERING", "released", "engaged", "recovering"],
                                      "description": "fail unless the kill switch is in this state"}}}
 
 
@@ -60,9 +60,11 @@ def killswitch_status(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.policy.killswitch import KillSwitch
 
     st = KillSwitch(ctx.root, ctx.clock).status()
-    ok = args.get("expect") in (None, st.state)
+    ok = args.get("expect") in (None, st.state, st.word)
     detail = "" if st.state == "ACTIVE" else f" since {st.since} by {st.by}: {st.reason}"
-    return ActionResult(ok, f"kill switch {st.state}{detail}", data=st.to_dict())
+    if not st.readable:
+        detail = f" ({st.reason})"
+    return ActionResult(ok, f"kill switch {st.word}{detail}", data=st.to_dict())
 
 
 _REASON = {"type": "object", "additionalProperties": False, "required": ["reason"],
@@ -76,7 +78,7 @@ def killswitch_engage(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.policy.killswitch import KillSwitch
 
     st = KillSwitch(ctx.root, ctx.clock).engage(args["reason"], ctx.operator)
-    return ActionResult(True, f"kill switch KILLED by {st.by}: {st.reason}", data=st.to_dict())
+    return ActionResult(True, f"kill switch engaged by {st.by}: {st.reason}", data=st.to_dict())
 
 
 @action("stage.status", schema=_NONE, effect="read", description="The current stage and the live switch")

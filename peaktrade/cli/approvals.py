@@ -56,7 +56,7 @@ def _subject(root, playbook, param, kill_switch, stage_to):
 
         st = KillSwitch(root).status()
         if st.state != "KILLED":
-            raise UsageError(f"the kill switch is {st.state}, not KILLED: there is nothing to release")
+            raise UsageError(f"the kill switch is {st.word}, not engaged: there is nothing to release")
         return {"kind": "kill_switch", "engaged_since": st.engaged_since}
     from peaktrade.policy.stages import current_stage
 

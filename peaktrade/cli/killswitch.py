@@ -1,4 +1,7 @@
-"""`peaktrade kill-switch status|engage|release` (DESIGN 5): ACTIVE -> KILLED -> RECOVERING -> ACTIVE."""
+"""`peaktrade kill-switch status|engage|release` (DESIGN 5): released -> engaged -> recovering -> released.
+
+Shown to people as released / engaged / recovering; ``--json`` carries both ``state`` (ACTIVE, KILLED,
+RECOVERING) and ``word``."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ def _print(status, as_json: bool) -> None:
     if as_json:
         _common.print_json(status.to_dict())
         return
-    line = f"Kill switch: {status.state}"
+    line = f"Kill switch: {status.word}"
     if status.state != "ACTIVE" or status.reason:
         # an unreadable state file has no since/by: say only what is known; a reason stays on one line
         who = ", ".join(p for p in (f"since {status.since}" if status.since else "",
@@ -66,7 +69,7 @@ def release(request_id: str = typer.Option(None, "--request", help="The signed k
     ks = KillSwitch(root)
     current = ks.status()
     if current.state != "KILLED":
-        raise UsageError(f"kill switch is {current.state}, not KILLED: nothing to release")
+        raise UsageError(f"kill switch is {current.word}, not engaged: nothing to release")
     subject = {"kind": "kill_switch", "engaged_since": current.engaged_since}
     if request_id is None:
         found = [d for d in list_requests(root)

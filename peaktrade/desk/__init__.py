@@ -17,19 +17,25 @@ from peaktrade.root import Root
 
 __all__ = ["DeskStore", "DeskUnavailable", "desk_path", "open_desk", "reset_cache"]
 
-_CACHE: dict[str, tuple[tuple[int, int], DeskStore]] = {}
+_CACHE: dict[str, tuple[tuple, DeskStore]] = {}
 
 
 def desk_path(root: Root) -> Path:
     return root.var_dir / "desk.sqlite"
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: Path) -> tuple | None:
+    """Which file this is: device, inode, and the SQLite header with the desk's random application id.
+
+    An inode number is reused at once after a delete, so a file replaced under a running process (garbage,
+    another database) is told apart by its header, not by its inode alone."""
     try:
         st = os.stat(path, follow_symlinks=False)
+        with open(path, "rb") as fh:
+            head = fh.read(72)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino)
+    return (st.st_dev, st.st_ino, head[:16], head[68:72])
 
 
 def reset_cache() -> None:
@@ -51,12 +57,8 @@ def open_desk(root: Root) -> DeskStore:
     cached = _CACHE.get(key)
     if cached is not None and ident == cached[0]:
         return cached[1]
-    if cached is not None:  # replaced or deleted under us: never keep reading the old file
-        _CACHE.pop(key, None)
-        try:
-            cached[1].close()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001
-            pass
+    if cached is not None:  # replaced or deleted under us: never keep reading the old file (holders of the
+        _CACHE.pop(key, None)  # old handle ask open_desk again on their next call; it is closed when dropped)
     store = create_or_migrate(root, path)
     ident = _identity(path)
     if ident is None:

@@ -10,6 +10,7 @@ would release an engaged kill switch. ``recreate`` makes a new one with the kill
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def create_or_migrate_existing(root: Root, path: Path) -> SqliteDesk:
 
 def _create(root: Root, path: Path, kill_switch: KillSwitchRow) -> SqliteDesk:
     store = SqliteDesk(path)
+    store.set_application_id(secrets.randbits(31) or 1)  # this desk's mark in the file header (see _identity)
     store.init_kill_switch(kill_switch)
     store.set_meta("created_at", utc_iso(SYSTEM_CLOCK.now()))
     (root.var_dir / MARKER).write_text("var/desk.sqlite was created here; its loss fails closed\n", encoding="utf-8")
@@ -137,7 +139,7 @@ def _import_kill_switch(path: Path, store: SqliteDesk) -> None:
         if not isinstance(data, dict) or data.get("state") not in KS_STATES:
             raise ValueError("no valid state")
     except (OSError, ValueError) as exc:
-        data = {"state": "KILLED", "reason": f"migrated from an unreadable var/kill-switch.json ({exc})",
+        data = {"state": "KILLED", "reason": f"migrated from an unreadable var/kill-switch.json ({exc}); failing closed",
                 "since": now, "by": "migration", "engaged_since": now}
     state = data["state"]
     with store._tx() as con:  # the row of a new store is replaced by the migrated one

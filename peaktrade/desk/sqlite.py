@@ -81,10 +81,10 @@ class SqliteDesk:
         self._timeout = busy_timeout_s
         self._lock = threading.RLock()
         if self.path.is_symlink():
-            raise DeskUnavailable(f"the desk state {self.path} is a symbolic link; it must be a regular file "
+            raise DeskUnavailable(f"the desk state {self.shown} is a symbolic link; it must be a regular file "
                                   "(failing closed: the kill switch reads engaged)")
         if not self.path.exists() and not create:
-            raise DeskUnavailable(f"the desk state {self.path} does not exist")
+            raise DeskUnavailable(f"the desk state {self.shown} does not exist")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
@@ -96,18 +96,26 @@ class SqliteDesk:
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         except OSError as exc:
-            raise DeskUnavailable(f"the desk state {self.path} cannot be opened ({exc})") from None
+            raise DeskUnavailable(f"the desk state {self.shown} cannot be opened ({exc})") from None
 
     # -- plumbing -----------------------------------------------------------------------------------
+    @property
+    def shown(self) -> str:
+        """``var/desk.sqlite`` as operators know it (the absolute path goes into the details)."""
+        return f"{self.path.parent.name}/{self.path.name}" if self.path.parent.name == "var" else str(self.path)
+
     def _error(self, exc: BaseException) -> DeskUnavailable:
         if _disk_full(exc):
-            return DeskUnavailable(f"the desk state {self.path} cannot be written: the disk is full ({exc}); "
-                                   "nothing was changed")
+            return DeskUnavailable(f"the desk state {self.shown} cannot be written: the disk is full ({exc}); "
+                                   "nothing was changed (it is not corrupt: free space and try again)",
+                                   details=[f"file: {self.path}"])
         if "locked" in str(exc) or "busy" in str(exc):
-            return DeskUnavailable(f"the desk state {self.path} stayed locked by another peaktrade process for "
+            return DeskUnavailable(f"the desk state {self.shown} stayed locked by another peaktrade process for "
                                    f"{self._timeout:g} s ({exc}); try again")
-        return DeskUnavailable(f"the desk state {self.path} cannot be read ({type(exc).__name__}: {exc})",
-                               details=["every order path fails closed while it is unreadable",
+        return DeskUnavailable(f"the desk state {self.shown} cannot be read ({type(exc).__name__}: {exc})",
+                               details=[f"file: {self.path}",
+                                        "every order path fails closed while it is unreadable; the runs' own "
+                                        "files under live_runs/ are intact",
                                         "restore it from a backup, or recreate it engaged: peaktrade desk migrate "
                                         "--recreate"])
 
@@ -137,7 +145,7 @@ class SqliteDesk:
         con = self._con
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise DeskUnavailable(f"the desk state {self.path} has schema version {version}, newer than this "
+            raise DeskUnavailable(f"the desk state {self.shown} has schema version {version}, newer than this "
                                   f"peaktrade understands ({SCHEMA_VERSION}): upgrade peaktrade")
         if version == SCHEMA_VERSION:
             return
@@ -153,6 +161,11 @@ class SqliteDesk:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def set_application_id(self, value: int) -> None:
+        with self._lock:
+            self._con.execute(f"PRAGMA application_id = {int(value)}")
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # into the main file's header now
 
     def close(self) -> None:
         with self._lock:

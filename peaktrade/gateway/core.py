@@ -94,13 +94,18 @@ class Gateway:
         self.root, self.account, self.venue, self.clock = root, account, venue, clock
         self.log = log or logging.getLogger("peaktrade.gateway")
         self.live_gate = live_gate
-        self.store = store or open_desk(root)
+        self._store = store
         self.risk = DeskRisk(limits, clock=clock, skip_limits=skip_limits)
         self.store.ensure_account(account, cash=starting_cash)
         self._ledger: Ledger | None = None
         self._marker: int | None = None
         self._marks: dict[str, float] = {}
         self._halted_seen: str | None = None
+
+    @property
+    def store(self) -> DeskStore:
+        """The desk state, asked for each time: a file replaced under a running session is never read stale."""
+        return self._store or open_desk(self.root)
 
     # -- reads ----------------------------------------------------------------------------------------
     def ledger(self) -> Ledger:
@@ -121,9 +126,8 @@ class Gateway:
     def _gate(self, reduce_only: bool) -> list[str]:
         """Kill switch, then the live gate: the reasons this order may not go out (empty = it may)."""
         ks = read_kill_switch(self.root, self.clock)
-        if ks.blocks_orders and not reduce_only:
-            return [f"kill switch {ks.word} ({ks.state}): no new orders" +
-                    ("" if ks.readable else f" - {ks.reason}")]
+        if ks.blocks_orders and not reduce_only:  # the first reason is exact: alerts tell held-back orders by it
+            return [f"kill switch {ks.word}"] + ([] if ks.readable else [str(ks.reason)])
         if self.account == "live" and not reduce_only:
             why = self.live_gate() if self.live_gate is not None else LIVE_GATE_MISSING
             if why:
@@ -188,7 +192,11 @@ class Gateway:
             if holder and holder[0].state == "HALTED" and any(r.startswith("max_daily_loss") for r in reasons):
                 self.store.halt_day(self.account, day=self.risk.trading_day(), reason=reasons[0])
             return self._blocked(cid, reasons or ["blocked"], state)
-        return self._send(intent, req)
+        out = self._send(intent, req)
+        if holder:  # what the decision said about an allowed order (e.g. limits skipped) stays with it
+            out.reasons = [str(r) for r in holder[0].reasons] + out.reasons
+            out.state = str(holder[0].state)
+        return out
 
     def _reduces(self, ledger: Ledger, open_intents: list[Intent], req: OrderRequest) -> tuple[bool, str]:
         pos = ledger.positions.get(req.symbol)

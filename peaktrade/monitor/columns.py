@@ -8,7 +8,9 @@ Parquet columns, and the JSONL file is read *backwards* only as far as the event
 newer than the last compacted step.
 
 Timestamps come back as int64 nanoseconds since the epoch (UTC), numbers as float64 (NaN when
-absent), and the pseudo-column ``has_error`` as bool (the event's ``error`` is non-empty).
+absent), and the pseudo-columns ``has_error`` as bool (the event's ``error`` is non-empty) and
+``held_back`` as bool (the event's order was held back by an engaged kill switch: a ``risk_reasons``
+entry ``kill switch KILLED|RECOVERING``, which the runtime's gate writes; not an error of the run).
 """
 
 from __future__ import annotations
@@ -61,6 +63,35 @@ def _float(value: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return f
+
+
+_PSEUDO = {"has_error": "error", "held_back": "risk_reasons"}
+HELD_BACK = ("kill switch engaged", "kill switch recovering", "kill switch KILLED", "kill switch RECOVERING")
+
+
+def _held_back(reasons: Any) -> bool:
+    return isinstance(reasons, (list, tuple)) and any(str(r) in HELD_BACK for r in reasons)
+
+
+def _held_back_column(col: Any) -> Any:
+    """True where a list<string> column holds a kill-switch reason, from Arrow compute (no per-row Python)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(col)
+    out = np.zeros(n, dtype=bool)
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+        return np.array([_held_back(v) for v in col.to_pylist()], dtype=bool)
+    base = 0
+    for chunk in col.chunks:
+        flat = pc.list_flatten(chunk)
+        if len(flat):
+            parents = np.asarray(pc.list_parent_indices(chunk))
+            hit = np.asarray(pc.fill_null(pc.is_in(flat, value_set=pa.array(HELD_BACK)), False))
+            out[base + parents[hit]] = True
+        base += len(chunk)
+    return out
 
 
 def _has_error(value: Any) -> bool:
@@ -134,18 +165,20 @@ def _parquet_columns(path: Path, columns: Sequence[str]) -> dict[str, Any]:
 
     pf = pq.ParquetFile(path)
     available = set(pf.schema_arrow.names)
-    wanted = {"error" if c == "has_error" else c for c in columns} | {"step"}
+    wanted = {_PSEUDO.get(c, c) for c in columns} | {"step"}
     table = pf.read(columns=sorted(wanted & available), use_threads=False)  # faster for small files
     n = table.num_rows
     out: dict[str, Any] = {}
     for name in {*columns, "step"}:
-        src = "error" if name == "has_error" else name
+        src = _PSEUDO.get(name, name)
         if src not in available:
             out[name] = _missing(name, n)
             continue
         col = table.column(src)
         if name == "has_error":
             out[name] = _non_empty(col)
+        elif name == "held_back":
+            out[name] = _held_back_column(col)
         elif name in TS_COLUMNS:
             out[name] = _ts_array(col)
         elif name == "step":
@@ -227,7 +260,7 @@ def _ts_array(col: Any) -> Any:
 def _missing(name: str, n: int) -> Any:
     import numpy as np
 
-    if name == "has_error":
+    if name in _PSEUDO:
         return np.zeros(n, dtype=bool)
     if name in TS_COLUMNS or name == "step":
         return np.zeros(n, dtype=np.int64)
@@ -241,6 +274,8 @@ def events_to_columns(events: Sequence[dict[str, Any]], columns: Sequence[str]) 
     for name in {*columns, "step"}:
         if name == "has_error":
             out[name] = np.array([_has_error(e.get("error")) for e in events], dtype=bool)
+        elif name == "held_back":
+            out[name] = np.array([_held_back(e.get("risk_reasons")) for e in events], dtype=bool)
         elif name in TS_COLUMNS:
             out[name] = np.array([parse_ts_ns(e.get(name)) or 0 for e in events], dtype=np.int64)
         elif name == "step":

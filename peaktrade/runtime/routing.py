@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from peaktrade.errors import PeakTradeError
 from peaktrade.gateway import Gateway, OrderRequest
 from peaktrade.runtime.book import Fill
 
@@ -30,10 +31,17 @@ class SessionOrders:
         self.gateway, self.run_id, self.symbol = gateway, run_id, symbol
 
     def observe(self, mark: float) -> None:
-        self.gateway.observe(self.symbol, mark)
+        try:
+            self.gateway.observe(self.symbol, mark)
+        except PeakTradeError as exc:  # the next order fails closed on the same problem; the bar goes on
+            self.gateway.log.error("[RISK] desk state not updated: %s", exc.message)
 
     def place(self, side: str, quantity: float, mark: float, step: int) -> Placed:
-        out = self.gateway.submit(OrderRequest(self.symbol, side, quantity, mark, self.run_id, f"bar-{step}"))
+        try:
+            out = self.gateway.submit(OrderRequest(self.symbol, side, quantity, mark, self.run_id, f"bar-{step}"))
+        except PeakTradeError as exc:  # the desk state cannot be read or written: blocked, never sent
+            self.gateway.log.warning("[RISK] Order blocked: desk state unavailable: %s", exc.message)
+            return Placed(False, [f"desk state unavailable: {exc.message}"], state="HALTED")
         fills = [Fill(side, f.quantity, f.price, f.fee) for f in out.fills]
         if out.status == "blocked":
             return Placed(False, out.reasons, state=out.state)
@@ -41,12 +49,18 @@ class SessionOrders:
             return Placed(True, out.reasons, fills, rejected=True, error=out.message, fatal=out.fatal)
         if out.status == "unknown":
             return Placed(True, out.reasons, fills, error=out.message)
-        return Placed(True, [], fills)
+        return Placed(True, out.reasons, fills, state=out.state)
 
-    def late_fills(self, mark: float, side_of: dict[str, str] | None = None) -> list[Fill]:
+    def late_fills(self, mark: float) -> list[Fill]:
+        if self.gateway.venue.paper:
+            return []
         out: list[Fill] = []
-        for intent in self.gateway.store.open_intents(self.gateway.account):
-            if intent.origin != self.run_id or self.gateway.venue.paper:
+        try:
+            intents = self.gateway.store.open_intents(self.gateway.account)
+        except PeakTradeError:
+            return []
+        for intent in intents:
+            if intent.origin != self.run_id:
                 continue
             for f in self.gateway.reconcile(intent, mark=mark).fills:
                 out.append(Fill(intent.side, f.quantity, f.price, f.fee))

@@ -42,9 +42,9 @@ def test_gate_check_and_status_actions(root, clock):
     assert get("stage.status").fn(ctx(root, clock), {}).summary == "stage testnet; live.enabled false"
     assert get("killswitch.status").fn(ctx(root, clock), {"expect": "ACTIVE"}).ok
     engaged = get("killswitch.engage").fn(ctx(root, clock), {"reason": "drill"})
-    assert engaged.summary == "kill switch KILLED by bob: drill"
+    assert engaged.summary == "kill switch engaged by bob: drill"
     st = get("killswitch.status").fn(ctx(root, clock), {"expect": "ACTIVE"})
-    assert not st.ok and st.summary.startswith("kill switch KILLED since")
+    assert not st.ok and st.summary.startswith("kill switch engaged since")
 
 
 def test_risk_show_action_names_limits_not_set(root, clock, set_yaml):

@@ -49,7 +49,7 @@ def test_request_usage_errors(cli):
     assert cli("approvals", "request", "--decision", "live_activation")[0] == 2
     assert cli("approvals", "request", "--decision", "live_activation", "--playbook", "nope")[0] == 2
     code, _, err = cli("approvals", "request", "--decision", "kill_switch_release", "--kill-switch")
-    assert code == 2 and "not KILLED" in err
+    assert code == 2 and "not engaged" in err
     assert cli("approvals", "sign", "../etc", "--as", "alice", "--key", "/nope")[0] == 2
 
 
@@ -67,7 +67,7 @@ def test_kill_switch_engage_release_cycle(cli, keys):
     assert code == 3 and "missing another person" in err
     sign_all(cli, rid, keys, "erin")
     code, out, _ = cli("kill-switch", "release", "--operator", "bob")
-    assert code == 0 and out.startswith("Kill switch: RECOVERING") and "new orders stay blocked until" in out
+    assert code == 0 and out.startswith("Kill switch: recovering") and "new orders stay blocked until" in out
     # a second engagement cannot reuse the first approval
     assert cli("kill-switch", "engage", "--reason", "again", "--operator", "bob")[0] == 0
     code, _, err = cli("kill-switch", "release", "--operator", "bob", "--request", rid)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from datetime import timedelta
@@ -33,8 +32,10 @@ def test_engage_needs_reason_and_persists(root, clock):
     st = ks.engage("unexpected behaviour", "op")
     assert (st.state, st.reason, st.by) == ("KILLED", "unexpected behaviour", "op")
     assert st.since == st.engaged_since == "2025-12-07T12:00:00Z"
-    assert "kill-switch engaged by op: unexpected behaviour" in root.operations_log.read_text()
-    assert json.loads(root.var_dir.joinpath("kill-switch-events.jsonl").read_text())["event"] == "engaged"
+    line = root.operations_log.read_text().splitlines()[-1]
+    assert 'operator=op playbook/what="kill-switch engage"' in line
+    assert 'outcome=engaged reason="unexpected behaviour"' in line
+    assert st.engagement == 1 and st.word == "engaged"
 
 
 def test_killed_survives_a_process_restart(root):
@@ -75,15 +76,15 @@ def test_release_goes_recovering_then_active_after_cooldown(root, clock):
     assert ks.status().state == "RECOVERING"
     clock.advance(1)
     assert ks.status().state == "ACTIVE"
-    with pytest.raises(UsageError, match="not KILLED"):
+    with pytest.raises(UsageError, match="kill switch is released, not engaged"):
         ks.release("alice", release_record(clock, since))
 
 
-def test_corrupt_state_file_reads_as_killed(root, clock):
+def test_corrupt_legacy_state_file_migrates_as_killed(root, clock):
     root.var_dir.mkdir()
     (root.var_dir / "kill-switch.json").write_text("{not json")
     st = KillSwitch(root, clock).status()
-    assert st.state == "KILLED" and "failing closed" in st.reason
+    assert st.state == "KILLED" and "failing closed" in st.reason and "migrated from an unreadable" in st.reason
 
 
 def test_engine_is_halted_while_killed_and_recovering_then_trades_again(root, clock):

@@ -6,12 +6,20 @@ from __future__ import annotations
 from peaktrade.cli import run
 
 
-def test_unreadable_state_file_reads_killed_without_none(root, capsys):
-    root.var_dir.mkdir(parents=True, exist_ok=True)
-    (root.var_dir / "kill-switch.json").write_text("garbage")
+def test_unreadable_state_reads_engaged_without_none(root, capsys):
+    import sqlite3
+
+    from peaktrade.desk import open_desk
+
+    open_desk(root)
+    con = sqlite3.connect(root.var_dir / "desk.sqlite")
+    con.execute("DELETE FROM kill_switch")
+    con.commit()
+    con.close()
     assert run(["--root", str(root.path), "kill-switch", "status"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Kill switch: KILLED (kill-switch state file unreadable (")
+    assert out.startswith("Kill switch: engaged (desk state unreadable, failing closed: the desk state holds no "
+                          "kill-switch row (deleted?)")
     assert "None" not in out
 
 

@@ -1,6 +1,6 @@
-"""A run registry that cannot be read: a clear error everywhere, and the emergency path still works.
+"""A desk state (run registry) that cannot be read: a clear error everywhere, and the emergency path still works.
 
-Acceptance finding: with garbage in var/runs.sqlite, `runs status` / `runs stop --all` were internal
+Acceptance finding (then var/runs.sqlite, now var/desk.sqlite): with garbage in it, `runs status` / `runs stop --all` were internal
 errors and `play shutdown-emergency` stopped at force-kill — no orders cancelled, no backup, no incident.
 """
 
@@ -20,7 +20,8 @@ import pytest
 from peaktrade.errors import PeakTradeError
 from peaktrade.runtime import procinfo, runlog
 from peaktrade.runtime.orchestrator import Orchestrator
-from peaktrade.runtime.registry import RegistryUnavailable, RunRecord, SqliteRegistry
+from peaktrade.desk.sqlite import SqliteDesk
+from peaktrade.runtime.registry import DeskRegistry, RegistryUnavailable, RunRecord
 
 from .conftest import make_root, peaktrade
 
@@ -38,8 +39,8 @@ def _wait(pred, timeout=30.0, what="condition"):
 
 def _corrupt(root: Path) -> Path:
     """Garbage over the registry, as in the finding (its WAL files gone with it)."""
-    reg = root / "var" / "runs.sqlite"
-    for extra in (reg.with_name("runs.sqlite-wal"), reg.with_name("runs.sqlite-shm")):
+    reg = root / "var" / "desk.sqlite"
+    for extra in (reg.with_name("desk.sqlite-wal"), reg.with_name("desk.sqlite-shm")):
         extra.unlink(missing_ok=True)
     reg.write_text("garbage\n")
     return reg
@@ -47,15 +48,15 @@ def _corrupt(root: Path) -> Path:
 
 def _truncate(root: Path) -> Path:
     """A registry with rows whose file was cut short (a full disk, a bad copy)."""
-    reg = root / "var" / "runs.sqlite"
-    r = SqliteRegistry(reg)
+    reg = root / "var" / "desk.sqlite"
+    r = DeskRegistry(SqliteDesk(reg))
     for i in range(300):
         r.add(RunRecord(f"testnet_20251207_120000_{i:06x}", "testnet", "ma_crossover", "BTC/EUR", "1m", "standard",
                         status="completed", created_at="2025-12-07T12:00:00Z", notes="x" * 200))
     con = sqlite3.connect(reg)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
-    for extra in (reg.with_name("runs.sqlite-wal"), reg.with_name("runs.sqlite-shm")):
+    for extra in (reg.with_name("desk.sqlite-wal"), reg.with_name("desk.sqlite-shm")):
         extra.unlink(missing_ok=True)
     data = reg.read_bytes()
     reg.write_bytes(data[: len(data) // 3])
@@ -65,8 +66,8 @@ def _truncate(root: Path) -> Path:
 def _assert_clear_error(out: subprocess.CompletedProcess) -> None:
     assert out.returncode == 1, out.stdout + out.stderr
     assert "internal error" not in out.stderr and "Traceback" not in out.stderr, out.stderr
-    assert "var/runs.sqlite cannot be opened or read" in out.stderr
-    assert "live_runs/ are intact" in out.stderr and "move it aside" in out.stderr
+    assert "var/desk.sqlite cannot be read" in out.stderr
+    assert "every order path fails closed" in out.stderr and "peaktrade desk migrate --recreate" in out.stderr
 
 
 @pytest.mark.parametrize("damage", [_corrupt, _truncate], ids=["garbage", "truncated"])
@@ -85,14 +86,14 @@ def test_an_unreadable_registry_is_one_clear_error_and_moving_it_aside_recovers(
                  ("monitor", "run", "--run-id", run_id)):
         out = peaktrade(root, *args)
         assert out.returncode == 0 and run_id in out.stdout, out.stderr
-    # the advice works: move it aside (with its -wal/-shm), a new empty registry is created
-    aside = root / "var" / "registry-broken"
-    aside.mkdir()
-    for f in (root / "var").glob("runs.sqlite*"):
-        shutil.move(f, aside / f.name)
+    # the advice works: a recreated desk state, with the kill switch engaged (its state was lost)
+    out = peaktrade(root, "desk", "migrate", "--recreate")
+    assert out.returncode == 0, out.stderr
     out = peaktrade(root, "runs", "status", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
+    assert "engaged" in peaktrade(root, "kill-switch", "status").stdout
+    assert list((root / "var").glob("desk.sqlite.lost-*"))  # the damaged file is kept for analysis
     # the run's own files were never touched
     assert runlog.read_meta(root / "live_runs" / run_id)["status"] == "completed"
     listed = json.loads(peaktrade(root, "experiments", "list", "--json").stdout)
@@ -100,21 +101,29 @@ def test_an_unreadable_registry_is_one_clear_error_and_moving_it_aside_recovers(
 
 
 def test_registry_errors_are_peaktrade_errors_naming_the_file(tmp_path):
-    path = tmp_path / "var" / "runs.sqlite"
+    from peaktrade.desk import open_desk, reset_cache
+    from peaktrade.desk.killswitch import read_kill_switch
+    from peaktrade.root import Root
+
+    path = tmp_path / "var" / "desk.sqlite"
     path.parent.mkdir()
     path.write_text("garbage\n")
     with pytest.raises(RegistryUnavailable) as exc:
-        SqliteRegistry(path)
+        SqliteDesk(path)
     assert isinstance(exc.value, PeakTradeError) and exc.value.exit_code == 1
-    assert str(path) in exc.value.message or "var/runs.sqlite" in exc.value.message
-    # a registry that was fine when opened and is broken afterwards: the same error, from every method
-    path.unlink()
-    reg = SqliteRegistry(path)
-    path.write_text("garbage\n")
-    for call in (lambda: reg.list(), lambda: reg.get("x"), lambda: reg.update("x", status="stopped"),
-                 lambda: reg.add(RunRecord("testnet_20251207_120000_aaaaaa", "testnet", "s", "BTC/EUR", "1m", "p"))):
-        with pytest.raises(RegistryUnavailable):
-            call()
+    assert "var/desk.sqlite" in exc.value.message
+    # a desk that was fine when opened and is replaced afterwards: every reader sees the new (broken) file
+    root = Root.resolve(make_root(tmp_path / "d"))
+    reg = DeskRegistry(open_desk(root))
+    reg.add(RunRecord("testnet_20251207_120000_aaaaaa", "testnet", "s", "BTC/EUR", "1m", "p"))
+    desk = root.path / "var" / "desk.sqlite"
+    desk.unlink()
+    desk.write_text("garbage\n")
+    with pytest.raises(RegistryUnavailable):
+        open_desk(root)
+    status = read_kill_switch(root)
+    assert status.state == "KILLED" and not status.readable and "var/desk.sqlite" in status.reason
+    reset_cache()
 
 
 def _start_worker_elsewhere(tmp_path: Path):
@@ -172,7 +181,7 @@ def test_emergency_play_kills_this_roots_workers_without_the_registry(tmp_path):
 
 
 def test_force_kill_also_kills_workers_the_registry_does_not_list(tmp_path):
-    """The registry was moved aside (as the error advises) while a run still ran: force-kill still finds it."""
+    """A worker the registry does not list (its row lost) while it still ran: force-kill still finds it."""
     from peaktrade.actions import registry as actions
     from peaktrade.actions.registry import ActionContext
     from peaktrade.root import Root
@@ -181,10 +190,10 @@ def test_force_kill_also_kills_workers_the_registry_does_not_list(tmp_path):
     rec = Orchestrator(root).start("testnet", profile="standard", check=False)
     try:
         _wait(lambda: runlog.count_events(runlog.run_dir(root, rec.run_id)) >= 1, what="events")
-        aside = root.path / "var" / "registry-broken"
-        aside.mkdir()
-        for f in (root.path / "var").glob("runs.sqlite*"):
-            shutil.move(f, aside / f.name)
+        con = sqlite3.connect(root.path / "var" / "desk.sqlite")
+        con.execute("DELETE FROM runs WHERE run_id = ?", (rec.run_id,))
+        con.commit()
+        con.close()
         res = actions.get("runs.stop_all").fn(ActionContext(root), {"force": True})
         assert res.ok and "1 run(s) force-killed (1 not in the registry" in res.summary
         assert res.data["strays"] == [rec.run_id] and res.data["fallback"] is False

@@ -14,9 +14,11 @@ from peaktrade.exchange.base import timeframe_ms
 from peaktrade.exchange.dummy import DummyExchange
 from peaktrade.runtime import runlog
 from peaktrade.runtime.book import Book, Fill
-from peaktrade.runtime.execution import PaperExecutor
+from peaktrade.gateway import Gateway
+from peaktrade.gateway.venues import PaperVenue
+from peaktrade.policy.limits import load_risk_limits
 from peaktrade.runtime.feeds import SteppedFeed, stepped_market_clock
-from peaktrade.runtime.riskgate import RiskGate
+from peaktrade.runtime.routing import SessionOrders
 from peaktrade.runtime.runner import prepare_run
 from peaktrade.runtime.session import Session
 from peaktrade.runtime.strategies import get_strategy
@@ -25,15 +27,24 @@ from peaktrade.runtime.writer import RunLogWriter
 TF = "1m"
 
 
-class RecordingExecutor:
-    def __init__(self, inner, session_ref):
-        self.inner, self.session_ref, self.fills = inner, session_ref, []
+class RecordingVenue(PaperVenue):
+    """Paper fills, each recorded with the bar step it was made on."""
 
-    def execute(self, side, quantity, mark):
-        ex = self.inner.execute(side, quantity, mark)
-        if ex.fill is not None:
-            self.fills.append((self.session_ref[0].writer.step + 1, ex.fill))
-        return ex
+    def __init__(self, session_ref):
+        super().__init__(0.0026, 5.0)
+        self.session_ref, self.fills = session_ref, []
+
+    def place(self, symbol, side, order_type, quantity, price, *, client_order_id, mark):
+        order = super().place(symbol, side, order_type, quantity, price, client_order_id=client_order_id, mark=mark)
+        self.fills.append((self.session_ref[0].writer.step + 1, Fill(side, order.filled, order.average, order.fee)))
+        return order
+
+
+def _orders(root, run_id, venue, clock, log, stage="shadow", skip=False):
+    account = {"shadow": "paper", "testnet": "testnet"}[stage]
+    gw = Gateway(root, account=account, venue=venue, limits=load_risk_limits(root, stage), clock=clock, log=log,
+                 skip_limits=skip)
+    return SessionOrders(gw, run_id, "BTC/EUR")
 
 
 class DroppingExchange:
@@ -58,10 +69,11 @@ def _session(root, tmp_path, *, steps=60, fraction=0.05, exchange_wrap=None, sta
         "fast_window": 2, "slow_window": 5, "position_fraction": fraction}}})
     log = logging.getLogger(f"test.session.{tmp_path.name}")
     ref: list = []
-    executor = RecordingExecutor(PaperExecutor(0.0026, 5.0), ref)
-    s = Session(run_id="shadow_20251207_120000_abcdef", symbol="BTC/EUR", timeframe=TF, tf_ms=tf_ms, steps=steps,
+    executor = RecordingVenue(ref)
+    run_id = f"shadow_20251207_120000_{tmp_path.name[-6:]}"
+    s = Session(run_id=run_id, symbol="BTC/EUR", timeframe=TF, tf_ms=tf_ms, steps=steps,
                 feed=SteppedFeed(exchange, "BTC/EUR", TF, tf_ms, market, 5), strategy=strategy,
-                gate=RiskGate(root, stage, clock=clock, skip_limits=skip, log=log), executor=executor,
+                orders=_orders(root, run_id, executor, clock, log, stage, skip),
                 book=Book(10000.0), writer=RunLogWriter(tmp_path / "run", compact_every=13), clock=clock, log=log,
                 stop=threading.Event())
     ref.append(s)
@@ -129,20 +141,23 @@ def test_kill_switch_stops_new_orders(root, tmp_path):
     s.writer.close()
     events = runlog.read_events(tmp_path / "run")
     assert not executor.fills
-    assert any(e["risk_reasons"] == ["kill switch KILLED"] for e in events)
+    assert any(e["risk_reasons"] == ["kill switch engaged"] for e in events)
     assert all(e["orders_filled"] == 0 for e in events)
 
 
-def test_risk_engine_unavailable_fails_closed(root, tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "peaktrade.policy.risk", None)  # import fails
+def test_an_unreadable_desk_state_fails_closed(root, tmp_path):
+    """The desk state replaced by garbage while the session runs: every later order is blocked."""
     s, executor = _session(root, tmp_path, steps=30)
+    desk = root.var_dir / "desk.sqlite"
+    desk.unlink()
+    desk.write_text("garbage\n")
     s.run()
     s.writer.close()
     events = runlog.read_events(tmp_path / "run")
     assert not executor.fills
-    assert any(e["risk_reasons"] == ["risk engine unavailable"] for e in events)
+    blocked = [e for e in events if e["orders_blocked"]]
+    assert blocked and all(e["risk_reasons"][0] == "kill switch engaged" for e in blocked)
+    assert all(e["risk_reasons"][1].startswith("desk state unreadable") for e in blocked)
 
 
 def test_data_gap_is_logged_and_recorded(root, tmp_path, caplog):
@@ -219,7 +234,7 @@ def test_paced_session_on_the_dummy_exchange_gets_a_bar_every_bar_seconds_of_inj
     log = logging.getLogger("test.paced")
     s = Session(run_id="testnet_20251207_120000_abcdef", symbol="BTC/EUR", timeframe=TF, tf_ms=tf_ms, steps=6,
                 feed=PacedFeed(exchange, "BTC/EUR", TF, tf_ms, market, clock, bar_s / 4, 5), strategy=strategy,
-                gate=RiskGate(root, "testnet", clock=clock, log=log), executor=PaperExecutor(0.0026, 5.0),
+                orders=_orders(root, "testnet_20251207_120000_abcdef", PaperVenue(0.0026, 5.0), clock, log, "testnet"),
                 book=Book(10000.0), writer=RunLogWriter(tmp_path / "run"), clock=clock, log=log,
                 stop=threading.Event())
     t0 = time.monotonic()

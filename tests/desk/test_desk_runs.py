@@ -1,4 +1,4 @@
-"""The SQLite run registry: conditional transitions, and two processes hammering it at once."""
+"""The run registry in the desk state: conditional transitions, and two processes hammering it at once."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import subprocess
 import sys
 import textwrap
 
-from peaktrade.runtime.registry import RunRecord, SqliteRegistry
+from peaktrade.desk.sqlite import SqliteDesk
+from peaktrade.runtime.registry import DeskRegistry, RunRecord
+
+
+def SqliteRegistry(path):  # noqa: N802 - the registry view over a desk store at path
+    return DeskRegistry(SqliteDesk(path))
 
 
 def _rec(run_id: str, status: str = "starting") -> RunRecord:
@@ -16,7 +21,7 @@ def _rec(run_id: str, status: str = "starting") -> RunRecord:
 
 
 def test_conditional_updates_and_listing(tmp_path):
-    reg = SqliteRegistry(tmp_path / "runs.sqlite")
+    reg = SqliteRegistry(tmp_path / "desk.sqlite")
     reg.add(_rec("testnet_20251207_120000_aaaa01"))
     reg.add(_rec("testnet_20251207_120000_aaaa02", "completed"))
     assert reg.update("testnet_20251207_120000_aaaa01", only_if=("starting",), status="running", pid=42)
@@ -27,13 +32,14 @@ def test_conditional_updates_and_listing(tmp_path):
     assert [r.run_id for r in reg.list()] == ["testnet_20251207_120000_aaaa02", "testnet_20251207_120000_aaaa01"]
     assert reg.get("nope") is None
     # it survives a new registry object (a restarted CLI)
-    assert SqliteRegistry(tmp_path / "runs.sqlite").get("testnet_20251207_120000_aaaa02").status == "completed"
+    assert SqliteRegistry(tmp_path / "desk.sqlite").get("testnet_20251207_120000_aaaa02").status == "completed"
 
 
 WORKER = textwrap.dedent("""
     import sys
-    from peaktrade.runtime.registry import RunRecord, SqliteRegistry
-    reg = SqliteRegistry(sys.argv[1])
+    from peaktrade.desk.sqlite import SqliteDesk
+    from peaktrade.runtime.registry import DeskRegistry, RunRecord
+    reg = DeskRegistry(SqliteDesk(sys.argv[1]))
     me, n = sys.argv[2], int(sys.argv[3])
     won = 0
     for i in range(n):
@@ -49,7 +55,7 @@ WORKER = textwrap.dedent("""
 
 
 def test_two_processes_at_once_never_corrupt_it(tmp_path):
-    path = tmp_path / "var" / "runs.sqlite"
+    path = tmp_path / "var" / "desk.sqlite"
     SqliteRegistry(path).add(_rec("testnet_20251207_120000_shared"))
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(path), tag, "150"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for tag in ("aa", "bb")]
