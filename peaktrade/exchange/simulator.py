@@ -256,10 +256,13 @@ class KrakenSimulator:
             raise KrakenError("EGeneral:Invalid arguments")
         since = int(float(params["since"])) if params.get("since") else None
         # Kraken keeps only the last 720 candles of an interval: `since` can only narrow that window
-        bars = self.market.fetch_ohlcv(sym, f"{interval}m", limit=OHLC_CAP)
+        tf = int(interval) * 60_000
+        first = (int(time.time() * 1000) // tf - OHLC_CAP + 1) * tf
+        start = first if since is None else max(first, since * 1000 + 1)
+        bars = self.market.fetch_ohlcv(sym, f"{interval}m", since=start, limit=OHLC_CAP)
         d = p.pair_decimals
         rows = [[int(ts // 1000), f"{o:.{d}f}", f"{h:.{d}f}", f"{low:.{d}f}", f"{c:.{d}f}", f"{c:.{d}f}",
-                 f"{v:.8f}", 5] for ts, o, h, low, c, v in bars if since is None or ts // 1000 > since]
+                 f"{v:.8f}", 5] for ts, o, h, low, c, v in bars]
         last = rows[-2][0] if len(rows) > 1 else (rows[-1][0] if rows else since or 0)  # the last committed one
         return {p.id: rows, "last": last}
 
