@@ -16,7 +16,8 @@ def test_second_buy_beyond_free_funds_is_refused(make_sim, connect):
     assert first.status == "open"
     bal = ex.fetch_balances()["EUR"]
     assert bal["total"] == pytest.approx(10_000.0)
-    assert bal["used"] == pytest.approx(7_500.0 * 1.0026, rel=1e-6) and bal["free"] == pytest.approx(10_000 - bal["used"])
+    assert bal["used"] == pytest.approx(7_500.0 * 1.0026, rel=1e-6)
+    assert bal["free"] == pytest.approx(10_000 - bal["used"])
     with pytest.raises(ExchangeOrderError, match="Insufficient funds") as err:
         ex.create_order("BTC/EUR", "buy", "limit", amount, price, client_order_id="hold-2")
     assert err.value.exchange_code == "EOrder:Insufficient funds"
