@@ -126,5 +126,6 @@ def test_balance_and_trades_parse_like_krakens_documented_replies(live):
     bal = ex.ccxt.fetch_balance()
     assert set(bal["USDT"]) == {"free", "used", "total"} and bal["USDT"]["used"] > 0
     (trade,) = ex.ccxt.fetch_my_trades("LTC/USDT")
-    assert {"id", "order", "symbol", "side", "price", "amount", "cost", "fee", "takerOrMaker", "timestamp"} <= set(trade)
+    unified = {"id", "order", "symbol", "side", "price", "amount", "cost", "fee", "takerOrMaker", "timestamp"}
+    assert unified <= set(trade)
     assert trade["takerOrMaker"] == "taker" and trade["fee"]["currency"] == "USDT"
