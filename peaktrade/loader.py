@@ -4,6 +4,11 @@
 1-based, so that any later check (schema, semantics) can name file:line:col. Duplicate mapping
 keys and non-string keys are problems, not silent overwrites. Nothing here raises for bad input:
 problems are returned, data is ``None`` when the document could not be read at all.
+
+Input is bounded before anything else looks at it (docs/design-decisions.md, "Bounded input"):
+a file larger than ``MAX_BYTES``, nested deeper than ``MAX_DEPTH`` or holding more than
+``MAX_NODES`` values is refused with a located problem, and YAML anchors/aliases are refused
+outright, so an alias bomb never expands and a deep document never reaches a recursive checker.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from peaktrade.problems import Problem, json_path
+from peaktrade.problems import Problem, clip, json_path
 
 try:  # the C loader is much faster; fall back if libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -24,6 +29,15 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 Path_ = tuple[str | int, ...]
+
+MAX_BYTES = 1024 * 1024  # the largest shipped file is a few KB; a runbook never needs a megabyte
+MAX_DEPTH = 40  # a playbook nests ~6 levels (steps -> step -> with -> ...); 40 is generous
+MAX_NODES = 100_000  # values in one document (the size cap alone would still allow ~500,000)
+
+
+class _TooBig(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
 
 
 @dataclass
@@ -55,9 +69,15 @@ class Loaded:
 
 
 def _walk(node: yaml.Node, path: Path_, locs: Locations, problems: list[Problem], seen: set[int]) -> None:
-    if id(node) in seen:  # aliases may repeat a node; one visit is enough
+    if id(node) in seen:  # aliases are refused before this; a repeat is still visited only once
         return
     seen.add(id(node))
+    if len(path) > MAX_DEPTH:
+        raise _TooBig(Problem(locs.file, node.start_mark.line + 1, node.start_mark.column + 1,
+                              json_path(list(path[:MAX_DEPTH])), f"nested deeper than {MAX_DEPTH} levels"))
+    if len(seen) > MAX_NODES:
+        raise _TooBig(Problem(locs.file, node.start_mark.line + 1, node.start_mark.column + 1,
+                              json_path(list(path)), f"more than {MAX_NODES} values in one document"))
     if isinstance(node, yaml.MappingNode):
         keys: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:
@@ -85,10 +105,30 @@ def _walk(node: yaml.Node, path: Path_, locs: Locations, problems: list[Problem]
             _walk(item, child, locs, problems, seen)
 
 
+def _aliases(text: str, file: str) -> list[Problem]:
+    """Anchors and aliases, located. Refused rather than capped: a runbook has no need for them, and
+    refusing them means no document is ever larger in memory than it is on disk."""
+    if "&" not in text and "*" not in text:  # neither can occur without its marker character
+        return []
+    found: list[Problem] = []
+    for event in yaml.parse(text, Loader=_Loader):
+        anchor = getattr(event, "anchor", None)
+        if isinstance(event, yaml.AliasEvent) or anchor:
+            what = f"alias *{anchor}" if isinstance(event, yaml.AliasEvent) else f"anchor &{anchor}"
+            found.append(Problem(file, event.start_mark.line + 1, event.start_mark.column + 1, "$",
+                                 f"YAML anchors and aliases are not allowed ({clip(what, 60)}); "
+                                 "write the value out"))
+            if len(found) >= 5:  # enough to find them; a bomb has thousands
+                break
+    return found
+
+
 def parse_yaml(text: str, file: str) -> Loaded:
     locs = Locations(file)
     problems: list[Problem] = []
     try:
+        if refused := _aliases(text, file):
+            return Loaded(None, locs, refused, text)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
@@ -99,6 +139,8 @@ def parse_yaml(text: str, file: str) -> Loaded:
             data = loader.construct_document(node)
         finally:
             loader.dispose()
+    except _TooBig as exc:
+        return Loaded(None, locs, [exc.problem], text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -111,7 +153,11 @@ def parse_yaml(text: str, file: str) -> Loaded:
 
 def _read(path: Path, file: str) -> tuple[str | None, Problem | None]:
     try:
-        return path.read_text(encoding="utf-8"), None
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # never more: a 5 GB file must not be read to be refused
+        if len(raw) > MAX_BYTES:
+            return None, Problem(file, 1, 1, "$", f"file is larger than {MAX_BYTES // 1024} KB; refused unread")
+        return raw.decode("utf-8"), None
     except FileNotFoundError:
         return None, Problem(file, 1, 1, "$", "file not found")
     except UnicodeDecodeError as exc:
@@ -154,12 +200,34 @@ def load_toml(path: Path, display: str | None = None) -> Loaded:
         return Loaded(None, Locations(file), [problem])
     try:
         data = tomllib.loads(text or "")
+    except RecursionError:  # tomllib recurses on nested inline arrays/tables
+        return Loaded(None, Locations(file), [Problem(file, 1, 1, "$", f"nested deeper than {MAX_DEPTH} levels")],
+                      text or "")
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
         msg = re.sub(r"\s*\(at line.*\)$", "", str(exc))
         return Loaded(None, Locations(file), [Problem(file, line, col, "$", f"TOML syntax error: {msg}")], text or "")
-    return Loaded(data, _toml_locations(text or "", file), [], text or "")
+    locs = _toml_locations(text or "", file)
+    if (deep := too_deep(data)) is not None:
+        return Loaded(None, locs, [locs.problem(deep, f"nested deeper than {MAX_DEPTH} levels")], text or "")
+    return Loaded(data, locs, [], text or "")
+
+
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> Path_ | None:
+    """The path (cut at ``limit``) of a value nested deeper than ``limit``, else None. Iterative, so
+    it is safe on the very input it guards against."""
+    stack: list[tuple[Path_, Any]] = [((), data)]
+    seen: set[int] = set()
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, (dict, list)) and id(value) not in seen:
+            if len(path) > limit:
+                return path[:limit]
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(((*path, k), v) for k, v in items)
+    return None
 
 
 def load_any(path: Path, display: str | None = None) -> Loaded:

@@ -5,6 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+MAX_MESSAGE = 400  # characters of one message; a value quoted in it is clipped to fit
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out (hostile input may be huge)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -15,6 +24,16 @@ class Problem:
     message: str
     step: str | None = None
     severity: str = "error"  # error | warning
+
+    def __post_init__(self) -> None:
+        # every message and path is clipped here, once: a 50 MB value quoted by jsonschema must not
+        # become a 50 MB line (the dataclass is frozen, hence object.__setattr__)
+        for name in ("message", "path", "file"):
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > MAX_MESSAGE:
+                object.__setattr__(self, name, clip(value))
+        if self.step is not None and len(self.step) > 100:
+            object.__setattr__(self, "step", clip(self.step, 100))
 
     def text(self) -> str:
         where = f" (step '{self.step}')" if self.step else ""

@@ -4,6 +4,10 @@ Two rules: a mapping key that looks secret (``*secret*``, ``*key*``, ``*token*``
 ``*passphrase*``, ``*credential*``) has its value replaced; and any value of a currently known secret
 (registered at runtime, e.g. the API key read from the environment, plus the values of environment
 variables whose names look secret) is masked wherever it appears inside a string.
+
+Secrets are also registered by declaration, whatever their names: every environment variable named
+by a ``*_env`` key of config.toml (``register_secret_env``, at config load) and every playbook param
+declared ``secret: true`` (``register_secret``, at play start).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ _NOT_SECRET = re.compile(
 _MIN_SECRET_LEN = 6
 
 _known: set[str] = set()
+_env_names: set[str] = set()  # environment variables declared secret by the config (*_env keys)
 
 
 def is_secret_name(name: str) -> bool:
@@ -34,8 +39,20 @@ def register_secret(value: str | None) -> None:
         _known.add(value)
 
 
+def register_secret_env(name: str) -> None:
+    """Treat the environment variable ``name`` as a secret (its value, now and later, is masked)."""
+    if name:
+        _env_names.add(name)
+
+
+def secret_env_names() -> set[str]:
+    """Environment variables holding secrets: declared by the config, or named like secrets."""
+    return set(_env_names) | {k for k in os.environ if is_secret_name(k)}
+
+
 def _env_secrets() -> set[str]:
-    return {v for k, v in os.environ.items() if is_secret_name(k) and v and len(v) >= _MIN_SECRET_LEN}
+    return {v for k, v in os.environ.items()
+            if (k in _env_names or is_secret_name(k)) and v and len(v) >= _MIN_SECRET_LEN}
 
 
 def redact_text(text: str) -> str:

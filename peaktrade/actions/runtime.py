@@ -172,19 +172,22 @@ def runs_stop(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     return ActionResult(True, f"{res.run_id}: {res.outcome}", data=data)
 
 
-@action("experiments.export", effect="read", description="Export a run's events (PnL, equity, orders) as CSV.",
+# effect act: it writes a file. So a dry run only describes it, and while the kill switch is engaged
+# it is refused like every act step outside the risk-reducing set (docs/design-decisions.md).
+@action("experiments.export", effect="act", description="Export a run's events (PnL, equity, orders) as CSV.",
+        describe=lambda a: f"write the events of run {a.get('run_id')} as CSV to "
+                           f"{a.get('path') or 'reports/<run_id>_events.csv'}",
         schema={"type": "object", "additionalProperties": False, "required": ["run_id"],
                 "properties": {"run_id": _RUN_ID,
                                "path": {"type": "string", "minLength": 1,
-                                        "description": "CSV file relative to the root "
+                                        "description": "CSV file below the deployment root, relative to it "
                                                        "(default reports/<run_id>_events.csv)"}}})
 def experiments_export(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
-    from pathlib import Path
-
+    from peaktrade.fsutil import confined
     from peaktrade.runtime.experiments import export_csv
 
-    target = Path(args.get("path") or f"reports/{args['run_id']}_events.csv")
-    path = target if target.is_absolute() else ctx.root.path / target
+    # only below the deployment root: no absolute path, no '..', no symlink leading out
+    path = confined(ctx.root.path, args.get("path") or f"reports/{args['run_id']}_events.csv", "path")
     rows = export_csv(ctx.root, args["run_id"], path)
     return ActionResult(True, f"{rows} events exported to {ctx.root.rel(path)}",
                         data={"path": ctx.root.rel(path), "rows": rows})

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock
 from peaktrade.errors import BlockedError, UsageError
+from peaktrade.fsutil import StorageError
 from peaktrade.playbook import guards
 from peaktrade.playbook.context import Frame, PlayContext, Prompter
 from peaktrade.playbook.executor import run_frame, run_subplay
 from peaktrade.playbook.journal import Journal, journal_path, new_play_id, verify_journal
 from peaktrade.playbook.model import Playbook, load_playbook
 from peaktrade.playbook.params import resolve_params, split_assignments
+from peaktrade.playbook.redaction import mask_params, register_params
 from peaktrade.playbook.result import Outcome
 
 if TYPE_CHECKING:
@@ -106,13 +108,13 @@ def check_answers(root: Root, pb: Playbook, raw: list[str]) -> dict[str, str]:
 def _context(root: Root, req: PlayRequest, pb: Playbook, play_id: str, journal: Journal, phash: str,
              operator: str, dry_run: bool, answers: dict[str, str]) -> PlayContext:
     from peaktrade.config import load_config
-    from peaktrade.redact import redact
+    from peaktrade.redact import redact, redact_text
 
     config = load_config(root)
     return PlayContext(root, operator, play_id, journal, pb, phash, redact(config.data), config.mode,
                        clock=req.clock, dry_run=dry_run, assume_yes=req.assume_yes,
                        answers=answers, prompter=req.prompter or Prompter(),
-                       echo=req.echo)
+                       echo=lambda line: req.echo(redact_text(line)))  # secrets never reach the console
 
 
 def play(root: Root, req: PlayRequest) -> PlayReport:
@@ -124,6 +126,7 @@ def play(root: Root, req: PlayRequest) -> PlayReport:
 
     pb = load_playbook(root, req.name)
     params = resolve_params(pb, split_assignments(req.params))
+    register_params(pb, params)  # secret params: masked wherever their values appear from now on
     load_config(root)  # invalid config is bad input: refuse before a journal exists
     answers = check_answers(root, pb, req.answers)
     operator = resolve_operator(req.operator)
@@ -131,7 +134,8 @@ def play(root: Root, req: PlayRequest) -> PlayReport:
     journal = Journal(journal_path(root.plays_dir, play_id), clock=req.clock)
     ctx = _context(root, req, pb, play_id, journal, policies_hash(root), operator, req.dry_run, answers)
     journal.append("play_started", play_id=play_id, playbook=pb.name, title=pb.title, runbook=pb.runbook,
-                   stage=pb.stage, playbook_file=root.rel(pb.path), playbook_sha256=pb.sha256, params=params,
+                   stage=pb.stage, playbook_file=root.rel(pb.path), playbook_sha256=pb.sha256,
+                   params=mask_params(pb, params),
                    policies_hash=ctx.policies_hash, policy_files=policy_files(root), operator=operator,
                    mode=ctx.mode, flags={"dry_run": req.dry_run, "yes": req.assume_yes, "answers": ctx.answers},
                    on_failure=pb.on_failure, plan=plan(pb))
@@ -161,6 +165,22 @@ def _refuse_changes(root: Root, records: list[dict[str, Any]], play_id: str) -> 
                            details=["start a new play to run the changed playbook or policies"])
 
 
+def _resume_params(pb: Playbook, recorded: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+    """The play's own params; a secret one was journaled masked and must be given again with -p."""
+    from peaktrade.redact import MASK
+
+    masked = sorted(k for k, v in recorded.items() if v == MASK and k in pb.params)
+    extra = sorted(set(given) - set(masked))
+    if extra:
+        raise UsageError(f"--resume keeps the params of the play; do not pass -p {extra[0]}"
+                         + (f" (only the secret params {', '.join(masked)} are given again)" if masked else ""))
+    missing = [k for k in masked if k not in given]
+    if missing:
+        raise UsageError(f"--resume: the secret param(s) {', '.join(missing)} were not journaled; "
+                         f"pass them again ({' '.join(f'-p {k}=...' for k in missing)})")
+    return {**recorded, **given}
+
+
 def resume(root: Root, req: PlayRequest) -> PlayReport:
     from peaktrade.hashing import policies_hash
 
@@ -175,10 +195,14 @@ def resume(root: Root, req: PlayRequest) -> PlayReport:
     started = records[0] if records else {}
     if started.get("type") != "play_started":
         raise BlockedError(f"cannot resume play {play_id}: the journal has no play_started record")
+    if started.get("play_id") != play_id:
+        # a journal copied into another folder would otherwise overwrite the original's checklist
+        raise BlockedError(f"cannot resume play {play_id}: its journal records play id "
+                           f"{str(started.get('play_id'))[:80]!r}, not the folder's name",
+                           details=["a copied or moved journal is not resumable; start a new play"])
     if started["playbook"] != req.name:
         raise UsageError(f"play {play_id} ran playbook {started['playbook']!r}, not {req.name!r}")
-    if req.params:
-        raise UsageError("--resume keeps the params of the play; do not pass -p")
+    given = split_assignments(req.params)
     if started.get("flags", {}).get("dry_run") or req.dry_run:
         raise UsageError(f"play {play_id}: a dry run cannot be resumed (or resumed as one); start a new play")
     finished = [r for r in records if r.get("type") == "play_finished"]
@@ -186,7 +210,8 @@ def resume(root: Root, req: PlayRequest) -> PlayReport:
         raise UsageError(f"play {play_id} already succeeded; nothing to resume")
     _refuse_changes(root, records, play_id)
     pb = load_playbook(root, req.name)
-    params = resolve_params(pb, started.get("params") or {})
+    params = resolve_params(pb, _resume_params(pb, started.get("params") or {}, given))
+    register_params(pb, params)
     operator = resolve_operator(req.operator)
     answers = check_answers(root, pb, req.answers)
     journal = Journal(path, clock=req.clock)
@@ -216,6 +241,10 @@ def _execute(ctx: PlayContext, frame: Frame) -> PlayReport:
         outcome, reason = Outcome.INTERRUPTED, "interrupted by the operator (SIGINT/SIGTERM)"
         ctx.journal.append("play_interrupted", play_id=ctx.play_id, playbook=frame.playbook.name,
                            operator=ctx.operator, reason=reason)
+    except StorageError:
+        # the disk refused a journal record: it was cut back whole, so writing more cannot help
+        ctx.journal.close()
+        raise
     except Exception as exc:
         # a bug outside any step: the journal still says how the play ended, then the CLI reports it
         ctx.journal.append("play_finished", play_id=ctx.play_id, playbook=frame.playbook.name,

@@ -5,6 +5,10 @@ JSON of the record without ``hash``, and ``prev_hash`` is the previous record's 
 the first). A chain alone cannot show that trailing records were cut off, so ``journal.head`` holds
 the seq and hash of the last record written; it is updated after the record is fsynced, so after a
 crash the head may lag the journal, never lead it.
+
+Writes are whole or absent (``fsutil.append_whole``): on a full or failing disk the half record is
+cut off, the head and the counters stay at the last complete record, and ``StorageError`` says so.
+The journal then verifies clean and the play can be resumed once there is room again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
 from peaktrade.errors import UsageError
+from peaktrade.fsutil import append_whole, storage_error
 from peaktrade.hashing import canonical_json, sha256_bytes
 from peaktrade.playbook.redaction import redact_record
 
@@ -27,6 +32,7 @@ GENESIS = "0" * 64
 JOURNAL = "journal.jsonl"
 HEAD = "journal.head"
 _DEFERRED = {signal.SIGINT, signal.SIGTERM}
+_HEAD_LEN = 12 + 1 + 64 + 1  # "<seq:012d> <sha256>\n"
 
 
 def new_play_id(clock: Clock = SYSTEM_CLOCK) -> str:
@@ -59,6 +65,15 @@ class Journal:
             os.close(self._fd)
             raise UsageError(f"play {path.parent.name} is running in another process") from None
         self._head_fd = os.open(path.parent / HEAD, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            # the head's bytes are reserved now, so that rewriting it in place never needs a new block
+            # (a full disk cannot leave it empty or half written after a complete record)
+            os.posix_fallocate(self._head_fd, 0, _HEAD_LEN)
+        except OSError as exc:
+            err = storage_error(exc, path.parent / HEAD, "no record was written")
+            if err is not None:  # a file system without fallocate is fine: the head then lags at worst
+                self.close()
+                raise err from None
         self.seq, self.last_hash = 0, GENESIS
         existing = read_records(path)
         if existing:
@@ -77,11 +92,17 @@ class Journal:
         # play_interrupted record written next could repeat a seq and break the chain.
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
         try:
-            os.write(self._fd, line.encode("utf-8"))
-            os.fsync(self._fd)
+            kept = (f"the journal keeps its {self.seq} complete record(s) and verifies; "
+                    f"resume the play with --resume {self.path.parent.name} once there is room")
+            append_whole(self._fd, line.encode("utf-8"), path=self.path, kept=kept)
             self.seq, self.last_hash = record["seq"], record["hash"]
             # not fsynced: after a power loss the head may lag, which verify accepts (see _check_head)
-            os.pwrite(self._head_fd, f"{record['seq']:012d} {record['hash']}\n".encode(), 0)
+            head = f"{record['seq']:012d} {record['hash']}\n".encode()
+            try:
+                if os.pwrite(self._head_fd, head, 0) != len(head):
+                    raise OSError(5, "short write")
+            except OSError as exc:  # the record is whole; a head left behind only lags (accepted)
+                raise storage_error(exc, self.path.parent / HEAD, kept) or exc from None
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
         return record
@@ -147,8 +168,11 @@ def verify_journal(path: Path) -> JournalCheck:
 
 def _check_head(head: Path, records: list[dict[str, Any]]) -> list[str]:
     try:
-        text = head.read_text(encoding="ascii").strip()
+        # NULs: the bytes reserved when the journal was opened, not yet written (no record yet)
+        text = head.read_text(encoding="ascii").strip().strip("\x00")
     except (OSError, UnicodeDecodeError):
+        text = ""
+    if not text:
         return [] if len(records) <= 1 else [f"{HEAD} is missing"]
     try:
         seq_s, hash_s = text.split()

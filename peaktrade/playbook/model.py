@@ -24,6 +24,7 @@ class Param:
     enum: list[Any] | None = None
     required: bool = False
     description: str = ""
+    secret: bool = False  # declared `secret: true`: masked everywhere (playbook.redaction)
 
     @property
     def has_default(self) -> bool:
@@ -70,7 +71,7 @@ class Playbook:
 def build(data: dict[str, Any], path: Path, sha256: str) -> Playbook:
     params = {
         name: Param(name, p["type"], p.get("default"), p.get("enum"), bool(p.get("required", False)),
-                    p.get("description", ""))
+                    p.get("description", ""), bool(p.get("secret", False)))
         for name, p in (data.get("params") or {}).items()
     }
     steps = []

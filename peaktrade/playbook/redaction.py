@@ -5,6 +5,11 @@ and the interpreter writes two records per step, which made redaction most of th
 This joins a record's strings with NUL (which no environment value can contain), masks them with
 one ``redact_text`` call and splits them back; any doubt (a NUL in the data, a split that does not
 line up) falls back to ``redact.redact`` itself. Same rules, same redactor, fewer scans.
+
+Secret params (declared ``secret: true``, or named like a secret) are registered with the redactor
+when a play starts (``register_params``), so their values are masked wherever they appear later:
+step descriptions (dry run included), output, summaries, the journal, operations.log, checklists
+and the console. ``mask_params`` masks them by name too, for values too short to mask as text.
 """
 
 from __future__ import annotations
@@ -12,9 +17,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from peaktrade.redact import MASK, is_secret_name, redact, redact_text
+from peaktrade.redact import MASK, is_secret_name, redact, redact_text, register_secret
 
 _SEP = "\x00"
+
+
+def is_secret_param(param: Any) -> bool:
+    return bool(getattr(param, "secret", False)) or is_secret_name(str(getattr(param, "name", "")))
+
+
+def register_params(playbook: Any, params: dict[str, Any]) -> None:
+    """Register the values of the playbook's secret params with the one redactor."""
+    for name, param in playbook.params.items():
+        value = params.get(name)
+        if is_secret_param(param) and value not in (None, "") and value != MASK:
+            register_secret(str(value))
+
+
+def mask_params(playbook: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with every secret param's value replaced by the mask (for records and reports)."""
+    return {k: (MASK if v not in (None, "") and k in playbook.params and is_secret_param(playbook.params[k])
+                else v) for k, v in params.items()}
 
 
 class _Leaf:

@@ -6,6 +6,7 @@ of a journal that the checklist, the incident report and ``plays show`` share.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).parent / "templates"
 _END_TYPES = ("play_finished", "play_interrupted")
+_NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 def _cell(value: Any) -> str:
@@ -82,9 +84,16 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _file(root_dir: Path, started: dict[str, Any], play_id: str) -> Path:
-    date = str(started.get("ts", ""))[:10] or "undated"
-    return root_dir / f"{date}_{started.get('playbook', 'unknown')}_{play_id}.md"
+def _safe(value: Any, default: str) -> str:
+    """A file-name part from journal data: a hand-edited journal must not name '../x' or '/etc'."""
+    text = str(value) if value is not None else ""
+    return text if _NAME_PART.fullmatch(text) else default
+
+
+def _file(root_dir: Path, started: dict[str, Any], play_id: Any) -> Path:
+    """Named by the journal's own play id (never the folder's: a copied journal is refused on resume)."""
+    date = _safe(str(started.get("ts", ""))[:10], "undated")
+    return root_dir / f"{date}_{_safe(started.get('playbook'), 'unknown')}_{_safe(play_id, 'unknown')}.md"
 
 
 def _render(template: str, context: dict[str, Any]) -> str:

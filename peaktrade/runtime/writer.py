@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from peaktrade.fsutil import _fsync_dir
+from peaktrade.fsutil import _fsync_dir, append_whole, storage_error
 from peaktrade.runtime import runlog
 from peaktrade.runtime.events import EVENT_FIELDS, arrow_schema, complete_lines
 from peaktrade.runtime.runlog import JSONL_FILE, PARQUET_FILE, jsonl_fd_flags
@@ -78,7 +78,10 @@ class RunLogWriter:
         while not self._closing.wait(self.fsync_interval_s):
             if self._dirty:
                 self._dirty = False
-                self.sync()
+                try:
+                    self.sync()
+                except OSError as exc:  # kept for close(): a dying daemon thread would only print it
+                    self.compact_error = storage_error(exc, self._jsonl_path, "events already written stay") or exc
 
     def _compact_loop(self) -> None:
         while True:
@@ -108,14 +111,11 @@ class RunLogWriter:
         with self._lock:
             if self._fd is None:
                 raise ValueError("run log is closed")
-            written = os.write(self._fd, line)
-            if written != len(line):  # a short write on a regular file means the disk is full
-                try:  # cut the half line off, or the next event would be glued onto it and lost too
-                    os.ftruncate(self._fd, self._jsonl_size)
-                except OSError:
-                    pass
-                raise OSError(f"short write to {self._jsonl_path} ({written} of {len(line)} bytes)")
-            self._jsonl_size += written
+            # whole or absent: a half line is cut off (else the next event would be glued onto it);
+            # a full disk raises StorageError, which the session turns into a failed run
+            append_whole(self._fd, line, path=self._jsonl_path, start=self._jsonl_size, fsync=False,
+                         kept=f"the run log keeps its {self.step} complete event(s)")
+            self._jsonl_size += len(line)
         self.step = step
         self._dirty = True
         self._since_compact += 1
@@ -289,9 +289,12 @@ class RunLogWriter:
                     self._fd = os.open(self._jsonl_path, jsonl_fd_flags(), 0o644)
                     self._jsonl_size -= keep
                     self._dirty = True  # the new file's tail is fsynced by the next sync
-        except BaseException:
+        except BaseException as exc:
             tmp.unlink(missing_ok=True)
-            raise
+            err = storage_error(exc, self._jsonl_path, "events.jsonl is unchanged and keeps every event")
+            if err is None:
+                raise
+            raise err from None
         _fsync_dir(self.run_dir)
         self._compacted_upto -= keep
         self._round_start = 0
@@ -377,10 +380,17 @@ def _drop_torn_tail(path: Path, fd: int) -> None:
 def _replace(path: Path, write) -> None:  # noqa: ANN001 - write(tmp_path) fills the new file
     """Atomically replace ``path`` with what ``write`` puts into a temporary file beside it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)  # a full disk must not also keep the half-written copy
+        err = storage_error(exc, path, f"{path.name} is unchanged; events.jsonl keeps every event")
+        if err is None:
+            raise
+        raise err from None
     _fsync_dir(path.parent)
 
 

@@ -132,6 +132,22 @@ class _Checker:
         argv = step.get("run")
         if isinstance(argv, list) and argv and isinstance(argv[0], str) and not argv[0].strip():
             self.error(("steps", i, "run", 0), "the command (argv[0]) must not be empty", sid)
+        if isinstance(argv, list):
+            self.check_shell(i, argv, step.get("shell") is True, sid)
+
+    def check_shell(self, i: int, argv: list[Any], shell: bool, sid: str | None) -> None:
+        """Templates in shell text stay data only where run.py can pass them as "$N" (issue 10)."""
+        from peaktrade.playbook.kinds.run import is_shell_argv, shell_problem
+
+        if shell:
+            for j, item in enumerate(argv):
+                if isinstance(item, str) and ("{{" in item or "{%" in item) and (why := shell_problem(item)):
+                    self.error(("steps", i, "run", j), why, sid)
+        elif is_shell_argv(argv):
+            for j, item in enumerate(argv[2:], start=2):
+                if isinstance(item, str) and ("{{" in item or "{%" in item):
+                    self.error(("steps", i, "run", j), "a template in a `sh -c` script is spliced into shell "
+                                                       "text; write the command with shell: true instead", sid)
 
     def check_action(self, i: int, step: dict[str, Any], sid: str | None) -> None:
         from peaktrade.actions import registry

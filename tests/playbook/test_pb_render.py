@@ -117,6 +117,7 @@ def test_secrets_never_reach_journal_checklist_or_incident(root):
           - id: leak
             title: Prints a secret
             effect: read
+            env_from_secrets: [KRAKEN_API_SECRET]  # credential variables are withheld unless asked for
             run: ["{PY}", "-c", "import os; print(os.environ['KRAKEN_API_SECRET']); raise SystemExit(1)"]
         """)
     res = cli_proc(root, "play", "leaky", env={"KRAKEN_API_SECRET": "topsecretvalue42"})
