@@ -46,7 +46,7 @@ def readiness_check(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
                               "(smoke test: market fill, limit open -> cancel, validate-only preview)")
 def smoke_run(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.errors import BlockedError
-    from peaktrade.exchange.smoke import run_smoke
+    from peaktrade.ops.smoke import run_smoke
 
     try:
         report = run_smoke(ctx.root, clock=ctx.clock)
@@ -102,7 +102,7 @@ def exchange_credentials(ctx: ActionContext, args: dict[str, Any]) -> ActionResu
                 "properties": {"strategy": {"type": "string", "minLength": 1}}},
         description="Validate-only orders the strategy would place now (checked by the exchange, never placed)")
 def orders_preview(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
-    from peaktrade.exchange.orders import preview_orders
+    from peaktrade.ops.orders import preview_orders
 
     try:
         preview = preview_orders(ctx.root, args["strategy"], clock=ctx.clock)
@@ -117,7 +117,7 @@ def orders_preview(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
 @action("orders.open", schema=_NONE, effect="read",
         description="Open orders on the configured exchange; ok only when none are open")
 def orders_open(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
-    from peaktrade.exchange.orders import open_orders, order_line
+    from peaktrade.ops.orders import open_orders, order_line
 
     try:
         found = open_orders(ctx.root, clock=ctx.clock)
@@ -135,7 +135,7 @@ def orders_open(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
         describe=lambda args: "cancel every open order on the configured exchange")
 def orders_cancel_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.errors import BlockedError
-    from peaktrade.exchange.orders import cancel_all
+    from peaktrade.ops.orders import cancel_all
 
     try:
         count = cancel_all(ctx.root, approvals=ctx.approvals, clock=ctx.clock)
@@ -144,3 +144,27 @@ def orders_cancel_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     except Exception as exc:  # noqa: BLE001
         return _exchange_failure(exc)
     return ActionResult(True, f"cancelled {count} open order(s)", data={"cancelled": count})
+
+
+_LIQUIDATE = {"type": "object", "additionalProperties": False,
+              "properties": {"symbol": {"type": "string", "pattern": "^[A-Z0-9]+/[A-Z0-9]+$",
+                                        "description": "only this market (default: every open position)"}}}
+
+
+@action("orders.liquidate", schema=_LIQUIDATE, effect="act", risk_reducing=True,
+        description="Emergency liquidation: close the account's positions with reduce-only market orders "
+                    "through the order gateway (allowed while the kill switch is engaged; seed 11.2: anyone)",
+        describe=lambda args: f"close {'the ' + args['symbol'] if args.get('symbol') else 'every'} open position "
+                              "with reduce-only market orders")
+def orders_liquidate(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.ops.orders import liquidate
+
+    try:
+        result = liquidate(ctx.root, symbol=args.get("symbol"), clock=ctx.clock,
+                           origin=f"{ctx.play_id or 'adhoc'}:{ctx.step_id or 'liquidate'}")
+    except Exception as exc:  # noqa: BLE001
+        return _exchange_failure(exc)
+    closed = sum(1 for _, _, o in result.outcomes if o.status == "filled")
+    summary = (f"{closed} of {len(result.outcomes)} position(s) closed on the {result.account} account"
+               if result.outcomes else f"no open position on the {result.account} account")
+    return ActionResult(result.ok, summary, output=result.text(), data=result.to_dict())

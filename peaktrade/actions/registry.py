@@ -61,6 +61,11 @@ class ActionSpec:
     live_sensitive: bool = False
     # describe what an act action would do, for --dry-run
     describe: Callable[[dict[str, Any]], str] | None = None
+    # an act that only reduces risk (cancel, stop, liquidate): allowed while the kill switch is engaged
+    risk_reducing: bool = False
+    # running it twice has the effect of running it once; a resume re-runs only such act steps blindly,
+    # the others are reconciled (order intents by client id, runs by the registry) instead
+    idempotent: bool = False
 
 
 _REGISTRY: dict[str, ActionSpec] = {}
@@ -68,7 +73,8 @@ _loaded = False
 
 
 def action(name: str, *, schema: dict[str, Any] | None = None, effect: str = "read", description: str = "",
-           live_sensitive: bool = False, describe: Callable[[dict[str, Any]], str] | None = None):
+           live_sensitive: bool = False, describe: Callable[[dict[str, Any]], str] | None = None,
+           risk_reducing: bool = False, idempotent: bool | None = None):
     """Register ``fn`` as the action ``name``."""
     if effect not in ("read", "act"):
         raise ValueError(f"effect must be read or act, not {effect!r}")
@@ -78,7 +84,8 @@ def action(name: str, *, schema: dict[str, Any] | None = None, effect: str = "re
             raise ValueError(f"action {name!r} registered twice")
         full_schema = schema or {"type": "object", "additionalProperties": False, "properties": {}}
         _REGISTRY[name] = ActionSpec(name, fn, full_schema, effect, description or (fn.__doc__ or "").strip(),
-                                     live_sensitive, describe)
+                                     live_sensitive, describe, risk_reducing,
+                                     effect == "read" if idempotent is None else idempotent)
         return fn
 
     return deco

@@ -18,6 +18,8 @@ _START = {
         "notes": {"type": "string"},
         "wait": {"type": "boolean", "description": "for a finite profile: wait until the run ends"},
         "wait_timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+        "allow_duplicate": {"type": "boolean", "default": False,
+                            "description": "start even if a session of this strategy, symbol and mode runs"},
     },
 }
 
@@ -38,14 +40,36 @@ def _figures_line(fig: dict[str, Any]) -> str:
 def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.config import load_config
     from peaktrade.runtime import runlog
+    from peaktrade.runtime.duplicates import refuse_duplicate
     from peaktrade.runtime.experiments import key_figures
     from peaktrade.runtime.orchestrator import Orchestrator
     from peaktrade.runtime.runner import resolve_profile
 
     orch = Orchestrator(ctx.root, clock=ctx.clock)
     profile = args.get("profile", "standard")
+    step_key = f"{(ctx.extra or {}).get('frame') or ctx.playbook}:{ctx.step_id}" if ctx.play_id else ""
+    if ctx.play_id:  # this play step started a run before (a resume after a crash): report it, never a second
+        earlier = orch.registry.find(play_id=ctx.play_id, step_key=step_key)
+        if earlier is not None:
+            ctx.echo(f"Run {earlier.run_id} was already started by this step ({earlier.status}): not started again")
+            return ActionResult(earlier.status not in ("failed", "crashed", "killed", "lost"),
+                                f"run {earlier.run_id} already started by this play step ({earlier.status}); "
+                                "not started again", data={"run_id": earlier.run_id, "pid": earlier.pid,
+                                                           "mode": earlier.mode, "status": earlier.status,
+                                                           "reconciled": True})
+    approval_id = ""
+    if args["mode"] == "live":
+        record = (ctx.approvals or {}).get("live_activation")
+        approval_id = str(record.get("request_id")) if isinstance(record, dict) else str(
+            getattr(record, "request_id", "") or "")
+        if not approval_id:
+            return ActionResult(False, "a live session needs this frame's verified live_activation approval",
+                                blocked=True)
+    refuse_duplicate(ctx.root, mode=args["mode"], profile=profile, strategy=args.get("strategy"),
+                     symbol=args.get("symbol"), allow=bool(args.get("allow_duplicate")), flag="allow_duplicate: true")
     rec = orch.start(args["mode"], profile=profile, strategy=args.get("strategy"), symbol=args.get("symbol"),
-                     timeframe=args.get("timeframe"), notes=args.get("notes", ""), operator=ctx.operator)
+                     timeframe=args.get("timeframe"), notes=args.get("notes", ""), operator=ctx.operator,
+                     play_id=ctx.play_id or "", step_key=step_key, approval_id=approval_id)
     ctx.echo(f"Run started: {rec.run_id} ({rec.mode}, {rec.strategy} {rec.symbol} {rec.timeframe}, profile "
              f"{profile}, pid {rec.pid})")
     data: dict[str, Any] = {"run_id": rec.run_id, "pid": rec.pid, "mode": rec.mode, "profile": profile}
@@ -138,9 +162,16 @@ def runs_status(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
         schema={"type": "object", "additionalProperties": False, "required": ["run_id"],
                 "properties": {"run_id": _RUN_ID}})
 def runs_follow_hint(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.runtime import runlog
+
     rid = args["run_id"]
-    text = (f"Follow the run in a second terminal:\n  peaktrade monitor follow --run-id {rid}\n"
-            f"  peaktrade runs tail --run-id {rid}\nStop it: peaktrade runs stop --run-id {rid}")
+    status = runlog.read_meta(runlog.run_dir(ctx.root, rid)).get("status")
+    if status in ("starting", "running", "stopping"):
+        text = (f"Follow the run in a second terminal:\n  peaktrade monitor follow --run-id {rid}\n"
+                f"  peaktrade runs tail --run-id {rid}\nStop it: peaktrade runs stop --run-id {rid}")
+    else:  # a finite profile (quick_smoke) has ended already: there is nothing to stop
+        text = (f"The run has ended ({status}); read it with:\n  peaktrade monitor run --run-id {rid}\n"
+                f"  peaktrade runs tail --run-id {rid}")
     ctx.echo(text)
     return ActionResult(True, f"follow: peaktrade monitor follow --run-id {rid}", output=text, data={"run_id": rid})
 
@@ -191,3 +222,50 @@ def experiments_export(ctx: ActionContext, args: dict[str, Any]) -> ActionResult
     rows = export_csv(ctx.root, args["run_id"], path)
     return ActionResult(True, f"{rows} events exported to {ctx.root.rel(path)}",
                         data={"path": ctx.root.rel(path), "rows": rows})
+
+
+@action("runs.crashed", effect="read", description="Fail while a crashed or lost run is not acknowledged.",
+        schema={"type": "object", "additionalProperties": False, "properties": {}})
+def runs_crashed(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.monitor.crashed import describe, unacknowledged
+    from peaktrade.runtime.orchestrator import Orchestrator
+    from peaktrade.runtime.registry import RegistryUnavailable
+
+    try:
+        Orchestrator(ctx.root, clock=ctx.clock).reconcile()  # dead processes of active runs become crashed
+    except RegistryUnavailable as exc:
+        ctx.echo(f"  (run registry unusable: {exc.message}; crashed runs are read from their meta.json)")
+    found = unacknowledged(ctx.root)
+    data = {"run_ids": [m.get("run_id") for m in found]}
+    if found:
+        return ActionResult(False, f"{len(found)} crashed or lost run(s) not acknowledged: "
+                                   f"{', '.join(str(m.get('run_id')) for m in found)}",
+                            "\n".join(describe(m) for m in found), data)
+    return ActionResult(True, "no crashed or lost run waits for acknowledgement", data=data)
+
+
+@action("runs.expect_running", effect="read",
+        description="A session of this mode runs (its process is alive and it left 'starting').",
+        schema={"type": "object", "additionalProperties": False, "required": ["mode"], "properties": {
+            "mode": {"enum": ["shadow", "testnet", "live"]},
+            "within_s": {"type": "number", "minimum": 0, "maximum": 600, "default": 30}}})
+def runs_expect_running(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.runtime.orchestrator import Orchestrator
+
+    orch = Orchestrator(ctx.root, clock=ctx.clock)
+    deadline = ctx.clock.monotonic() + float(args.get("within_s", 30))
+    while True:
+        orch.reconcile()
+        recs = [r for r in orch.registry.list(active_only=True) if r.mode == args["mode"]]
+        running = [r for r in recs if r.status == "running"]
+        if running or not recs or ctx.clock.monotonic() >= deadline:
+            break
+        ctx.clock.sleep(0.2)  # a session still starting: its worker records 'running' within a bar
+    lines = [f"{r.run_id}  {r.strategy} {r.symbol} {r.timeframe}  {r.status}  pid {r.pid}" for r in recs]
+    data = {"run_ids": [r.run_id for r in running]}
+    if not running:
+        return ActionResult(False, f"no {args['mode']} session is running"
+                                   + (f" ({len(recs)} still {recs[0].status})" if recs else ""), "\n".join(lines), data)
+    return ActionResult(True, f"{len(running)} {args['mode']} session(s) running: "
+                              f"{', '.join(r.run_id for r in running)}", "\n".join(lines), data)
+

@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
         """The orders STRATEGY would place now, sent validate-only (checked, never placed)."""
         from peaktrade.cli import _common
-        from peaktrade.exchange.orders import preview_orders
+        from peaktrade.ops.orders import preview_orders
 
         result = preview_orders(_common.root(), strategy)
         _common.print_json(result.to_dict()) if as_json else print(result.text())
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     def open_(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
         """List the open orders on the configured exchange (seed check_open_orders)."""
         from peaktrade.cli import _common
-        from peaktrade.exchange.orders import open_orders, order_line
+        from peaktrade.ops.orders import open_orders, order_line
 
         found = open_orders(_common.root())
         if as_json:
@@ -48,4 +48,22 @@ def register(app: typer.Typer) -> None:
             from peaktrade.errors import PeakTradeError
 
             raise PeakTradeError(f"cancel-all {report.outcome}: {report.reason}", exit_code=report.exit_code,
+                                 details=[f"journal: {_common.root().rel(report.journal)}"])
+
+    @orders.command("liquidate")
+    def liquidate_(symbol: str = typer.Option(None, "--symbol", help="Only this market (default: every position)."),
+                   yes: bool = typer.Option(False, "--yes", help="Confirm: close the positions now."),
+                   as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+        """Emergency: close the account's positions with reduce-only market orders (allowed while the kill
+        switch is engaged; anyone may, seed 11.2). Journaled, and a line in operations.log."""
+        from peaktrade.cli import _common
+        from peaktrade.errors import PeakTradeError, UsageError
+        from peaktrade.playbook.adhoc import run_action
+
+        if not yes:
+            raise UsageError("liquidate sends market orders that close every position: confirm with --yes")
+        report = run_action(_common.root(), "orders.liquidate", {"symbol": symbol} if symbol else {},
+                            assume_yes=True)
+        if report.exit_code:
+            raise PeakTradeError(f"liquidate {report.outcome}: {report.reason}", exit_code=report.exit_code,
                                  details=[f"journal: {_common.root().rel(report.journal)}"])

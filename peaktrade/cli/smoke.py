@@ -10,7 +10,7 @@ def register(app: typer.Typer) -> None:
     def smoke(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
         """Order lifecycle against the configured non-live exchange; prints 'Smoke-Test PASSED'."""
         from peaktrade.cli import _common
-        from peaktrade.exchange.smoke import run_smoke
+        from peaktrade.ops.smoke import run_smoke
 
         report = run_smoke(_common.root())
         if as_json:

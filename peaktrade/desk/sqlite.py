@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from peaktrade.desk.sqlite_cluster import V2, SqliteClusterOps
 from peaktrade.desk.store import (
     INTENT_COLUMNS,
     INTENT_OPEN,
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY,
   {", ".join(f"{c} {_coltype(c)}" for c in RUN_COLUMNS if c != "run_id")});
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
-CREATE INDEX IF NOT EXISTS runs_play ON runs(play_id, step_key);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_play ON runs(play_id, step_key) WHERE play_id != '';
 CREATE TABLE IF NOT EXISTS kill_switch (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT, reason TEXT,
   since TEXT, by TEXT, engagement INTEGER NOT NULL DEFAULT 0, engaged_since TEXT, recovering_until TEXT,
   request_id TEXT);
@@ -65,7 +66,7 @@ CREATE TABLE IF NOT EXISTS plays (play_id TEXT PRIMARY KEY, playbook TEXT, opera
 """
 
 # schema version -> the script that brings the previous version to it (append only; never edit one)
-MIGRATIONS: dict[int, str] = {1: _V1}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: V2}
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -73,7 +74,7 @@ def _disk_full(exc: BaseException) -> bool:
     return "disk is full" in text or "disk i/o" in text or "no space" in text
 
 
-class SqliteDesk:
+class SqliteDesk(SqliteClusterOps):
     backend = "sqlite"
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, create: bool = True):

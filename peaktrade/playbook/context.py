@@ -68,11 +68,19 @@ class PlayContext:
     answers: dict[str, str] = field(default_factory=dict)
     prompter: Prompter = field(default_factory=Prompter)
     echo: Callable[[str], None] = print
-    approvals: dict[str, Any] = field(default_factory=dict)
-    # --dry-run: approvals found valid but not bound (decision -> record); never seen by the live gate
-    dry_approvals: dict[str, Any] = field(default_factory=dict)
+    # approvals verified and bound, per frame: frame path -> {decision: record} (never shared across frames)
+    approvals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # approvals found valid but not bound (dry run, or guards still being evaluated): frame path -> {decision: record}
+    dry_approvals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    operator_key: str | None = None  # --key: the operator's private key (or .pub with ssh-agent); None: ssh-agent
+    identity: dict[str, Any] | None = None  # set once the operator proved who they are (name, fingerprint)
     # --resume: frame path -> step id -> the last step_finished record of the earlier attempt
     prior: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # --resume: frame path -> ids of steps that started and never finished (a crash mid-step)
+    interrupted: dict[str, set[str]] = field(default_factory=dict)
+    # the play's inputs as they were at its start: relative path -> sha256 (config and policies). Every act
+    # step re-checks them, so a limit loosened while a prompt waited never reaches an order.
+    pinned: dict[str, str] = field(default_factory=dict)
     _noted: set[str] = field(default_factory=set)
 
     def note_once(self, key: str, message: str) -> None:

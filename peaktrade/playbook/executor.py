@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.errors import BlockedError, PeakTradeError
-from peaktrade.playbook import guards, kinds
+from peaktrade.playbook import guards, kinds, pins
 from peaktrade.playbook.context import Frame
 from peaktrade.playbook.kinds import Prepared, PrepareError
 from peaktrade.playbook.result import DONE, Outcome, Status, StepResult
@@ -27,8 +27,8 @@ OUTPUT_CHARS = 4000  # the journal keeps an excerpt (the end, where errors are),
 SUMMARY_CHARS = 500
 # Act steps that reduce risk stay allowed while the kill switch is engaged: an emergency
 # shutdown must still be able to stop runs, cancel orders and write its records.
-RISK_REDUCING = ("kill_switch.", "killswitch.", "runs.stop", "orders.cancel", "ops.log", "logs.backup",
-                 "backup.", "incident.")
+RISK_REDUCING = ("kill_switch.", "killswitch.", "runs.stop", "orders.cancel", "orders.liquidate", "ops.log",
+                 "logs.backup", "backup.", "incident.")
 
 
 def template_context(ctx: PlayContext, frame: Frame) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def _guard(ctx: PlayContext, frame: Frame, step: Step, kind: kinds.StepKind,
             return f"kill switch is {state}: act steps are blocked", None
     why = guards.live_reason(ctx, frame, with_=prep.with_, argv=prep.argv, live_sensitive=prep.live_sensitive)
     if why:
-        refusal = guards.check_live_gate(ctx, f"live step {frame.step_key(step.id)}")
+        refusal = guards.check_live_gate(ctx, f"live step {frame.step_key(step.id)}", frame)
         if refusal:
             return f"{refusal} (live because {why})", why
     return None, why
@@ -90,6 +90,14 @@ def _run(ctx: PlayContext, frame: Frame, step: Step) -> tuple[StepResult, int]:
     refusal, live = _guard(ctx, frame, step, kind, prep)
     if refusal:
         return StepResult.blocked(refusal), 0
+    if prep.effect == "act" and not ctx.dry_run:
+        changed = pins.changed(ctx)
+        if changed:
+            return StepResult.blocked(f"{', '.join(changed)} changed since the play started: act steps use the "
+                                      "inputs the play started with; start a new play"), 0
+        interrupted = pins.interrupted_refusal(ctx, frame, step)
+        if interrupted:
+            return StepResult.blocked(interrupted), 0
     if ctx.dry_run:
         dry = getattr(kind, "dry_run", None)  # human and approve steps: never prompt, never bind
         if dry is not None:

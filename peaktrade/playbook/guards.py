@@ -1,10 +1,17 @@
 """Guards: kill switch, live gate, approvals, stages. Every policy module is imported lazily and,
-where safety is involved, its absence blocks (fail closed)."""
+where safety is involved, its absence blocks (fail closed).
+
+Approvals are scoped to the frame they were verified in: ``ctx.approvals`` maps a frame path to that
+frame's ``{decision: record}``, and the live gate of a step sees only its own frame's approvals, checked
+against the frame's playbook name, hash and params. A sub-run's approval never reaches its parent or a
+sibling. A play that binds an approval or acts live needs an operator who proved who they are
+(``require_identity``: their key, or ssh-agent)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from peaktrade.desk.killswitch import read_kill_switch
 from peaktrade.errors import BlockedError, PeakTradeError
 
 if TYPE_CHECKING:
@@ -17,21 +24,16 @@ _LIVE_FLAGS = ("--mode", "--stage")
 
 
 def kill_switch_state(ctx: PlayContext) -> str:
-    try:
-        from peaktrade.policy.killswitch import KillSwitch
-    except ImportError:
-        # No kill switch installed means none can be engaged; say so in the journal.
-        ctx.note_once("kill_switch", "kill switch module not available: treated as ACTIVE")
-        return "ACTIVE"
-    try:
-        return str(KillSwitch(ctx.root, clock=ctx.clock).status().state)
-    except Exception as exc:  # noqa: BLE001 - an unreadable kill switch must block, not pass
-        return f"UNKNOWN ({exc})"
+    """ACTIVE, KILLED or RECOVERING from the one fail-closed read (an unreadable switch reads KILLED)."""
+    return read_kill_switch(ctx.root, ctx.clock).state
 
 
 def live_reason(ctx: PlayContext, frame: Frame, *, with_: Any = None, argv: list[str] | None = None,
                 live_sensitive: bool = False) -> str | None:
     """Why a step operates live (None if it does not)."""
+    if argv is not None and ctx.mode == "live":
+        # a command can reach live in ways no argv scan sees (a script, a config, an env variable)
+        return "a run: step while environment.mode is live"
     if frame.playbook.stage == "live":
         return f"playbook {frame.playbook.name!r} has stage live"
     if isinstance(with_, dict):
@@ -47,92 +49,115 @@ def live_reason(ctx: PlayContext, frame: Frame, *, with_: Any = None, argv: list
     return None
 
 
-def check_live_gate(ctx: PlayContext, what: str) -> str | None:
-    """None when the live gate is open for this play, else the reason it is closed.
+def frame_approvals(ctx: PlayContext, frame: Frame | None) -> dict[str, Any]:
+    """The approvals verified in ``frame`` itself (never its parent's or a sibling's)."""
+    if frame is None:
+        return {}
+    return ctx.approvals.get(frame.path, {})
 
-    In a dry run approvals are checked, never bound, so the gate cannot see them as verified: when
-    the only missing half is a ``live_activation`` approval that the dry run found valid, the gate
-    counts as open *for the dry run* (``dry_run_gate_note`` says so; the executor then runs no live
-    step, not even a read one)."""
+
+def frame_of(frame: Frame) -> dict[str, Any]:
+    return {"playbook": frame.playbook.name, "playbook_hash": frame.playbook.sha256, "params": frame.params}
+
+
+def require_identity(ctx: PlayContext) -> str | None:
+    """None once the operator proved who they are (their key or ssh-agent, checked against roles.yaml)."""
+    if ctx.dry_run or ctx.identity is not None:
+        return None
+    try:
+        from peaktrade.hashing import canonical_json
+        from peaktrade.policy.identity import prove
+
+        data = canonical_json({"purpose": "operator identity", "play_id": ctx.play_id,
+                               "operator": ctx.operator}).encode("utf-8")
+        proof = prove(ctx.root, ctx.operator, data, ctx.operator_key, what="operator")
+    except PeakTradeError as exc:
+        return f"the operator must prove who they are: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - an identity that cannot be proven is not proven
+        return f"the operator's identity could not be checked: {exc}"
+    ctx.identity = {"name": proof.name, "fingerprint": proof.fingerprint}
+    ctx.journal.append("operator_identified", operator=proof.name, fingerprint=proof.fingerprint,
+                       signature=proof.signature)
+    return None
+
+
+def check_live_gate(ctx: PlayContext, what: str, frame: Frame | None = None, *,
+                    candidate: bool = False) -> str | None:
+    """None when the live gate is open for ``frame`` of this play, else the reason it is closed.
+
+    In a dry run (or with ``candidate``: an approval checked but not yet bound because the guards are
+    still being evaluated) approvals are checked, never bound, so the gate cannot see them as verified:
+    when the only missing half is a ``live_activation`` approval that was found valid for this frame,
+    the gate counts as open *for that check* (the executor runs no live step in a dry run)."""
     try:
         from peaktrade.policy.gate import DECISION, require_live
     except ImportError:
         return LIVE_UNAVAILABLE
     try:
-        require_live(ctx.root, approvals=ctx.approvals, what=what)
+        require_live(ctx.root, approvals=frame_approvals(ctx, frame), what=what, clock=ctx.clock,
+                     frame=frame_of(frame) if frame is not None else None)
     except BlockedError as exc:
         missing = [m for m in exc.details if not m.startswith(f"no valid {DECISION} approval")]
-        if ctx.dry_run and DECISION in ctx.dry_approvals and not missing and exc.details:
+        checked = ctx.dry_approvals.get(frame.path if frame is not None else None, {})
+        if (ctx.dry_run or candidate) and DECISION in checked and not missing and exc.details:
             return None
         return exc.message
     except Exception as exc:  # noqa: BLE001 - any failure of the gate keeps it closed
         return f"live gate could not be checked: {getattr(exc, 'message', exc)}"
+    if not ctx.dry_run:
+        return require_identity(ctx)
     return None
 
 
 def dry_run_gate_note(ctx: PlayContext) -> str:
-    rec = ctx.dry_approvals.get("live_activation") or {}
+    recs = [r for frame in ctx.dry_approvals.values() for d, r in frame.items() if d == "live_activation"]
+    rec = recs[0] if recs else {}
     return (f"the live gate would open with approval {rec.get('request_id', '?')} "
             "(checked, not bound: dry run)")
 
 
 def verify_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict[str, Any] | None, str]:
-    """(record, message): the verified approval of ``decision`` for this play, or None and why not."""
+    """(record, message): the verified approval of ``decision`` for this frame, bound to the play."""
     try:
         from peaktrade.policy.approvals import verify_for_play
     except ImportError:
         return None, APPROVALS_UNAVAILABLE
+    who = require_identity(ctx)
+    if who:
+        return None, who
     try:
         record = verify_for_play(
             ctx.root, decision, playbook=frame.playbook.name, playbook_hash=frame.playbook.sha256,
             params=frame.params, policies_hash=ctx.policies_hash, play_id=ctx.play_id, requester=ctx.operator,
+            clock=ctx.clock,
         )
     except PeakTradeError as exc:
         return None, exc.message
     except Exception as exc:  # noqa: BLE001 - an approval that cannot be verified is no approval
         return None, f"approval {decision!r} could not be verified: {exc}"
     data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
-    ctx.approvals[decision] = data
-    return data, f"approval {decision!r} verified"
+    ctx.approvals.setdefault(frame.path, {})[decision] = data
+    return data, f"approval {decision!r} verified: request {data.get('request_id')}, bound to this play"
 
 
-def check_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict[str, Any] | None, str]:
-    """Dry run: (record, message) like ``verify_approval``, but the request is only checked, never bound
-    to the play, so a dry run does not consume the approval the real play needs."""
+def check_approval(ctx: PlayContext, frame: Frame, decision: str,
+                   why: str = "dry run") -> tuple[dict[str, Any] | None, str]:
+    """(record, message) like ``verify_approval`` (the very same check), but the request is not bound."""
     try:
-        from peaktrade.policy.approvals import list_requests
-        from peaktrade.policy.verify import _binding_problem, verify_doc
+        from peaktrade.policy.verify import find_for_play
     except ImportError:
         return None, APPROVALS_UNAVAILABLE
     try:
-        docs = [d for d in list_requests(ctx.root)
-                if d["request"].get("decision") == decision
-                and (d["request"].get("subject") or {}).get("kind") == "playbook"
-                and d["request"]["subject"].get("playbook") == frame.playbook.name]
-        if not docs:
-            return None, (f"no {decision} approval request for playbook {frame.playbook.name} (create one with "
-                          f"'peaktrade approvals request --playbook {frame.playbook.name} --decision {decision}')")
-        reasons: list[str] = []
-        for doc in docs:  # newest first, as in verify_for_play
-            problem = _binding_problem(doc, frame.playbook.sha256, frame.params, ctx.policies_hash, ctx.play_id)
-            if problem:
-                reasons.append(problem)
-                continue
-            try:
-                record = verify_doc(ctx.root, doc, requester=ctx.operator, clock=ctx.clock)
-            except BlockedError as exc:
-                reasons.append(exc.message)
-                continue
-            data = record.to_dict() if hasattr(record, "to_dict") else dict(record)
-            data["bound"] = False
-            ctx.dry_approvals[decision] = data
-            return data, f"approval {decision!r} valid: request {data.get('request_id')} (checked, not bound: dry run)"
+        _, record = find_for_play(ctx.root, decision, frame=frame_of(frame), play_id=ctx.play_id,
+                                  operator=ctx.operator, clock=ctx.clock)
     except PeakTradeError as exc:
         return None, exc.message
     except Exception as exc:  # noqa: BLE001 - an approval that cannot be checked is no approval
         return None, f"approval {decision!r} could not be checked: {exc}"
-    return None, (reasons[0] if len(reasons) == 1 else f"no valid {decision} approval for playbook "
-                  f"{frame.playbook.name} ({len(reasons)} requests refused): {reasons[0]}")
+    data = record.to_dict()
+    data["bound"] = False
+    ctx.dry_approvals.setdefault(frame.path, {})[decision] = data
+    return data, f"approval {decision!r} valid: request {data.get('request_id')} (checked, not bound: {why})"
 
 
 def _stage_at_least(ctx: PlayContext, wanted: str) -> tuple[bool, str]:
@@ -160,22 +185,19 @@ def _evaluate(ctx: PlayContext, frame: Frame, kind: str, value: Any, *, bind: bo
     if kind == "stage_at_least":
         return _stage_at_least(ctx, value)
     if kind == "approval":
-        check = check_approval if (ctx.dry_run or not bind) else verify_approval
-        record, message = check(ctx, frame, value)
-        if not bind and not ctx.dry_run:
-            message = message.replace("(checked, not bound: dry run)",
-                                      "(checked, not bound: an earlier guard refused the play)")
+        why = "dry run" if ctx.dry_run else "an earlier guard refused the play" if not bind else "pending"
+        record, message = check_approval(ctx, frame, value, why)
         return record is not None, message
     if kind == "live_gate":
-        reason = check_live_gate(ctx, f"playbook {frame.playbook.name}")
-        if reason is None and ctx.dry_run and not ctx.approvals:
+        reason = check_live_gate(ctx, f"playbook {frame.playbook.name}", frame, candidate=True)
+        if reason is None and ctx.dry_run:
             return True, dry_run_gate_note(ctx)
-        return reason is None, reason or "live gate is open"
+        return reason is None, reason or "live gate is open (with the approval checked above)"
     return False, f"unknown guard {kind!r}"  # schema-checked already; unknown must not pass
 
 
-# Cheap, non-consuming guards first; ``approval`` binds its request to the play, so it comes only after
-# every guard that could still refuse the play; ``live_gate`` needs the approval to have been verified.
+# Cheap, non-consuming guards first; ``approval`` is checked (never bound) in order, the live gate
+# counts an approval so checked; only when every guard passed is the approval bound to the play.
 GUARD_ORDER = ("environment_mode", "kill_switch", "stage_at_least", "approval", "live_gate")
 
 
@@ -186,16 +208,39 @@ def _rank(guard: dict[str, Any]) -> int:
 
 def evaluate_guards(ctx: PlayContext, frame: Frame) -> str | None:
     """Evaluate every playbook-level guard in ``GUARD_ORDER`` and journal each; return the refusals (None =
-    all pass). The operator learns everything that is missing at once, but an ``approval`` is only bound to
-    the play when no earlier guard refused: otherwise it is checked without binding, and stays unused."""
+    all pass). The operator learns everything that is missing at once. An ``approval`` is checked in
+    order and bound to the play only after every guard passed (the operator's identity proven first),
+    so a play refused by any guard — the live gate included — consumes no approval."""
     refusals: list[str] = []
+    approvals: list[str] = []
     for guard in sorted(frame.playbook.guards, key=_rank):
         ((kind, value),) = guard.items()
         ok, message = _evaluate(ctx, frame, kind, value, bind=not refusals)
-        ctx.journal.append("guard_evaluated", playbook=frame.playbook.name, frame=frame.path, guard=kind,
-                           value=value, ok=ok, message=message)
-        if not ok:
-            where = f" ({frame.path})" if frame.path else ""
-            ctx.echo(f"{'blocked':<10} guard {kind}{where} - {message}")
-            refusals.append(f"guard {kind}: {message}")
+        if kind == "approval" and ok and not ctx.dry_run and not refusals:
+            approvals.append(value)
+            message = message.replace("(checked, not bound: pending)", "(checked; bound once every guard passed)")
+        _journal_guard(ctx, frame, kind, value, ok, message, refusals)
+    if not refusals:
+        for decision in approvals:
+            record, message = verify_approval(ctx, frame, decision)
+            if record is None:
+                _journal_guard(ctx, frame, "approval", decision, False, message, refusals)
+            else:
+                ctx.journal.append("approval_bound", playbook=frame.playbook.name, frame=frame.path,
+                                   decision=decision, request_id=record.get("request_id"), play_id=ctx.play_id,
+                                   record=record)
+    if not refusals and not ctx.dry_run and frame.playbook.stage == "live":
+        who = require_identity(ctx)  # a playbook of stage live acts live: its operator proves who they are
+        if who:
+            _journal_guard(ctx, frame, "operator_identity", ctx.operator, False, who, refusals)
     return "; ".join(refusals) or None
+
+
+def _journal_guard(ctx: PlayContext, frame: Frame, kind: str, value: Any, ok: bool, message: str,
+                   refusals: list[str]) -> None:
+    ctx.journal.append("guard_evaluated", playbook=frame.playbook.name, frame=frame.path, guard=kind,
+                       value=value, ok=ok, message=message)
+    if not ok:
+        where = f" ({frame.path})" if frame.path else ""
+        ctx.echo(f"{'blocked':<10} guard {kind}{where} - {message}")
+        refusals.append(f"guard {kind}: {message}")

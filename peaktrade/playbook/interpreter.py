@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from peaktrade.clock import SYSTEM_CLOCK, Clock
 from peaktrade.errors import BlockedError, UsageError
 from peaktrade.fsutil import StorageError
-from peaktrade.playbook import guards
+from peaktrade.playbook import guards, pins, seal
 from peaktrade.playbook.context import Frame, PlayContext, Prompter
+from peaktrade.playbook.evidence import excerpt
 from peaktrade.playbook.executor import run_frame, run_subplay
-from peaktrade.playbook.journal import Journal, journal_path, new_play_id, verify_journal
+from peaktrade.playbook.journal import Journal, journal_path, new_play_id, read_records, verify_journal
 from peaktrade.playbook.model import Playbook, load_playbook
 from peaktrade.playbook.params import resolve_params, split_assignments
 from peaktrade.playbook.redaction import mask_params, register_params
@@ -28,6 +29,9 @@ from peaktrade.playbook.result import Outcome
 
 if TYPE_CHECKING:
     from peaktrade.root import Root
+
+EVIDENCE_INDENT = " " * 11  # under the step key of the status line
+HUMAN_KINDS = ("confirm", "decide", "manual", "approve")
 
 
 @dataclass
@@ -39,6 +43,7 @@ class PlayRequest:
     assume_yes: bool = False
     resume: str | None = None
     operator: str | None = None
+    key: str | None = None  # --key: the operator's SSH key (proves who they are); None: ssh-agent
     clock: Clock = SYSTEM_CLOCK
     echo: Callable[[str], None] = print
     prompter: Prompter | None = None
@@ -105,16 +110,65 @@ def check_answers(root: Root, pb: Playbook, raw: list[str]) -> dict[str, str]:
     return answers
 
 
+class _EvidenceJournal(Journal):
+    """The play's journal, which also hands each finished step's output to the console: the
+    executor prints a step's status line right after journaling it, and the evidence follows."""
+
+    def __init__(self, path: Path, *, clock: Clock, echo: Callable[[str], None]):
+        super().__init__(path, clock=clock)
+        self._echo = echo
+        self._pending: list[str] = []
+        self._seen: set[str] = set()  # lines an action echoed itself are not repeated
+
+    def append(self, type_: str, **fields: Any) -> dict[str, Any]:
+        record = super().append(type_, **fields)
+        if type_ == "step_started":
+            self._seen.clear()
+        elif type_ == "step_finished":
+            self._pending = [ln for ln in excerpt(record.get("output")) if ln.strip() not in self._seen]
+        return record
+
+    def echo(self, line: str) -> None:
+        self._echo(line)
+        self._seen.update(part.strip() for part in line.splitlines())
+        pending, self._pending = self._pending, []
+        for ln in pending:  # journaled records are redacted already
+            self._echo(f"{EVIDENCE_INDENT}{ln}")
+
+
+def _journal(root: Root, play_id: str, req: PlayRequest) -> _EvidenceJournal:
+    return _EvidenceJournal(journal_path(root.plays_dir, play_id), clock=req.clock, echo=req.echo)
+
+
+def preflight(root: Root, params: dict[str, Any]) -> None:
+    """Params that name something of the desk are checked before the play starts: a typo in a run id
+    or a profile is a usage error (exit 2, no journal, no incident), not a failed step halfway through."""
+    from peaktrade.config import load_config
+    from peaktrade.monitor.runs import run_dir
+
+    if params.get("run_id"):
+        try:
+            run_dir(root, str(params["run_id"]))
+        except UsageError as exc:
+            raise UsageError(f"param run_id: {exc.message}") from None
+    if params.get("profile"):
+        profiles = load_config(root).get("session.profiles") or {}
+        if params["profile"] not in profiles:
+            raise UsageError(f"param profile: unknown profile {params['profile']!r} "
+                             f"(config/config.toml [session.profiles]: {', '.join(sorted(profiles)) or 'none'})")
+
+
 def _context(root: Root, req: PlayRequest, pb: Playbook, play_id: str, journal: Journal, phash: str,
              operator: str, dry_run: bool, answers: dict[str, str]) -> PlayContext:
     from peaktrade.config import load_config
     from peaktrade.redact import redact, redact_text
 
     config = load_config(root)
+    show = journal.echo if isinstance(journal, _EvidenceJournal) else req.echo  # evidence under status lines
     return PlayContext(root, operator, play_id, journal, pb, phash, redact(config.data), config.mode,
-                       clock=req.clock, dry_run=dry_run, assume_yes=req.assume_yes,
-                       answers=answers, prompter=req.prompter or Prompter(),
-                       echo=lambda line: req.echo(redact_text(line)))  # secrets never reach the console
+                       pinned=pins.pin(root), clock=req.clock, dry_run=dry_run, assume_yes=req.assume_yes,
+                       answers=answers, prompter=req.prompter or Prompter(), operator_key=req.key,
+                       echo=lambda line: show(redact_text(line)))  # secrets never reach the console
 
 
 def play(root: Root, req: PlayRequest) -> PlayReport:
@@ -128,10 +182,11 @@ def play(root: Root, req: PlayRequest) -> PlayReport:
     params = resolve_params(pb, split_assignments(req.params))
     register_params(pb, params)  # secret params: masked wherever their values appear from now on
     load_config(root)  # invalid config is bad input: refuse before a journal exists
+    preflight(root, params)
     answers = check_answers(root, pb, req.answers)
     operator = resolve_operator(req.operator)
     play_id = new_play_id(req.clock)
-    journal = Journal(journal_path(root.plays_dir, play_id), clock=req.clock)
+    journal = _journal(root, play_id, req)
     ctx = _context(root, req, pb, play_id, journal, policies_hash(root), operator, req.dry_run, answers)
     journal.append("play_started", play_id=play_id, playbook=pb.name, title=pb.title, runbook=pb.runbook,
                    stage=pb.stage, playbook_file=root.rel(pb.path), playbook_sha256=pb.sha256,
@@ -139,6 +194,7 @@ def play(root: Root, req: PlayRequest) -> PlayReport:
                    policies_hash=ctx.policies_hash, policy_files=policy_files(root), operator=operator,
                    mode=ctx.mode, flags={"dry_run": req.dry_run, "yes": req.assume_yes, "answers": ctx.answers},
                    on_failure=pb.on_failure, plan=plan(pb))
+    seal.record_progress(root, play_id, read_records(journal.path))  # the desk state knows the play from now on
     return _execute(ctx, Frame(pb, params))
 
 
@@ -191,6 +247,10 @@ def resume(root: Root, req: PlayRequest) -> PlayReport:
     check = verify_journal(path)
     if not check.ok:
         raise BlockedError(f"cannot resume play {play_id}: its journal is TAMPERED", details=check.problems)
+    sealed = seal.verify_play(root, play_id)  # chain, signature, desk records: a rewritten journal is refused
+    if not sealed.ok:
+        raise BlockedError(f"cannot resume play {play_id}: its journal fails verification "
+                           f"({', '.join(sealed.findings)})", details=sealed.problems)
     records = check.records
     started = records[0] if records else {}
     if started.get("type") != "play_started":
@@ -214,13 +274,17 @@ def resume(root: Root, req: PlayRequest) -> PlayReport:
     register_params(pb, params)
     operator = resolve_operator(req.operator)
     answers = check_answers(root, pb, req.answers)
-    journal = Journal(path, clock=req.clock)
+    journal = _journal(root, play_id, req)
     ctx = _context(root, req, pb, play_id, journal, policies_hash(root), operator, False, answers)
     for rec in records:
         if rec.get("type") == "step_finished":
             ctx.prior.setdefault(rec.get("frame") or "", {})[rec["id"]] = rec
+            ctx.interrupted.get(rec.get("frame") or "", set()).discard(rec["id"])
+        elif rec.get("type") == "step_started":
+            ctx.interrupted.setdefault(rec.get("frame") or "", set()).add(rec["id"])
     journal.append("play_resumed", play_id=play_id, operator=operator,
                    flags={"yes": req.assume_yes, "answers": ctx.answers})
+    seal.record_progress(root, play_id, read_records(journal.path))
     return _execute(ctx, Frame(pb, params))
 
 
@@ -260,12 +324,30 @@ def _finish(ctx: PlayContext, pb: Playbook, outcome: Outcome, reason: str | None
     from peaktrade.playbook.render import render_checklist, render_incident
 
     ctx.journal.close()
+    # the end of the play in the desk state, and the head signed (operator's key, else the desk key)
+    sig = seal.seal(ctx.root, ctx.play_id, outcome=str(outcome), operator=ctx.operator, identity=ctx.identity,
+                    key=ctx.operator_key, clock=ctx.clock)
     records = read_records(ctx.journal.path)
     report = PlayReport(ctx.play_id, pb.name, outcome, reason, ctx.journal.path)
     report.checklist = render_checklist(ctx.root, records)
-    if outcome == Outcome.FAILED:
+    if outcome == Outcome.FAILED and opens_incident(records, dry_run=ctx.dry_run):
         report.incident = render_incident(ctx.root, records)
     what = pb.name + (" (dry-run)" if ctx.dry_run else "")
     append_operation(ctx.root, operator=ctx.operator, what=what, play_id=ctx.play_id, outcome=str(outcome),
-                     reason=reason, clock=ctx.clock)
+                     reason=reason, clock=ctx.clock, head=sig["head"])
     return report
+
+
+def opens_incident(records: list[dict[str, Any]], *, dry_run: bool) -> bool:
+    """A failed play opens an incident, except a dry run (it changed nothing) and a play that ended
+    because the operator did not go ahead (a confirmation declined or unanswered, no terminal for a
+    decision) before any act step ran: then nothing happened that needs a report."""
+    if dry_run:
+        return False
+    for rec in (r for r in records if r.get("type") == "step_finished"):
+        if rec.get("status") in ("failed", "errored"):
+            return rec.get("kind") not in HUMAN_KINDS
+        if rec.get("effect") == "act" and rec.get("status") == "succeeded":
+            return True
+    return True
+

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 STOP_TIMEOUT_S = 30.0
 START_GRACE_S = 60.0  # a run still "starting" without a process after this long never started
-MODE_NEEDS = {"shadow": "paper", "testnet": "testnet"}
+MODE_NEEDS = {"shadow": "paper", "testnet": "testnet", "live": "live"}
 
 
 @dataclass
@@ -49,10 +49,8 @@ def check_mode(root: Root, mode: str) -> None:
     testnet needs "testnet" (exit 3, a guard)."""
     from peaktrade.config import load_config
 
-    if mode == "live":
-        raise BlockedError(LIVE_REFUSED)
     if mode not in MODE_NEEDS:
-        raise UsageError(f"unknown mode {mode!r} (shadow or testnet)")
+        raise UsageError(f"unknown mode {mode!r} (shadow, testnet or live)")
     config = load_config(root)
     if config.mode != MODE_NEEDS[mode]:
         raise BlockedError(f"{mode} runs require environment.mode = \"{MODE_NEEDS[mode]}\" in "
@@ -90,14 +88,18 @@ class Orchestrator:
 
     def start(self, mode: str, *, profile: str = "standard", strategy: str | None = None,
               symbol: str | None = None, timeframe: str | None = None, steps: int | None = None, notes: str = "",
-              skip_live_risk: bool = False, operator: str = "", check: bool = True) -> RunRecord:
+              skip_live_risk: bool = False, operator: str = "", check: bool = True, play_id: str = "",
+              step_key: str = "", approval_id: str = "") -> RunRecord:
+        """Start a run as its own process. Live needs the live_activation request bound to the starting play
+        (``approval_id`` + ``play_id``): ``prepare_run`` re-verifies it; without one live is refused."""
+        if mode == "live" and not (approval_id and play_id):
+            raise BlockedError(LIVE_REFUSED)
         if check:
             self.readiness(mode)
-        elif mode == "live":
-            raise BlockedError(LIVE_REFUSED)
         rec = prepare_run(self.root, mode=mode, profile=profile, strategy=strategy, symbol=symbol,
                           timeframe=timeframe, steps=steps, notes=notes, skip_live_risk=skip_live_risk,
-                          operator=operator, clock=self.clock)
+                          operator=operator, clock=self.clock, play_id=play_id, step_key=step_key,
+                          approval_id=approval_id)
         run_dir = runlog.run_dir(self.root, rec.run_id)
         args = ["--run-id", rec.run_id, "--root", str(self.root.path), "--mode", mode, "--profile", profile]
         try:

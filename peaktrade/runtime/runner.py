@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
 from peaktrade.errors import BlockedError, PeakTradeError, UsageError
+from peaktrade.gateway import account_for
+from peaktrade.policy.gate import live_gate_for_request
 from peaktrade.runtime import procinfo, runlog
 from peaktrade.runtime.registry import ACTIVE, RunRecord, open_registry
 
@@ -22,9 +24,9 @@ if TYPE_CHECKING:
     from peaktrade.root import Root
     from peaktrade.runtime.session import SessionResult
 
-MODES = ("shadow", "testnet")
-LIVE_REFUSED = ("mode live is refused: sessions and the orchestrator never trade live "
-                "(live trading starts only through the live-start-small playbook)")
+MODES = ("shadow", "testnet", "live")
+LIVE_REFUSED = ("mode live is refused: a live session starts only inside a play whose live gate is open "
+                "(peaktrade play live-start-small), never from the command line")
 _SYMBOL = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+$")
 _TIMEFRAME = re.compile(r"^[1-9][0-9]*[mhdw]$")
 
@@ -39,17 +41,21 @@ def resolve_profile(config: Config, profile: str) -> dict[str, Any]:
 
 def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = None, symbol: str | None = None,
                 timeframe: str | None = None, steps: int | None = None, notes: str = "",
-                skip_live_risk: bool = False, operator: str = "", clock: Clock = SYSTEM_CLOCK) -> RunRecord:
-    """Check the request, write meta.json (status ``starting``) and the registry row."""
+                skip_live_risk: bool = False, operator: str = "", clock: Clock = SYSTEM_CLOCK, play_id: str = "",
+                step_key: str = "", approval_id: str = "") -> RunRecord:
+    """Check the request, write meta.json (status ``starting``) and the registry row.
+
+    A run started by a play step records ``play_id`` and ``step_key``; the desk state keeps at most one run
+    per play step, so a resumed play finds its run instead of starting a second one."""
     from peaktrade.config import load_config
     from peaktrade.redact import redact
     from peaktrade.policy.risk import skip_allowed
     from peaktrade.runtime.strategies import get_strategy
 
-    if mode == "live":
-        raise BlockedError(LIVE_REFUSED)
     if mode not in MODES:
-        raise UsageError(f"unknown mode {mode!r} (shadow or testnet)")
+        raise UsageError(f"unknown mode {mode!r} (shadow, testnet or live)")
+    if mode == "live":
+        _require_live_gate(root, approval_id, play_id, clock)
     config = load_config(root)
     prof = resolve_profile(config, profile)
     strategy = strategy or prof.get("strategy") or config.get("session.strategy", "ma_crossover")
@@ -73,7 +79,8 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     now = clock.now()
     run_id = runlog.new_run_id(mode, now)
     rec = RunRecord(run_id, mode, strategy, symbol, timeframe, profile, created_at=utc_iso(now), notes=notes,
-                    operator=operator)
+                    operator=operator, play_id=play_id, step_key=step_key, account=account_for(mode),
+                    approval_id=approval_id)
     meta = {
         "run_id": run_id, "mode": mode, "strategy": strategy, "symbol": symbol, "timeframe": timeframe,
         "profile": profile, "steps": run_steps,
@@ -90,6 +97,15 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
         shutil.rmtree(run_dir, ignore_errors=True)  # a run the registry does not know never started
         raise
     return rec
+
+
+def _require_live_gate(root: Root, approval_id: str, play_id: str, clock: Clock) -> None:
+    """The live gate for a session: the signed live_activation request whose use the starting play holds."""
+    if not (approval_id and play_id):
+        raise BlockedError(LIVE_REFUSED)
+    reason = live_gate_for_request(root, approval_id, play_id=play_id, clock=clock)
+    if reason:
+        raise BlockedError(f"live session refused: {reason}")
 
 
 def _check_market(config: Config, mode: str, symbol: str) -> None:
@@ -202,6 +218,7 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     from peaktrade.exchange.factory import make_exchange
     from peaktrade.gateway import open_gateway
     from peaktrade.runtime.book import Book
+    from peaktrade.runtime.live import LiveGateCache, signed_live_limits, sync_live_ledger
     from peaktrade.runtime.feeds import PacedFeed, ReplayFeed, ScaledClock, SteppedFeed, stepped_market_clock
     from peaktrade.runtime.routing import SessionOrders
     from peaktrade.runtime.session import Session
@@ -211,8 +228,13 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     meta = runlog.read_meta(run_dir)
     config = load_config(root)
     mode, symbol, timeframe = meta["mode"], meta["symbol"], meta["timeframe"]
-    if mode == "live":  # meta.json is a file: never trust it to unlock live
-        raise BlockedError(LIVE_REFUSED)
+    record = open_registry(root).get(run_id)
+    if record is None or record.mode != mode:  # meta.json is a file: the desk state says what this run is
+        raise BlockedError(f"run {run_id} is not in the desk state as a {mode} run: refused")
+    live_gate = None
+    if mode == "live":  # re-verified here, in the worker, and again (cached briefly) before each order
+        _require_live_gate(root, record.approval_id, record.play_id, clock)
+        live_gate = LiveGateCache(root, record.approval_id, record.play_id, clock)
     strategy = get_strategy(meta["strategy"], config)
     steps, pace = int(meta["steps"]), bool(meta["pace"])
     warmup = max(int(meta.get("warmup_bars") or 0), strategy.warmup_bars)
@@ -237,8 +259,11 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     if meta.get("skip_live_risk"):
         log.warning("!!! --skip-live-risk: the risk LIMITS are NOT enforced for this %s run (kill switch still "
                     "is) !!!", mode)
-    gateway = open_gateway(root, config, mode, clock=clock, log=log, client=exchange,
-                           skip_limits=bool(meta.get("skip_live_risk")))
+    limits = signed_live_limits(root, record.approval_id) if mode == "live" else None
+    gateway = open_gateway(root, config, mode, clock=clock, log=log, client=exchange, limits=limits,
+                           skip_limits=bool(meta.get("skip_live_risk")), live_gate=live_gate)
+    if mode == "live":
+        sync_live_ledger(gateway, exchange, symbol)
     orders = SessionOrders(gateway, run_id, symbol)
     book = Book(float(config.get("session.starting_cash", 10000.0)))
     writer = RunLogWriter(run_dir, compact_every=int(config.get("run_logs.compact_every", 5000)))

@@ -14,6 +14,6 @@ def test_smoke_is_refused_while_the_kill_switch_is_engaged(droot, capsys):
     capsys.readouterr()
     assert run(["--root", str(droot), "smoke"]) == 3
     assert capsys.readouterr().err == ("peaktrade: the smoke test places orders: refused while the kill switch "
-                                       "is KILLED (see 'peaktrade kill-switch status')\n")
+                                       "is engaged (see 'peaktrade kill-switch status')\n")
     result = get("smoke.run").fn(ActionContext(Root(droot)), {})
-    assert not result.ok and result.blocked and "kill switch is KILLED" in result.summary
+    assert not result.ok and result.blocked and "kill switch is engaged" in result.summary

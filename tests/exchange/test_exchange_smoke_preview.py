@@ -27,7 +27,7 @@ class _NoBaseFunds:
 def test_smoke_passes_on_an_account_without_base_currency(droot):
     from peaktrade.config import load_config
     from peaktrade.exchange.factory import make_exchange
-    from peaktrade.exchange.smoke import run_smoke
+    from peaktrade.ops.smoke import run_smoke
     from peaktrade.root import Root
 
     root = Root(droot)

@@ -16,7 +16,7 @@ def test_smoke_run_is_an_act_action_with_a_description():
 
 
 def test_testnet_start_dry_run_describes_the_smoke_test(root, monkeypatch):
-    import peaktrade.exchange.smoke as smoke
+    import peaktrade.ops.smoke as smoke
 
     def must_not_run(*a, **kw):
         raise AssertionError("the smoke test ran in a dry run")
