@@ -98,24 +98,3 @@ def live_gate_check(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     res = check_live_gate(ctx.root, approvals=ctx.approvals, clock=ctx.clock)
     return ActionResult(res.allowed, res.message, blocked=not res.allowed, data={"missing": res.missing})
 
-
-_GO_LIVE = {"type": "object", "additionalProperties": False, "required": ["mode", "symbol", "side", "quantity"],
-            "properties": {"mode": {"const": "live", "description": "always live: the live gate applies"},
-                           "symbol": {"type": "string", "minLength": 3},
-                           "side": {"enum": ["buy", "sell"]},
-                           "quantity": {"type": "number", "exclusiveMinimum": 0},
-                           "price": {"type": "number", "exclusiveMinimum": 0,
-                                     "description": "limit price; default: a market order"}}}
-
-
-def _describe_go_live(args: dict[str, Any]) -> str:
-    at = f" at {args['price']}" if args.get("price") else " at market"
-    return f"would send the first LIVE order: {args.get('side')} {args.get('quantity')} {args.get('symbol')}{at}"
-
-
-@action("orders.go_live", schema=_GO_LIVE, effect="act", live_sensitive=True, describe=_describe_go_live,
-        description="Runbook 3 go-live: live gate, live risk check, then the first small live order")
-def orders_go_live(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
-    from peaktrade.policy.golive import go_live
-
-    return go_live(ctx, args)

@@ -53,29 +53,32 @@ def check(symbol: str = typer.Option(..., "--symbol", help="e.g. BTC/EUR"),
     from peaktrade.cli import _common
     from peaktrade.config import load_config
     from peaktrade.errors import UsageError
-    from peaktrade.policy.killswitch import KillSwitch
+    from peaktrade.gateway import OrderRequest, open_gateway
+    from peaktrade.gateway.venues import PaperVenue
+    from peaktrade.policy.killswitch import read_kill_switch
     from peaktrade.policy.limits import load_risk_limits
-    from peaktrade.policy.risk import OrderIntent, RiskEngine, format_blocked
-    from peaktrade.policy.whatif import current_state
+    from peaktrade.policy.risk import format_blocked
 
     if side not in ("buy", "sell"):
         raise UsageError(f"--side {side!r}: buy or sell")
     root = _common.root()
-    limits = load_risk_limits(root, _stage(root, stage))
+    the_stage = _stage(root, stage)
+    limits = load_risk_limits(root, the_stage)
     config = load_config(root)
-    state = current_state(root, limits, float(config.get("session.starting_cash", 10000.0)))
     mark = price if price is not None else _ticker_price(config, symbol)
-    state.portfolio.marks[symbol] = mark
-    ks = KillSwitch(root).status().state
-    decision = RiskEngine(limits).check(OrderIntent(symbol, side, quantity, price), state.portfolio,
-                                        day_start_equity=state.day_start_equity, equity=state.equity,
-                                        kill_switch_state=ks)
+    # the desk ledger of the stage's account, never another account's runs; nothing is reserved or sent
+    gateway = open_gateway(root, config, the_stage, client=PaperVenue(0, 0), limits=limits)
+    decision, _ = gateway.decide(OrderRequest(symbol, side, quantity, mark, "risk-check", "what-if", price=price))
+    ledger = gateway.ledger()
+    state_source = (f"desk ledger of the {gateway.account} account: cash {ledger.cash:,.2f}, "
+                    f"{sum(1 for p in ledger.positions.values() if p.quantity)} position(s)")
+    ks = read_kill_switch(root).word
     if as_json:
         _common.print_json({"stage": limits.stage, "order": {"symbol": symbol, "side": side, "quantity": quantity,
                                                              "price": price, "mark": mark},
-                            "portfolio_source": state.source, "kill_switch": ks, **decision.to_dict()})
+                            "portfolio_source": state_source, "kill_switch": ks, **decision.to_dict()})
     else:
-        print(f"Stage {limits.stage}; portfolio: {state.source}; kill switch {ks}; state {decision.state}")
+        print(f"Stage {limits.stage}; portfolio: {state_source}; kill switch {ks}; state {decision.state}")
         for c in decision.checks:
             fmt = "{:,.0f}" if c.name == "max_open_positions" else "{:,.2f}"
             limit = "not set" if c.limit is None else fmt.format(c.limit)

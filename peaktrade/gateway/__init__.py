@@ -42,4 +42,6 @@ def open_gateway(root: Root, config: Config, mode: str, *, clock: Clock = SYSTEM
     limits = limits or load_risk_limits(root, STAGE_OF[mode])
     return Gateway(root, account=account_for(mode), venue=venue, limits=limits, clock=clock, log=log,
                    live_gate=live_gate, skip_limits=skip_limits,
-                   starting_cash=float(config.get("session.starting_cash", 10_000.0)))
+                   # the live ledger starts empty and is filled from the exchange's balances (sync_from):
+                   # until then its equity is 0 and every live decision fails closed
+                   starting_cash=0.0 if mode == "live" else float(config.get("session.starting_cash", 10_000.0)))

@@ -285,6 +285,17 @@ class Gateway:
                 fills += self.reconcile(intent, mark=mark).fills
         return fills
 
+    def decide(self, req: OrderRequest) -> tuple[RiskDecision, str | None]:
+        """What-if: the decision this order would get now (kill switch, desk risk); nothing reserved or sent,
+        so the live gate is not asked (an order would still need it)."""
+        ks = read_kill_switch(self.root, self.clock)
+        refused = [f"kill switch {ks.word}"] if ks.blocks_orders else []
+        if refused:
+            return RiskDecision(False, "HALTED", refused), refused[0]
+        ledger = self.ledger()
+        return self.risk.decide(ledger, self.store.open_intents(self.account), symbol=req.symbol, side=req.side,
+                                quantity=req.quantity, price=req.price, mark=req.mark), None
+
     def preview(self, req: OrderRequest) -> OrderOutcome:
         """A validate-only order: kill switch, live gate and risk decision (nothing reserved), then validate."""
         cid = client_order_id(req.origin, req.step_key)

@@ -108,6 +108,13 @@ def test_risk_show_and_check(cli, aroot, set_yaml):
     assert json.loads(out)["not_set"] == ["max_open_positions"]
     code, out, _ = cli("risk", "check", "--stage", "live", "--symbol", "BTC/EUR", "--side", "buy",
                        "--quantity", "0.001", "--price", "50000")
+    # no live session yet: the live ledger is empty (it starts from the exchange's balances): fail closed
+    assert code == 3 and "desk ledger of the live account: cash 0.00" in out and "invalid_input" in out
+    from peaktrade.desk import open_desk
+
+    open_desk(aroot).sync_account("live", cash=10_000.0, positions={}, marks={})
+    code, out, _ = cli("risk", "check", "--stage", "live", "--symbol", "BTC/EUR", "--side", "buy",
+                       "--quantity", "0.001", "--price", "50000")
     assert code == 0 and out.rstrip().endswith("ALLOWED") and "max_order_notional" in out
     code, out, _ = cli("risk", "check", "--stage", "live", "--symbol", "BTC/EUR", "--side", "buy",
                        "--quantity", "0.01", "--price", "50000", "--json")
@@ -118,24 +125,22 @@ def test_risk_show_and_check(cli, aroot, set_yaml):
     assert cli("risk", "show", "--stage", "prod")[0] == 2
 
 
-def test_risk_check_reads_the_latest_run_state(cli, aroot):
-    run_dir = aroot.path / "live_runs" / "testnet_20251207_110000_abc123"
-    run_dir.mkdir(parents=True)
-    (run_dir / "meta.json").write_text(json.dumps({"run_id": run_dir.name, "mode": "testnet", "symbol": "BTC/EUR",
-                                                   "started_at": "2025-12-07T11:00:00Z"}))
-    from datetime import UTC, datetime
+def test_risk_check_reads_the_desk_ledger_of_the_stages_account(cli, aroot):
+    from peaktrade.desk import open_desk
+    from peaktrade.policy.daily import DailyLossTracker
+    from peaktrade.policy.limits import load_risk_limits
 
-    today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    events = [{"step": 1, "ts_event": "2025-12-06T11:00:00Z", "price": 100.0, "position": 0.0, "cash": 10500.0,
-               "equity": 10500.0},
-              {"step": 2, "ts_event": today, "price": 100.0, "position": 0.0, "cash": 10000.0, "equity": 10000.0},
-              {"step": 3, "ts_event": today, "price": 100.0, "position": 45.0, "cash": 5000.0, "equity": 9500.0}]
-    (run_dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    store = open_desk(aroot)
+    store.ensure_account("testnet", cash=10_000.0)
+    day = DailyLossTracker.for_limits(load_risk_limits(aroot, "testnet")).trading_day().isoformat()
+    store.set_day("testnet", day=day, day_start_equity=10_000.0)
+    store.sync_account("testnet", cash=5_000.0, positions={"BTC/EUR": 45.0}, marks={"BTC/EUR": 100.0})
+    store.sync_account("paper", cash=99_999.0, positions={}, marks={})  # another account: never read
     code, out, err = cli("risk", "check", "--symbol", "BTC/EUR", "--side", "buy", "--quantity", "1",
                          "--price", "100", "--json")
     d = json.loads(out)
-    assert d["portfolio_source"] == f"run {run_dir.name}, event 3"
-    # today's first event (10,000) is the day's start: 500 lost today = testnet's 500 and 5 % -> HALTED
+    assert d["portfolio_source"] == "desk ledger of the testnet account: cash 5,000.00, 1 position(s)"
+    # the day started at 10,000; equity 9,500 now: 500 lost today = testnet's 500 and 5 % -> HALTED
     assert (d["state"], d["reasons"]) == ("HALTED", ["max_daily_loss_abs reached (500.00 >= 500.00)",
                                                      "max_daily_loss_pct reached (5.00 >= 5.00)"])
     checks = {c["name"]: c["value"] for c in d["checks"]}
