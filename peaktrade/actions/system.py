@@ -1,4 +1,4 @@
-"""Generic system actions the operational playbooks need (runbooks 4-6): processes, disk, logs,
+"""Generic system actions the operational playbooks need (runbooks 4-6): disk, logs,
 backups, git state, the operations log, environment variables.
 
 Everything here reads the deployment root and the local machine only: no network, no exchange.
@@ -7,11 +7,13 @@ Output passes through the redactor because command lines and log lines can carry
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
 import subprocess
 from collections import deque
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,6 @@ from peaktrade.redact import redact_text
 
 _REL_PATH = {"type": "string", "minLength": 1, "pattern": r"^(?!/)(?!.*(^|/)\.\.(/|$)).*$"}
 _ENV_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
-# a flag that names a secret: its value (next argv item or after '=') is masked in listings
-# PeakTrade's session workers (python -m peaktrade.runtime.worker) and the seed's run_* scripts
-DEFAULT_PROCESS_PATTERN = r"peaktrade.*(session|runtime)|python.*run_"
-_SECRET_FLAG = re.compile(r"^--?[\w-]*(secret|key|token|password|passphrase)[\w-]*$", re.I)
-
-
 def _regex(pattern: str) -> re.Pattern[str] | ActionResult:
     try:
         return re.compile(pattern, re.I)
@@ -33,89 +29,7 @@ def _regex(pattern: str) -> re.Pattern[str] | ActionResult:
         return ActionResult(False, f"invalid pattern {pattern!r}: {exc}")
 
 
-# --- processes.list -----------------------------------------------------------------------------
-
-def _ancestors() -> set[int]:
-    """This process and its parents: a play's own command line may contain the pattern."""
-    pids, pid = set(), os.getpid()
-    while pid > 1 and pid not in pids:
-        pids.add(pid)
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                raw = fh.read().decode("ascii", "replace")
-            pid = int(raw[raw.rfind(")") + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-    return pids
-
-
-def _mask_argv(argv: list[str]) -> str:
-    out: list[str] = []
-    mask_next = False
-    for arg in argv:
-        if mask_next:
-            out.append("***REDACTED***")
-            mask_next = False
-            continue
-        flag, eq, _ = arg.partition("=")
-        if _SECRET_FLAG.match(flag):
-            if eq:
-                arg = f"{flag}=***REDACTED***"
-            else:
-                mask_next = True
-        out.append(arg)
-    return redact_text(" ".join(out))
-
-
-def _belongs_to(pid: str, argv: list[str], root: Path) -> bool:
-    """Does the process work for this deployment root: its command line names it (the orchestrator
-    passes --root) or it runs inside it (the seed's scripts run from the project folder)?"""
-    if any(str(root) in arg for arg in argv):
-        return True
-    try:
-        return Path(os.readlink(f"/proc/{pid}/cwd")).is_relative_to(root)
-    except OSError:
-        return False
-
-
-def list_processes(pattern: re.Pattern[str], root: Path | None = None) -> list[dict[str, Any]]:
-    """Processes whose command line matches; with ``root``, only those of that deployment root."""
-    skip = _ancestors()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) in skip:
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
-                raw = fh.read()
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        argv = [a.decode("utf-8", "replace") for a in raw.rstrip(b"\0").split(b"\0") if a]
-        if argv and pattern.search(" ".join(argv)) and (root is None or _belongs_to(entry.name, argv, root)):
-            found.append({"pid": int(entry.name), "cmdline": _mask_argv(argv)})
-    return sorted(found, key=lambda p: p["pid"])
-
-
-@action("processes.list", effect="read", description="List processes whose command line matches a pattern.",
-        schema={"type": "object", "additionalProperties": False, "properties": {
-            "pattern": {"type": "string", "minLength": 1, "default": DEFAULT_PROCESS_PATTERN},
-            "expect": {"enum": ["none", "any", "either"], "default": "either"},
-            "scope": {"enum": ["machine", "root"], "default": "machine",
-                      "description": "root: only processes of this deployment root (named in their "
-                                     "command line, or running inside it)"}}})
-def processes_list(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
-    rx = _regex(args.get("pattern", DEFAULT_PROCESS_PATTERN))
-    if isinstance(rx, ActionResult):
-        return rx
-    expect = args.get("expect", "either")
-    scoped = args.get("scope", "machine") == "root"
-    procs = list_processes(rx, ctx.root.path if scoped else None)
-    ok = {"none": not procs, "any": bool(procs)}.get(expect, True)
-    where = " in this root" if scoped else ""
-    summary = f"{len(procs)} process(es){where} match {rx.pattern!r}" + ("" if ok else f" (expected {expect})")
-    output = "\n".join(f"{p['pid']:>7}  {p['cmdline']}" for p in procs)
-    return ActionResult(ok, summary, output, {"pattern": rx.pattern, "scope": args.get("scope", "machine"),
-                                              "count": len(procs), "processes": procs})
+# processes.list and processes.stop: peaktrade/actions/processes.py
 
 
 # --- disk.check ---------------------------------------------------------------------------------
@@ -141,29 +55,94 @@ def disk_check(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
 
 # --- logs.scan_errors ---------------------------------------------------------------------------
 
-@action("logs.scan_errors", effect="read", description="Find error/critical/exception lines in log files.",
+ALLOWLIST = "policies/log-allowlist.yaml"
+_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})")
+
+
+def _allow_rules(ctx: ActionContext) -> list[tuple[str, re.Pattern[str], str]] | ActionResult:
+    """(file glob, line pattern, reason) of the documented allow-list; a broken list fails the scan."""
+    from peaktrade.loader import load_yaml
+
+    path = ctx.root.path / ALLOWLIST
+    if not path.is_file():
+        return []
+    loaded = load_yaml(path, ALLOWLIST)
+    entries = (loaded.data or {}).get("allow") if isinstance(loaded.data, dict) else None
+    if loaded.problems or not isinstance(entries, list):
+        return ActionResult(False, f"{ALLOWLIST} is not a valid allow-list: run `peaktrade validate {ALLOWLIST}`")
+    rules = []
+    for n, entry in enumerate(entries):
+        try:
+            rules.append((str(entry.get("files", "logs/*.log")), re.compile(str(entry["pattern"])),
+                          str(entry.get("reason", ""))))
+        except (AttributeError, KeyError, re.error) as exc:
+            return ActionResult(False, f"{ALLOWLIST}: entry {n + 1}: {exc}")
+    return rules
+
+
+def _stamp(line: str) -> datetime | None:
+    m = _STAMP.match(line)
+    if not m:
+        return None
+    try:
+        return datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}+00:00")
+    except ValueError:
+        return None
+
+
+@action("logs.scan_errors", effect="read",
+        description="Find error/critical/exception lines in log files; with the allow-list, fail on the "
+                    "ones it does not explain (showing them).",
         schema={"type": "object", "additionalProperties": False, "properties": {
             "glob": {**_REL_PATH, "default": "logs/*.log"},
             "pattern": {"type": "string", "minLength": 1, "default": "error|critical|exception"},
             "tail": {"type": "integer", "minimum": 0, "default": 20},
-            "fail_on_match": {"type": "boolean", "default": False}}})
+            "fail_on_match": {"type": "boolean", "default": False,
+                              "description": "fail when a matching line is left (after the allow-list)"},
+            "allowlist": {"type": "boolean", "default": False,
+                          "description": f"lines covered by {ALLOWLIST} are explained, not matches"},
+            "since_hours": {"type": "number", "exclusiveMinimum": 0,
+                            "description": "only lines stamped within the last N hours (unstamped lines count)"},
+            "min_matches": {"type": "integer", "minimum": 0, "default": 0,
+                            "description": "fail with fewer matching lines (e.g. one 'Shutdown complete')"}}})
 def logs_scan_errors(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     rx = _regex(args.get("pattern", "error|critical|exception"))
     if isinstance(rx, ActionResult):
         return rx
+    rules = _allow_rules(ctx) if args.get("allowlist") else []
+    if isinstance(rules, ActionResult):
+        return rules
+    since = ctx.clock.now() - timedelta(hours=float(args["since_hours"])) if "since_hours" in args else None
     files = sorted(p for p in ctx.root.path.glob(args.get("glob", "logs/*.log")) if p.is_file())
     last: deque[str] = deque(maxlen=int(args.get("tail", 20)))
-    count = 0
+    count = explained = 0
     for path in files:
+        rel = ctx.root.rel(path)
+        applicable = [(rx_, why) for glob, rx_, why in rules if fnmatch.fnmatch(rel, glob)]
+        stamp = None
         with open(path, encoding="utf-8", errors="replace") as fh:
             for lineno, line in enumerate(fh, start=1):
-                if rx.search(line):
-                    count += 1
-                    last.append(f"{ctx.root.rel(path)}:{lineno}: {line.rstrip()}")
-    ok = not (args.get("fail_on_match", False) and count)
-    summary = f"{count} matching line(s) in {len(files)} log file(s)"
+                stamp = _stamp(line) or stamp  # a traceback's lines belong to the stamped line above
+                if not rx.search(line) or (since is not None and stamp is not None and stamp < since):
+                    continue
+                if any(r.search(line) for r, _ in applicable):
+                    explained += 1
+                    continue
+                count += 1
+                last.append(f"{rel}:{lineno}: {line.rstrip()}")
+    what = "unexplained line(s)" if args.get("allowlist") else "matching line(s)"
+    summary = f"{count} {what} in {len(files)} log file(s)"
+    if args.get("allowlist"):
+        summary += f" ({explained} explained by {ALLOWLIST})"
+    if since is not None:
+        summary += f", last {float(args['since_hours']):g} h"
+    minimum = int(args.get("min_matches", 0))
+    ok = not (args.get("fail_on_match", False) and count) and count >= minimum
+    if count < minimum:
+        summary += f"; expected at least {minimum}"
     return ActionResult(ok, summary, redact_text("\n".join(last)),
-                        {"files": [ctx.root.rel(p) for p in files], "count": count})
+                        {"files": [ctx.root.rel(p) for p in files], "count": count, "explained": explained,
+                         "lines": [redact_text(x) for x in last]})
 
 
 # --- logs.backup --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.alerts.policy import RuleSettings
-from peaktrade.alerts.rules import CRITICAL, Alert, error_spike, no_events, pnl_drop
+from peaktrade.alerts.rules import CRITICAL, Alert, error_spike, no_events, pnl_drop, run_crashed
 
 if TYPE_CHECKING:
     from peaktrade.alerts.notifiers import Delivery
@@ -45,13 +45,14 @@ def _needed_columns(s: RuleSettings) -> list[str]:
     if s.pnl_drop_threshold_pct is not None:
         cols.append("equity")
     if s.error_spike_max_errors is not None:
-        cols += ["orders_rejected", "orders_blocked", "has_error"]
+        cols += ["orders_rejected", "orders_blocked", "has_error", "held_back"]
     return cols
 
 
 def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> AlertReport:
     """Run every configured rule over the events of ``run_id`` (no notification)."""
     from peaktrade.monitor.columns import ns_to_iso, parse_ts_ns, read_columns
+    from peaktrade.monitor.crashed import read_ack
     from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dir
 
     path = run_dir(root, run_id)
@@ -77,7 +78,9 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
     if settings.error_spike_max_errors is not None and len(ts):
         found.append(error_spike(ts, cols["orders_rejected"], cols["orders_blocked"], cols["has_error"],
                                  max_errors=settings.error_spike_max_errors,
-                                 window_s=settings.error_spike_window_minutes * 60, run_id=run_id))
+                                 window_s=settings.error_spike_window_minutes * 60, run_id=run_id,
+                                 held_back=cols["held_back"]))
+    found.append(run_crashed(meta, acknowledged=read_ack(path) is not None, run_id=run_id))
     report.alerts = [a for a in found if a is not None]
     return report
 

@@ -88,11 +88,12 @@ def no_events(last_ts_ns: int | None, now_ns: int, *, max_silence_s: float, star
 
 
 def error_spike(ts_ns: Any, rejected: Any, blocked: Any, has_error: Any, *, max_errors: int, window_s: float,
-                end_ns: int | None = None, run_id: str = "") -> Alert | None:
+                end_ns: int | None = None, run_id: str = "", held_back: Any = None) -> Alert | None:
     """Errors inside the window ending at ``end_ns`` (default: the last event).
 
     errors = Σ orders_rejected + Σ orders_blocked + number of events with a non-empty ``error``;
-    > max → WARNING, > 2 × max → CRITICAL.
+    > max → WARNING, > 2 × max → CRITICAL. Orders held back by an engaged kill switch (``held_back``
+    events) are not errors: the switch does what it was engaged for (DESIGN 6).
     """
     import numpy as np
 
@@ -103,7 +104,8 @@ def error_spike(ts_ns: Any, rejected: Any, blocked: Any, has_error: Any, *, max_
     start = end - int(window_s * NS_PER_S)
     inside = (ts >= start) & (ts <= end)
     rej = np.nan_to_num(np.asarray(rejected, dtype=np.float64)[inside]).sum()
-    blk = np.nan_to_num(np.asarray(blocked, dtype=np.float64)[inside]).sum()
+    counted = inside if held_back is None else inside & ~np.asarray(held_back, dtype=bool)
+    blk = np.nan_to_num(np.asarray(blocked, dtype=np.float64)[counted]).sum()
     err = int(np.asarray(has_error, dtype=bool)[inside].sum())
     total = int(rej + blk) + err
     if total <= max_errors:
@@ -114,6 +116,21 @@ def error_spike(ts_ns: Any, rejected: Any, blocked: Any, has_error: Any, *, max_
     return Alert("error_spike", level,
                  f"{total} errors within {_span(window_s)} > max {max_errors} "
                  f"(rejected {int(rej)}, blocked {int(blk)}, error events {err})", run_id, details)
+
+
+def run_crashed(meta: dict[str, Any], *, acknowledged: bool, run_id: str = "") -> Alert | None:
+    """CRITICAL while the run is crashed or lost (its process died without a clean shutdown, or its host
+    stopped answering) and nobody acknowledged it (``peaktrade runs ack``)."""
+    status = meta.get("status")
+    if status not in ("crashed", "lost") or acknowledged:
+        return None
+    why = meta.get("status_note") or "its process ended without a clean shutdown"
+    details = {"status": status, "status_note": meta.get("status_note"), "pid": meta.get("pid"),
+               "detected_at": meta.get("detected_at"), "started_at": meta.get("started_at"),
+               "playbook": "health-check"}
+    rid = run_id or str(meta.get("run_id", ""))
+    return Alert("run_crashed", CRITICAL, f"run {status}: {why} (look at it, then `peaktrade runs ack "
+                                          f"--run-id {rid} --note WHY`)", rid, details)
 
 
 def _span(seconds: float) -> str:

@@ -61,10 +61,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _active_runs(root) -> list[str]:
+    """Active runs, and crashed or lost ones nobody acknowledged (their silence is what to alert on)."""
+    from peaktrade.monitor.crashed import needs_attention
     from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dirs
 
     registry = active_run_ids(root)
-    return [d.name for d in run_dirs(root) if is_active(read_meta(d), registry)]
+    metas = [(d, read_meta(d)) for d in run_dirs(root)]
+    return [d.name for d, meta in metas if is_active(meta, registry) or needs_attention(meta, d)]
 
 
 def _print(report) -> None:

@@ -11,13 +11,17 @@ FOLLOW_HINT = "Follow it: peaktrade monitor follow --run-id {id}   or   peaktrad
 
 
 def _start(mode: str, strategy: str | None, symbol: str | None, timeframe: str | None, notes: str,
-           profile: str, steps: int | None, skip_live_risk: bool, as_json: bool) -> None:
+           profile: str, steps: int | None, skip_live_risk: bool, as_json: bool, allow_duplicate: bool = False) -> None:
     import getpass
 
     from peaktrade.cli import _common
+    from peaktrade.runtime.duplicates import refuse_duplicate
     from peaktrade.runtime.orchestrator import Orchestrator
 
-    orch = Orchestrator(_common.root())
+    root = _common.root()
+    twins = refuse_duplicate(root, mode=mode, profile=profile, strategy=strategy, symbol=symbol,
+                             allow=allow_duplicate)
+    orch = Orchestrator(root)
     rec = orch.start(mode, profile=profile, strategy=strategy, symbol=symbol, timeframe=timeframe, steps=steps,
                      notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser())
     if as_json:
@@ -27,6 +31,8 @@ def _start(mode: str, strategy: str | None, symbol: str | None, timeframe: str |
     print(f"   Strategy: {rec.strategy}\n   Symbol: {rec.symbol}\n   Timeframe: {rec.timeframe}")
     print(f"   Profile: {rec.profile}\n   PID: {rec.pid}")
     print("   " + FOLLOW_HINT.format(id=rec.run_id))
+    if twins:
+        print(f"   Note: --allow-duplicate: also running: {', '.join(t.run_id for t in twins)}")
 
 
 def _opts():
@@ -39,6 +45,8 @@ def _opts():
         steps=typer.Option(None, "--steps", help="Bars to run (0 = until stopped; default: the profile's)."),
         skip_live_risk=typer.Option(False, "--skip-live-risk", help="Do not enforce risk limits (logged loudly)."),
         as_json=typer.Option(False, "--json", help="Machine-readable output."),
+        allow_duplicate=typer.Option(False, "--allow-duplicate",
+                                     help="Start even if a session of this strategy, symbol and mode runs."),
     )
 
 
@@ -48,17 +56,21 @@ _O = _opts()
 @runs_app.command("start-shadow")
 def start_shadow(strategy: str = _O["strategy"], symbol: str = _O["symbol"], timeframe: str = _O["timeframe"],
                  notes: str = _O["notes"], profile: str = _O["profile"], steps: int = _O["steps"],
-                 skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"]) -> None:
-    """Readiness checks (environment.mode = paper), then start a shadow run; prints its run id."""
-    _start("shadow", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json)
+                 skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"],
+                 allow_duplicate: bool = _O["allow_duplicate"]) -> None:
+    """Readiness checks (environment.mode = paper), then start a shadow run; prints its run id. A second
+    session of the same strategy, symbol and mode is refused (exit 3) unless --allow-duplicate."""
+    _start("shadow", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json, allow_duplicate)
 
 
 @runs_app.command("start-testnet")
 def start_testnet(strategy: str = _O["strategy"], symbol: str = _O["symbol"], timeframe: str = _O["timeframe"],
                   notes: str = _O["notes"], profile: str = _O["profile"], steps: int = _O["steps"],
-                  skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"]) -> None:
-    """Readiness checks (environment.mode = testnet), then start a testnet run; prints its run id."""
-    _start("testnet", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json)
+                  skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"],
+                  allow_duplicate: bool = _O["allow_duplicate"]) -> None:
+    """Readiness checks (environment.mode = testnet), then start a testnet run; prints its run id. A second
+    session of the same strategy, symbol and mode is refused (exit 3) unless --allow-duplicate."""
+    _start("testnet", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json, allow_duplicate)
 
 
 @runs_app.command("status")
@@ -148,6 +160,29 @@ def tail(run_id: str = typer.Option(..., "--run-id", help="The run."),
         if e.get("error"):
             line += f" | ERROR: {e['error']}"
         print(line)
+
+
+@runs_app.command("ack")
+def ack(run_id: str = typer.Option(..., "--run-id", help="The crashed or lost run."),
+        note: str = typer.Option(..., "--note", help="What you found (why nothing more is needed, or an incident id)."),
+        operator: str = typer.Option(None, "--operator", help="Who (default: $PEAKTRADE_OPERATOR or the login)."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Acknowledge a crashed or lost run: the monitor overview stops showing it by default, run_crashed stops
+    firing, the health check passes it. Stored in live_runs/<run_id>/ack.json."""
+    from peaktrade.cli import _common
+    from peaktrade.clock import SYSTEM_CLOCK, utc_iso
+    from peaktrade.monitor.crashed import acknowledge
+    from peaktrade.oplog import append_operation
+    from peaktrade.playbook.interpreter import resolve_operator
+
+    root = _common.root()
+    who = resolve_operator(operator)
+    done = acknowledge(root, run_id, by=who, note=note, at=utc_iso(SYSTEM_CLOCK.now()))
+    append_operation(root, operator=who, what=f"runs ack {run_id}", outcome="acknowledged", reason=done["note"])
+    if as_json:
+        _common.print_json(done)
+        return
+    print(f"acknowledged: run {run_id} ({done['status']}) by {who}: {done['note']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,7 +18,7 @@ def fmt(key: str, value: Any) -> str:
     if key in ("drawdown", "max_drawdown"):
         return f"{value * 100:.2f}%"
     if key == "active":
-        return "yes" if value else "no"
+        return value if isinstance(value, str) else "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value)
@@ -33,7 +33,11 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) ->
 def overview_text(rows: Sequence[dict[str, Any]], *, include_inactive: bool) -> str:
     if not rows:
         return "no runs" if include_inactive else "no active runs (use --include-inactive to see finished runs)"
-    return table(rows, OVERVIEW_COLUMNS)
+    # a crashed or lost run says so where "no" would read as "ended in order"
+    shown = [{**r, "active": str(r["status"]).upper()} if r.get("status") in ("crashed", "lost") else r
+             for r in rows]
+    warnings = [f"! {r['attention']}" for r in rows if r.get("attention")]
+    return "\n".join([table(shown, OVERVIEW_COLUMNS), *warnings])
 
 
 def event_row(e: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.monitor.columns import last_events, ns_to_iso, parse_ts_ns, read_columns
+from peaktrade.monitor.crashed import describe, needs_attention
 from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dir, run_dirs
 from peaktrade.monitor.summary import SummaryCache, fold_columns, starting_equity, summary_row
 
@@ -20,7 +21,8 @@ TOTALS = ("orders_generated", "orders_filled", "orders_rejected", "orders_blocke
 
 def overview(root: Root, *, include_inactive: bool = False, max_age_hours: float | None = None,
              now: datetime | None = None, use_cache: bool = True) -> list[dict[str, Any]]:
-    """One row per run (active only unless ``include_inactive``), newest first.
+    """One row per run (active only unless ``include_inactive``), newest first. Crashed and lost runs
+    nobody acknowledged are always shown (``attention`` says what happened and how to acknowledge).
 
     ``max_age_hours`` keeps runs whose last event (or start, without events) is at most that old.
     """
@@ -33,7 +35,7 @@ def overview(root: Root, *, include_inactive: bool = False, max_age_hours: float
     for d in all_dirs:
         meta = read_meta(d)
         active = is_active(meta, registry)
-        if include_inactive or active:
+        if include_inactive or active or needs_attention(meta, d):
             shown.append((d, meta, active))
     folds = cache.folds([d for d, _, _ in shown])
     rows = []
@@ -43,7 +45,10 @@ def overview(root: Root, *, include_inactive: bool = False, max_age_hours: float
             newest = fold.last_ts_ns or parse_ts_ns(meta.get("started_at"))
             if newest is None or newest < cutoff:
                 continue
-        rows.append(summary_row(meta, fold, active))
+        row = summary_row(meta, fold, active)
+        row["status"] = meta.get("status")
+        row["attention"] = describe(meta) if needs_attention(meta, d) else None
+        rows.append(row)
     cache.save({d.name for d in all_dirs})
     rows.sort(key=lambda r: (r["last_event"] or r["started_at"] or "", r["run_id"] or ""), reverse=True)
     return rows

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.fsutil import atomic_write_text
+from peaktrade.playbook.evidence import evidence_blocks, incident_facts
+from peaktrade.playbook.incidents import note_recurrence, recurrence_of
 from peaktrade.playbook.redaction import redact_record
 
 if TYPE_CHECKING:
@@ -120,7 +122,8 @@ def _table_view(view: dict[str, Any]) -> dict[str, Any]:
 def render_checklist(root: Root, records: list[dict[str, Any]]) -> Path:
     view = summarize(records)
     path = _file(root.checklists_dir, view["play"], view["play"].get("play_id", "unknown"))
-    atomic_write_text(path, _render("checklist.md.j2", _table_view(view)))
+    atomic_write_text(path, _render("checklist.md.j2", {**_table_view(view),
+                                                         "evidence": evidence_blocks(view["steps"])}))
     return path
 
 
@@ -145,27 +148,33 @@ def render_incident(root: Root, records: list[dict[str, Any]]) -> Path:
     name = str(started.get("title", started.get("playbook")))
     name = name[len("Incident: "):] if name.startswith("Incident: ") else name  # the heading says "Incident:"
     dry = " (dry run: nothing was changed)" if (started.get("flags") or {}).get("dry_run") else ""
+    facts = incident_facts(records)
+    facts["timeline"]["detected"] = failed[0]["when"] if failed else view["finished"]
     context = {
+        **facts,
         "title": f"{name}: play {started.get('play_id')} failed{dry}",
         "date": str(started.get("ts", ""))[:10],
         "severity": severity,
         "status": "open",
         "summary": view["reason"] or "the play failed",
-        "timeline": {"detected": failed[0]["when"] if failed else view["finished"], "paused": view["finished"],
-                     "analysed": "", "root_cause_found": "", "fix_deployed": ""},
         "root_cause": failed[0]["summary"] if failed else "",
-        "impact": _impact(view),
+        "impact": {**_impact(view), "run_ids": facts["run_ids"]},
         "failed_steps": [{k: _cell(v) for k, v in s.items() if k != "data"} for s in failed],
         "play": started,
         "runbook": started.get("playbook"),
     }
     path = _file(root.incidents_dir, started, started.get("play_id", "unknown"))
+    again = recurrence_of(root, started.get("playbook"), facts["first_failure"], path)
+    if again is not None:  # one report per failure: a play failing the same way again is a recurrence
+        note_recurrence(again, started, view["reason"])
+        return again
     atomic_write_text(path, _render("incident.md.j2", context))
     return path
 
 
 def render_new_incident(root: Root, *, runbook: str, severity: str, run_id: str | None, title: str,
-                        date: str, incident_id: str, play: dict[str, Any] | None = None) -> Path:
+                        date: str, incident_id: str, play: dict[str, Any] | None = None,
+                        facts: dict[str, Any] | None = None) -> Path:
     """A fresh incident report (``peaktrade incident new``) from the same template; opened by a play
     (``incident.new``), it names that play so the report leads back to its journal."""
     context = {
@@ -175,6 +184,9 @@ def render_new_incident(root: Root, *, runbook: str, severity: str, run_id: str 
         "impact": {"systems": ["peaktrade"], "run_ids": [run_id] if run_id else [],
                    "financial": "none"},
     }
+    if facts:  # opened by a play: prefilled with what the play did so far (incident.new)
+        context.update(facts)
+        context["impact"]["run_ids"] = sorted({*context["impact"]["run_ids"], *facts.get("run_ids", [])})
     path = root.incidents_dir / f"{date}_{runbook}_{incident_id}.md"
     if path.exists():
         raise FileExistsError(path)

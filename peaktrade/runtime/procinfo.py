@@ -116,3 +116,94 @@ def find_workers(root: Path, run_id_re: re.Pattern[str], *,
             continue
         found.append(WorkerProcess(pid, started, run_id, " ".join(argv)))
     return sorted(found, key=lambda w: w.pid)
+
+
+# --- the desk's processes: matched by command-line patterns, scoped to one deployment root ----------
+
+# PeakTrade's session workers and foreground sessions, and the seed's run_* scripts (`pkill -f "python.*run_"`)
+DEFAULT_DESK_PATTERNS = (r"peaktrade.*(session|runtime)", r"python.*run_")
+_SECRET_FLAG = re.compile(r"^--?[\w-]*(secret|key|token|password|passphrase)[\w-]*$", re.I)
+
+
+@dataclass(frozen=True)
+class MatchedProcess:
+    pid: int
+    start_time: int | None
+    argv: tuple[str, ...]
+
+    @property
+    def cmdline(self) -> str:
+        """The command line with the values of secret-named flags masked (listings, journals)."""
+        out: list[str] = []
+        mask_next = False
+        for arg in self.argv:
+            if mask_next:
+                out.append("***REDACTED***")
+                mask_next = False
+                continue
+            flag, eq, _ = arg.partition("=")
+            if _SECRET_FLAG.match(flag):
+                if eq:
+                    arg = f"{flag}=***REDACTED***"
+                else:
+                    mask_next = True
+            out.append(arg)
+        return " ".join(out)
+
+
+def ancestors() -> set[int]:
+    """This process and its parents: a play's own command line may contain the pattern."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        fields = _stat_fields(pid)
+        if not fields or len(fields) < 2:
+            break
+        pid = int(fields[1])
+    return pids
+
+
+def _names_root(arg: str, root: str) -> bool:
+    at = arg.find(root)
+    while at >= 0:
+        end = at + len(root)
+        if end == len(arg) or arg[end] in "/ \"'":  # /tmp/d must not claim /tmp/d2
+            return True
+        at = arg.find(root, at + 1)
+    return False
+
+
+def belongs_to(pid: int, argv: list[str] | tuple[str, ...], root: Path) -> bool:
+    """Does the process work for this deployment root: its command line names it (the orchestrator
+    passes --root) or it runs inside it (the seed's scripts run from the project folder)?"""
+    if any(_names_root(arg, str(root)) for arg in argv):
+        return True
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd")).is_relative_to(root)
+    except OSError:
+        return False
+
+
+def matching_processes(pattern: re.Pattern[str], root: Path | None = None) -> list[MatchedProcess]:
+    """Live processes whose command line matches ``pattern``; with ``root``, only that root's.
+    This process and its parents are never listed (a play's own command line may match)."""
+    skip = ancestors()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in skip:
+            continue
+        pid = int(entry.name)
+        argv = [a for a in _cmdline(pid) if a]
+        if not argv or not pattern.search(" ".join(argv)):
+            continue
+        if root is not None and not belongs_to(pid, argv, root):
+            continue
+        started = start_time(pid)
+        if is_alive(pid, started):  # a zombie has done its work
+            found.append(MatchedProcess(pid, started, tuple(argv)))
+    return sorted(found, key=lambda p: p.pid)
+
+
+def desk_pattern(patterns: list[str] | tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for the desk's configured patterns (``re.error`` for a bad one)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)

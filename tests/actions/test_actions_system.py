@@ -32,11 +32,26 @@ def test_every_action_schema_is_a_valid_json_schema():
     assert actions["disk.check"].effect == "read"
 
 
+def _wait_exec(marker: str, *procs: subprocess.Popen) -> None:
+    """Until each child has exec'd (a fresh fork still shows the parent's command line)."""
+    import time
+
+    for proc in procs:
+        for _ in range(200):
+            try:
+                if marker in open(f"/proc/{proc.pid}/cmdline", "rb").read().decode(errors="replace"):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+
+
 @pytest.fixture
 def sleeper():
     marker = f"pt-marker-{uuid.uuid4().hex[:10]}"
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", marker,
                              "--api-key", "sup3rs3cretvalue", "--token=another-secret-1"])
+    _wait_exec(marker, proc)
     yield proc, marker
     proc.kill()
     proc.wait()
@@ -44,7 +59,7 @@ def sleeper():
 
 def test_processes_list_finds_a_real_process_and_masks_secret_flags(ctx, act, sleeper):
     proc, marker = sleeper
-    result = act("processes.list", ctx, pattern=marker, expect="any")
+    result = act("processes.list", ctx, pattern=marker, expect="some")
     assert result.ok, result.summary
     assert [p["pid"] for p in result.data["processes"]] == [proc.pid]
     cmdline = result.data["processes"][0]["cmdline"]
@@ -62,18 +77,18 @@ def test_processes_list_expect_none_passes_once_the_process_is_gone(ctx, act, sl
     result = act("processes.list", ctx, pattern=marker, expect="none")
     assert result.ok and result.data["count"] == 0
     assert result.summary == f"0 process(es) match {marker!r}"
-    assert not act("processes.list", ctx, pattern=marker, expect="any").ok
+    assert not act("processes.list", ctx, pattern=marker, expect="some").ok
 
 
 def test_processes_list_never_lists_itself(ctx, act):
     # this test process's own command line matches "pytest"; the action must skip itself and its parents
-    result = act("processes.list", ctx, pattern=".")
+    result = act("processes.list", ctx, pattern=".", expect="listing")
     assert os.getpid() not in {p["pid"] for p in result.data["processes"]}
     assert os.getppid() not in {p["pid"] for p in result.data["processes"]}
 
 
 def test_processes_list_bad_regex_is_a_failed_result(ctx, act):
-    result = act("processes.list", ctx, pattern="(unclosed")
+    result = act("processes.list", ctx, pattern="(unclosed", expect="none")
     assert not result.ok and result.summary.startswith("invalid pattern '(unclosed'")
 
 
@@ -207,9 +222,10 @@ def test_processes_list_scope_root_keeps_only_this_roots_processes(ctx, act, roo
     mine_by_arg = subprocess.Popen([sys.executable, "-c", code, marker, "--root", str(root.path)], cwd=other)
     mine_by_cwd = subprocess.Popen([sys.executable, "-c", code, marker], cwd=root.path)
     foreign = subprocess.Popen([sys.executable, "-c", code, marker, "--root", str(other)], cwd=other)
+    _wait_exec(marker, mine_by_arg, mine_by_cwd, foreign)
     try:
-        everywhere = act("processes.list", ctx, pattern=marker)
-        scoped = act("processes.list", ctx, pattern=marker, scope="root", expect="any")
+        everywhere = act("processes.list", ctx, pattern=marker, expect="exactly 3")
+        scoped = act("processes.list", ctx, pattern=marker, scope="root", expect="some")
         assert {p["pid"] for p in everywhere.data["processes"]} == {mine_by_arg.pid, mine_by_cwd.pid, foreign.pid}
         assert {p["pid"] for p in scoped.data["processes"]} == {mine_by_arg.pid, mine_by_cwd.pid}
         assert scoped.ok and scoped.summary == f"2 process(es) in this root match {marker!r}"

@@ -1,5 +1,5 @@
 """The incident report of a failed play: no doubled 'Incident: Incident:' heading for the incident
-playbooks, and a failed dry run says so in its heading (nothing was changed)."""
+playbooks, and a failed dry run opens none (it changed nothing; issue 11)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ def test_incident_heading_is_not_doubled(root, capsys):
     assert heading.startswith("# Incident: something broke: play ") and heading.endswith(" failed")
 
 
-def test_dry_run_incident_says_dry_run(root, capsys):
-    heading = _play_fails(root, capsys, "--dry-run")
-    assert heading.endswith(" failed (dry run: nothing was changed)")
+def test_failed_dry_run_opens_no_incident(root, capsys):
+    root.playbook_file("sleepy").write_text(
+        "name: sleepy\ntitle: 'Incident: something broke'\nrunbook: 8\nstage: any\nsteps:\n"
+        f"  - {{id: look, title: Look, run: ['{PY}', '-c', 'raise SystemExit(1)'], effect: read}}\n")
+    assert cli(root, "play", "sleepy", "--dry-run") == 1
+    assert "incident:" not in capsys.readouterr().out
+    assert not list(root.incidents_dir.glob("*.md"))
