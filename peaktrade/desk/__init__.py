@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from peaktrade.desk import backend
 from peaktrade.desk.store import DeskStore, DeskUnavailable
 from peaktrade.root import Root
 
@@ -45,12 +46,16 @@ def reset_cache() -> None:
         except Exception:  # noqa: BLE001 - closing a stale handle must not fail anything
             pass
     _CACHE.clear()
+    backend.reset()
 
 
 def open_desk(root: Root) -> DeskStore:
     """The desk state of ``root``; raises DeskUnavailable (callers fail closed) when it cannot be used."""
     from peaktrade.desk.migrate import create_or_migrate
 
+    url = backend.cluster_url(root)  # [desk_state] url: a desk on several hosts (PostgreSQL, extra cluster)
+    if url is not None:
+        return backend.open_postgres(root, url)
     path = desk_path(root)
     key = str(path)
     ident = _identity(path)

@@ -47,8 +47,19 @@ CREATE TABLE IF NOT EXISTS plays (play_id TEXT PRIMARY KEY, playbook TEXT, opera
   outcome TEXT, finished_at TEXT, head TEXT, records INTEGER)
 """
 
+# heartbeats are stamped and aged by the server's clock: the hosts' clocks may disagree
+_V2 = """
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS queued BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS claimed_at TEXT;
+CREATE INDEX IF NOT EXISTS runs_queued ON runs(created_at) WHERE queued;
+CREATE TABLE IF NOT EXISTS agents (host_id TEXT PRIMARY KEY, pid BIGINT, started_at TIMESTAMPTZ,
+  heartbeat_at TIMESTAMPTZ, status TEXT, note TEXT);
+CREATE TABLE IF NOT EXISTS artifacts (owner TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, url TEXT,
+  sha256 TEXT, size BIGINT, host TEXT, uploaded_at TEXT, PRIMARY KEY (owner, kind, name))
+"""
+
 # version -> the statements that bring the previous version to it
-MIGRATIONS: dict[int, str] = {1: _V1}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
 
 
 def display_url(url: str) -> str:

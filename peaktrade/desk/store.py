@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from peaktrade.errors import PeakTradeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RUN_ACTIVE = ("starting", "running", "stopping")
 RUN_FINAL = ("completed", "stopped", "killed", "crashed", "failed", "lost")
@@ -175,6 +175,33 @@ class PlayRow:
     records: int = 0
 
 
+@dataclass
+class AgentRow:
+    """One host's agent (``peaktrade agent --host-id H``) as the desk last heard from it."""
+
+    host_id: str
+    pid: int | None
+    started_at: str
+    heartbeat_at: str
+    status: str  # up | stopped | lost
+    note: str = ""
+    age_s: float | None = None  # seconds since the heartbeat, by the store's clock (hosts' clocks may differ)
+
+
+@dataclass
+class ArtifactRow:
+    """A closed run log or journal copied to object storage, with the hash it had when it was copied."""
+
+    owner: str  # run id or play id
+    kind: str  # run_log | journal
+    name: str  # the file's path under its run or play folder
+    url: str  # s3://bucket/prefix/...
+    sha256: str
+    size: int
+    host: str
+    uploaded_at: str
+
+
 class DeskStore(Protocol):
     """The one interface to the desk state. Implementations: SqliteDesk (embedded), a PostgreSQL backend."""
 
@@ -264,3 +291,32 @@ class DeskStore(Protocol):
     def meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+    # -- a desk on several hosts: agents, claims, artifacts (DESIGN 11) ------------------------------
+    def queue_run(self, record: RunRecord) -> None:
+        """Add a run for an agent to claim (``record.host``: pinned to that host; "" = any host)."""
+        ...
+
+    def claim_runs(self, host: str, *, limit: int, at: str) -> list[RunRecord]:
+        """Claim queued runs pinned to ``host`` or unpinned; each run is claimed by exactly one agent."""
+        ...
+
+    def agent_lease(self, host: str) -> Any:
+        """The per-host agent lock: a handle (``close()`` releases it), or None when another agent holds it."""
+        ...
+
+    def heartbeat(self, host: str, *, pid: int, at: str, note: str = "") -> str:
+        """Record that ``host``'s agent is alive; returns its status before (``lost``: it was declared lost)."""
+        ...
+
+    def agent_down(self, host: str, *, at: str) -> None: ...
+
+    def list_agents(self) -> list[AgentRow]: ...
+
+    def expire_agents(self, *, lost_after_s: float, at: str) -> list[RunRecord]:
+        """Agents silent for ``lost_after_s`` become lost, and their active runs ``lost`` (returned)."""
+        ...
+
+    def record_artifact(self, row: ArtifactRow) -> None: ...
+
+    def list_artifacts(self, owner: str | None = None) -> list[ArtifactRow]: ...

@@ -1,0 +1,86 @@
+"""The desk risk ledger's bookings on PostgreSQL (the same arithmetic as the SQLite desk, one transaction each).
+
+Every booking locks the account row first, so fills, marks and day changes of one account from sessions
+on different hosts serialise with the reservations (which hold the same lock) and bump its version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peaktrade.desk.store import DeskUnavailable
+
+
+class LedgerOps:
+    _tx: Any
+
+    def apply_fill(self, client_order_id: str, *, quantity: float, price: float, fee: float, at: str,
+                   status: str | None = None, exchange_order_id: str | None = None) -> None:
+        with self._tx() as con:
+            row = con.execute("SELECT account, symbol, side, quantity, filled, avg_price, fee FROM intents "
+                              "WHERE client_order_id = %s FOR UPDATE", (client_order_id,)).fetchone()
+            if row is None:
+                raise DeskUnavailable(f"no order intent {client_order_id} to book a fill against")
+            account, symbol, side, total, filled, avg, paid = row
+            con.execute("SELECT 1 FROM accounts WHERE account = %s FOR UPDATE", (account,))
+            new_filled = filled + quantity
+            new_avg = ((avg or 0.0) * filled + price * quantity) / new_filled if new_filled > 0 else price
+            final = status or ("filled" if new_filled >= total - 1e-12 else "open")
+            con.execute("UPDATE intents SET filled = %s, avg_price = %s, fee = %s, status = %s, updated_at = %s, "
+                        "exchange_order_id = COALESCE(%s, exchange_order_id) WHERE client_order_id = %s",
+                        (new_filled, new_avg, paid + fee, final, at, exchange_order_id, client_order_id))
+            _book(con, account, symbol, quantity if side == "buy" else -quantity, price, fee)
+
+    def set_day(self, account: str, *, day: str, day_start_equity: float) -> None:
+        with self._tx() as con:
+            # only the first observer of a new day sets its start (a race keeps the earlier value)
+            con.execute("UPDATE accounts SET day = %s, day_start_equity = %s, version = version + 1 WHERE account = %s "
+                        "AND (day IS NULL OR day < %s)", (day, day_start_equity, account, day))
+
+    def halt_day(self, account: str, *, day: str, reason: str) -> None:
+        with self._tx() as con:
+            con.execute("UPDATE accounts SET halted_day = %s, halted_reason = %s, version = version + 1 "
+                        "WHERE account = %s AND (halted_day IS NULL OR halted_day < %s)", (day, reason, account, day))
+
+    def set_marks(self, account: str, marks: dict[str, float]) -> None:
+        with self._tx() as con:
+            con.execute("SELECT 1 FROM accounts WHERE account = %s FOR UPDATE", (account,))
+            with con.cursor() as cur:
+                cur.executemany("UPDATE positions SET mark = %s WHERE account = %s AND symbol = %s",
+                                [(m, account, s) for s, m in marks.items()])
+            con.execute("UPDATE accounts SET version = version + 1 WHERE account = %s", (account,))
+
+    def sync_account(self, account: str, *, cash: float, positions: dict[str, float],
+                     marks: dict[str, float]) -> None:
+        with self._tx() as con:
+            con.execute("INSERT INTO accounts (account, cash) VALUES (%s, %s) ON CONFLICT (account) DO UPDATE SET "
+                        "cash = excluded.cash, version = accounts.version + 1", (account, cash))
+            con.execute("DELETE FROM positions WHERE account = %s", (account,))
+            with con.cursor() as cur:
+                cur.executemany("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES "
+                                "(%s, %s, %s, %s, %s)",
+                                [(account, s, q, marks.get(s, 0.0), marks.get(s)) for s, q in positions.items() if q])
+
+
+def _book(con: Any, account: str, symbol: str, delta: float, price: float, fee: float) -> None:
+    pos = con.execute("SELECT quantity, avg_price FROM positions WHERE account = %s AND symbol = %s",
+                      (account, symbol)).fetchone()
+    qty, avg = pos if pos else (0.0, 0.0)
+    realized = 0.0
+    if qty and (qty > 0) != (delta > 0):  # reducing: realise PnL on the closed part
+        closed = min(abs(delta), abs(qty))
+        realized = closed * (price - avg) * (1 if qty > 0 else -1)
+    new_qty = qty + delta
+    if abs(new_qty) < 1e-12:
+        new_qty, new_avg = 0.0, 0.0
+    elif qty == 0 or (qty > 0) != (new_qty > 0):
+        new_avg = price
+    elif (qty > 0) == (delta > 0):
+        new_avg = (avg * abs(qty) + price * abs(delta)) / abs(new_qty)
+    else:
+        new_avg = avg
+    con.execute("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (account, symbol) DO UPDATE SET quantity = excluded.quantity, "
+                "avg_price = excluded.avg_price, mark = excluded.mark", (account, symbol, new_qty, new_avg, price))
+    con.execute("UPDATE accounts SET cash = cash - %s - %s, realized_pnl = realized_pnl + %s - %s, fees = fees + %s, "
+                "version = version + 1 WHERE account = %s", (delta * price, fee, realized, fee, fee, account))

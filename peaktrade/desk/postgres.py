@@ -1,0 +1,449 @@
+"""The desk state on PostgreSQL (DESIGN 11): one store for a desk on several hosts (extra ``cluster``).
+
+The same methods and semantics as ``SqliteDesk``; every transition that must be atomic is one
+transaction: the kill switch is one conditional update that NOTIFYs, a reservation holds the account's
+row lock (``FOR UPDATE``) while it reads the ledger, decides and inserts the intent, an approval is bound
+by one ``INSERT … ON CONFLICT DO NOTHING``. One connection per process, behind a lock (sessions are
+single threaded; a pool per process would multiply server connections on a desk of fifty sessions);
+it is re-made on demand, and every network wait is bounded (``connect_timeout``, ``tcp_user_timeout``),
+so an unreachable server is a ``DeskUnavailable`` within seconds: every order path then fails closed.
+psycopg is imported here only (SQLite desks never need it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from peaktrade.desk.pgcluster import ClusterOps
+from peaktrade.desk.pgledger import LedgerOps
+from peaktrade.desk.pgschema import KS_CHANNEL, MIGRATE_LOCK, MIGRATIONS, display_url
+from peaktrade.desk.pgwatch import PendingEngage, Watcher
+from peaktrade.desk.store import (
+    INTENT_COLUMNS,
+    INTENT_OPEN,
+    KS_STATES,
+    RUN_ACTIVE,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    AlertRow,
+    DeskUnavailable,
+    Intent,
+    KillSwitchRow,
+    Ledger,
+    PlayRow,
+    Position,
+    RunRecord,
+)
+
+_RUNS = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
+_INTENTS = ", ".join(f'"{c}"' for c in INTENT_COLUMNS)
+_KS = 'state, reason, since, "by", engagement, engaged_since, recovering_until, request_id'
+_ACC = "account, cash, realized_pnl, fees, day, day_start_equity, halted_day, halted_reason, version"
+_ALERT = ("key", "rule", "run_id", "severity", "status", "message", "playbook", "first_fired", "last_notified",
+          "resolved_at", "notifications")
+_PLAY = ("play_id", "playbook", "operator", "started_at", "outcome", "finished_at", "head", "records")
+IDLE_PROBE_S = 2.0  # a connection idle longer than this is probed before use (the server may have restarted)
+
+
+def _marks(n: int) -> str:
+    return ", ".join("%s" for _ in range(n))
+
+
+def _sets(changes: dict[str, Any]) -> str:
+    return ", ".join('"' + c + '" = %s' for c in changes)
+
+
+class PostgresDesk(LedgerOps, ClusterOps):
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, password: str | None = None, var_dir: Path | None = None, host_id: str = "",
+                 connect_timeout_s: int = 2, io_timeout_s: float = 1.5):
+        self.url, self.shown, self.host_id = url, display_url(url), host_id
+        self._kwargs: dict[str, Any] = {
+            "autocommit": True, "connect_timeout": max(2, int(connect_timeout_s)),
+            # a silent partition fails a query within io_timeout_s instead of TCP's minutes
+            "tcp_user_timeout": int(io_timeout_s * 1000), "keepalives": 1, "keepalives_idle": 2,
+            "keepalives_interval": 1, "keepalives_count": 2,
+            "application_name": f"peaktrade@{host_id}"[:63],
+            "options": "-c statement_timeout=15000 -c lock_timeout=10000",
+        }
+        if password:
+            self._kwargs["password"] = password
+        self._lock = threading.RLock()
+        self._con: Any = None
+        self._used = 0.0
+        self._ks_reads = 0
+        self._watcher: Watcher | None = None
+        self.pending = PendingEngage(var_dir, host_id) if var_dir is not None else None
+
+    # -- plumbing -----------------------------------------------------------------------------------
+    def _error(self, exc: BaseException) -> DeskUnavailable:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return DeskUnavailable(f"the desk state {self.shown} is unreachable or refused the request ({first})",
+                               details=["every order path fails closed while it is unreachable (the kill switch "
+                                        "reads engaged)", "check the server and the network, then: peaktrade desk "
+                                        "status"])
+
+    def connect(self, *, check_schema: bool = True) -> Any:
+        try:
+            con = psycopg.connect(self.url, **self._kwargs)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        if check_schema:
+            version = self._version(con)
+            if version != SCHEMA_VERSION:
+                con.close()
+                if version > SCHEMA_VERSION:
+                    raise DeskUnavailable(f"the desk state {self.shown} has schema version {version}, newer than "
+                                          f"this peaktrade understands ({SCHEMA_VERSION}): upgrade peaktrade")
+                raise DeskUnavailable(f"the desk state {self.shown} has schema version {version}, this peaktrade "
+                                      f"needs {SCHEMA_VERSION}: run `peaktrade desk migrate`")
+        return con
+
+    @staticmethod
+    def _version(con: Any) -> int:
+        row = con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+        if not row[0]:
+            return 0
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _drop(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+        self._con = None
+
+    @contextmanager
+    def _conn(self) -> Iterator[Any]:
+        with self._lock:
+            con = self._con
+            if con is not None and (con.closed or con.broken):
+                self._drop()
+            elif con is not None and time.monotonic() - self._used > IDLE_PROBE_S:
+                try:  # a server restart breaks idle connections: find out before a write
+                    con.execute("SELECT 1")
+                except psycopg.Error:
+                    self._drop()
+            if self._con is None:
+                self._con = self.connect()
+            try:
+                yield self._con
+            except psycopg.Error as exc:
+                if self._con is not None and (self._con.closed or self._con.broken):
+                    self._drop()
+                raise self._error(exc) from None
+            finally:
+                self._used = time.monotonic()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._conn() as con, con.transaction():
+            yield con
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        with self._conn() as con:
+            return con.execute(sql, tuple(args)).fetchall()
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+        with self._lock:
+            self._drop()
+
+    # -- schema -------------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self._lock:
+            con = self.connect(check_schema=False)
+            try:
+                return self._version(con)
+            finally:
+                con.close()
+
+    def migrate(self, *, recreate: bool = False, by: str = "", at: str = "") -> tuple[int, int]:
+        """Bring the schema to SCHEMA_VERSION (one transaction, under an advisory lock): (before, after).
+        ``recreate`` drops every table first and starts with the kill switch engaged."""
+        if max(MIGRATIONS) < SCHEMA_VERSION:
+            raise DeskUnavailable(f"this peaktrade has no PostgreSQL migration to schema version {SCHEMA_VERSION}")
+        con = self.connect(check_schema=False)
+        try:
+            with con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+                if recreate:
+                    con.execute("DROP TABLE IF EXISTS meta, runs, kill_switch, accounts, positions, intents, "
+                                "approval_use, alerts, plays, agents, artifacts CASCADE")
+                before = self._version(con)
+                if before > SCHEMA_VERSION:
+                    raise DeskUnavailable(f"the desk state {self.shown} has schema version {before}, newer than "
+                                          f"this peaktrade understands ({SCHEMA_VERSION}): upgrade peaktrade")
+                for target in range(before + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[target].split(";\n"):
+                        if statement.strip():
+                            con.execute(statement)
+                    con.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) ON CONFLICT (key) DO "
+                                "UPDATE SET value = excluded.value", (str(target),))
+                if before == 0:
+                    ks = (KillSwitchRow("KILLED", "desk state recreated (peaktrade desk migrate --recreate)", at, by, 1,
+                                        at) if recreate else KillSwitchRow("ACTIVE"))
+                    con.execute(f"INSERT INTO kill_switch (id, {_KS}) VALUES (1, {_marks(8)}) ON CONFLICT DO NOTHING",
+                                (ks.state, ks.reason, ks.since, ks.by, ks.engagement, ks.engaged_since, None, None))
+                    con.execute("INSERT INTO meta (key, value) VALUES ('created_at', %s) ON CONFLICT DO NOTHING", (at,))
+                    con.execute(f"NOTIFY {KS_CHANNEL}")
+            return before, SCHEMA_VERSION
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        finally:
+            con.close()
+
+    def change_marker(self) -> int:
+        return int(self._read("SELECT COALESCE(SUM(version), 0) FROM accounts")[0][0])
+
+    def meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = %s", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as con:
+            con.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = "
+                        "excluded.value", (key, value))
+
+    # -- runs ----------------------------------------------------------------------------------------
+    def add_run(self, record: RunRecord) -> None:
+        with self._tx() as con:
+            con.execute(f"INSERT INTO runs ({_RUNS}) VALUES ({_marks(len(RUN_COLUMNS))})",
+                        [getattr(record, c) for c in RUN_COLUMNS])
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = self._read(f"SELECT {_RUNS} FROM runs WHERE run_id = %s", (run_id,))
+        return RunRecord(*rows[0]) if rows else None
+
+    def find_run(self, *, play_id: str, step_key: str) -> RunRecord | None:
+        rows = self._read(f"SELECT {_RUNS} FROM runs WHERE play_id = %s AND step_key = %s ORDER BY created_at DESC "
+                          "LIMIT 1", (play_id, step_key))
+        return RunRecord(*rows[0]) if rows else None
+
+    def list_runs(self, *, active_only: bool = False, limit: int | None = None) -> list[RunRecord]:
+        sql, args = f"SELECT {_RUNS} FROM runs", []
+        if active_only:
+            sql += " WHERE status = ANY(%s)"
+            args.append(list(RUN_ACTIVE))
+        sql += " ORDER BY created_at DESC, run_id DESC"
+        if limit:
+            sql += " LIMIT %s"
+            args.append(int(limit))
+        return [RunRecord(*row) for row in self._read(sql, args)]
+
+    def update_run(self, run_id: str, *, only_if: Iterable[str] | None = None, **changes: Any) -> bool:
+        unknown = set(changes) - set(RUN_COLUMNS)
+        if unknown or "run_id" in changes:
+            raise ValueError(f"cannot update {sorted(unknown | ({'run_id'} & set(changes)))}")
+        sql = f"UPDATE runs SET {_sets(changes)} WHERE run_id = %s"
+        args: list[Any] = [*changes.values(), run_id]
+        if only_if is not None:
+            sql += " AND status = ANY(%s)"
+            args.append(list(only_if))
+        with self._tx() as con:
+            return con.execute(sql, args).rowcount == 1
+
+    # -- kill switch ---------------------------------------------------------------------------------
+    @staticmethod
+    def _ks_row(con: Any) -> KillSwitchRow:
+        row = con.execute(f"SELECT {_KS} FROM kill_switch WHERE id = 1").fetchone()
+        if row is None:
+            raise DeskUnavailable("the desk state holds no kill-switch row (deleted?): failing closed")
+        ks = KillSwitchRow(*row)
+        if ks.state not in KS_STATES:
+            raise DeskUnavailable(f"the desk state's kill switch is {ks.state!r}, not one of {', '.join(KS_STATES)}: "
+                                  "failing closed")
+        return ks
+
+    def kill_switch(self) -> KillSwitchRow:
+        if self.pending is not None:
+            doc = self.pending.read()
+            if doc is not None:  # engaged here while cut off: push it, or keep reading it engaged
+                try:
+                    return self._engage(str(doc["reason"]), str(doc.get("by") or "?"), str(doc.get("at") or ""),
+                                        pushed=doc)
+                except DeskUnavailable:
+                    return self.pending.row(doc)
+        watched = self._watcher.fresh() if self._watcher is not None else None
+        if watched is not None:
+            return watched
+        with self._conn() as con:
+            row = self._ks_row(con)
+        self._ks_reads += 1
+        if self._ks_reads == 2 and self._watcher is None:
+            # a process that reads the switch again (a session, an agent) gets a listener; a one-shot command not
+            self._watcher = Watcher(self.connect, self._ks_row, KS_CHANNEL)
+        return row
+
+    def watch(self) -> Watcher:
+        """The LISTEN/NOTIFY watcher of this process (started if needed)."""
+        if self._watcher is None:
+            self._watcher = Watcher(self.connect, self._ks_row, KS_CHANNEL)
+        return self._watcher
+
+    def _changed(self, row: KillSwitchRow) -> KillSwitchRow:
+        if self._watcher is not None:
+            self._watcher.put(row)
+        return row
+
+    def init_kill_switch(self, row: KillSwitchRow) -> None:
+        with self._tx() as con:
+            con.execute(f"INSERT INTO kill_switch (id, {_KS}) VALUES (1, {_marks(8)}) ON CONFLICT DO NOTHING",
+                        (row.state, row.reason, row.since, row.by, row.engagement, row.engaged_since,
+                         row.recovering_until, row.request_id))
+
+    def _engage(self, reason: str, by: str, at: str, pushed: dict[str, Any] | None = None) -> KillSwitchRow:
+        with self._tx() as con:
+            # an engage always wins: it applies from any state, and a missing row is recreated engaged
+            row = con.execute(f"UPDATE kill_switch SET state = 'KILLED', reason = %s, since = %s, \"by\" = %s, "
+                              "engagement = engagement + 1, engaged_since = %s, recovering_until = NULL, "
+                              f"request_id = NULL WHERE id = 1 RETURNING {_KS}", (reason, at, by, at)).fetchone()
+            if row is None:
+                row = con.execute(f"INSERT INTO kill_switch (id, {_KS}) VALUES (1, 'KILLED', %s, %s, %s, 1, %s, NULL, "
+                                  f"NULL) RETURNING {_KS}", (reason, at, by, at)).fetchone()
+            con.execute(f"NOTIFY {KS_CHANNEL}")
+        if pushed is not None and self.pending is not None:
+            self.pending.clear()
+        return self._changed(KillSwitchRow(*row))
+
+    def engage(self, *, reason: str, by: str, at: str) -> KillSwitchRow:
+        try:
+            return self._engage(reason, by, at)
+        except DeskUnavailable:
+            if self.pending is None:
+                raise
+            self.pending.write(reason=reason, by=by, at=at)  # this host's sessions read it at once
+            return self.pending.row({"reason": reason, "by": by, "at": at})
+
+    def release(self, *, engagement: int, by: str, at: str, until: str, request_id: str) -> KillSwitchRow | None:
+        with self._tx() as con:
+            row = con.execute(f"UPDATE kill_switch SET state = 'RECOVERING', since = %s, \"by\" = %s, "
+                              "recovering_until = %s, request_id = %s WHERE id = 1 AND state = 'KILLED' AND "
+                              f"engagement = %s RETURNING {_KS}", (at, by, until, request_id, engagement)).fetchone()
+            if row is not None:
+                con.execute(f"NOTIFY {KS_CHANNEL}")
+        return self._changed(KillSwitchRow(*row)) if row is not None else None
+
+    def settle_recovery(self, *, now: str) -> None:
+        with self._tx() as con:
+            n = con.execute("UPDATE kill_switch SET state = 'ACTIVE', since = recovering_until WHERE id = 1 AND "
+                            "state = 'RECOVERING' AND recovering_until IS NOT NULL AND recovering_until <= %s",
+                            (now,)).rowcount
+            if n:
+                con.execute(f"NOTIFY {KS_CHANNEL}")
+
+    # -- ledger --------------------------------------------------------------------------------------
+    @staticmethod
+    def _ledger(con: Any, account: str, *, lock: bool = False) -> Ledger | None:
+        row = con.execute(f"SELECT {_ACC} FROM accounts WHERE account = %s" + (" FOR UPDATE" if lock else ""),
+                          (account,)).fetchone()
+        if row is None:
+            return None
+        ledger = Ledger(*row[:8], version=row[8])
+        for sym, qty, avg, mark in con.execute("SELECT symbol, quantity, avg_price, mark FROM positions WHERE "
+                                               "account = %s", (account,)).fetchall():
+            ledger.positions[sym] = Position(sym, qty, avg, mark)
+        return ledger
+
+    def ledger(self, account: str) -> Ledger | None:
+        with self._conn() as con:
+            return self._ledger(con, account)
+
+    def ensure_account(self, account: str, *, cash: float) -> Ledger:
+        with self._tx() as con:
+            con.execute("INSERT INTO accounts (account, cash) VALUES (%s, %s) ON CONFLICT DO NOTHING", (account, cash))
+            return self._ledger(con, account)  # type: ignore[return-value]
+
+    @staticmethod
+    def _open(con: Any, account: str | None) -> list[Intent]:
+        sql, args = f"SELECT {_INTENTS} FROM intents WHERE status = ANY(%s)", [list(INTENT_OPEN)]
+        if account is not None:
+            sql += " AND account = %s"
+            args.append(account)
+        return [Intent(*row) for row in con.execute(sql + " ORDER BY created_at", args).fetchall()]
+
+    def open_intents(self, account: str | None = None) -> list[Intent]:
+        with self._conn() as con:
+            return self._open(con, account)
+
+    def reserve(self, intent: Intent, decide: Callable[[Ledger, list[Intent]], tuple[bool, Any]]) -> tuple[bool, Any]:
+        with self._tx() as con:
+            # the account row lock serialises every reservation of this account, on every host
+            ledger = self._ledger(con, intent.account, lock=True)
+            if ledger is None:
+                return False, "account unknown to the desk ledger"
+            ok, info = decide(ledger, self._open(con, intent.account))
+            if ok:
+                con.execute(f"INSERT INTO intents ({_INTENTS}) VALUES ({_marks(len(INTENT_COLUMNS))})",
+                            [getattr(intent, c) for c in INTENT_COLUMNS])
+                con.execute("UPDATE accounts SET version = version + 1 WHERE account = %s", (intent.account,))
+            return ok, info
+
+    def get_intent(self, client_order_id: str) -> Intent | None:
+        rows = self._read(f"SELECT {_INTENTS} FROM intents WHERE client_order_id = %s", (client_order_id,))
+        return Intent(*rows[0]) if rows else None
+
+    def update_intent(self, client_order_id: str, **changes: Any) -> None:
+        unknown = set(changes) - set(INTENT_COLUMNS)
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        with self._tx() as con:
+            con.execute(f"UPDATE intents SET {_sets(changes)} "
+                        "WHERE client_order_id = %s", [*changes.values(), client_order_id])
+            con.execute("UPDATE accounts SET version = version + 1 WHERE account = (SELECT account FROM intents "
+                        "WHERE client_order_id = %s)", (client_order_id,))
+
+    # -- approvals, alerts, plays ----------------------------------------------------------------------
+    def bind_approval(self, request_id: str, *, by: str, at: str) -> str:
+        with self._tx() as con:
+            con.execute('INSERT INTO approval_use (request_id, "by", at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING',
+                        (request_id, by, at))
+            return con.execute('SELECT "by" FROM approval_use WHERE request_id = %s', (request_id,)).fetchone()[0]
+
+    def approval_use(self, request_id: str) -> dict[str, Any] | None:
+        rows = self._read('SELECT "by", at FROM approval_use WHERE request_id = %s', (request_id,))
+        return {"by": rows[0][0], "at": rows[0][1]} if rows else None
+
+    def alert(self, key: str) -> AlertRow | None:
+        rows = self._read(f"SELECT {', '.join(_ALERT)} FROM alerts WHERE key = %s", (key,))
+        return AlertRow(*rows[0]) if rows else None
+
+    def _upsert(self, table: str, cols: tuple[str, ...], values: list[Any]) -> None:
+        with self._tx() as con:
+            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({_marks(len(cols))}) ON CONFLICT ({cols[0]}) "
+                        f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols[1:])}", values)
+
+    def put_alert(self, row: AlertRow) -> None:
+        self._upsert("alerts", _ALERT, [getattr(row, c) for c in _ALERT])
+
+    def list_alerts(self, *, status: str | None = None, limit: int = 100) -> list[AlertRow]:
+        sql, args = f"SELECT {', '.join(_ALERT)} FROM alerts", []
+        if status:
+            sql += " WHERE status = %s"
+            args.append(status)
+        return [AlertRow(*r) for r in self._read(sql + " ORDER BY first_fired DESC LIMIT %s", [*args, limit])]
+
+    def record_play(self, row: PlayRow) -> None:
+        self._upsert("plays", _PLAY, [getattr(row, c) for c in _PLAY])
+
+    def get_play(self, play_id: str) -> PlayRow | None:
+        rows = self._read(f"SELECT {', '.join(_PLAY)} FROM plays WHERE play_id = %s", (play_id,))
+        return PlayRow(*rows[0]) if rows else None
+
+    def list_plays(self, *, limit: int = 100) -> list[PlayRow]:
+        return [PlayRow(*r) for r in self._read(f"SELECT {', '.join(_PLAY)} FROM plays ORDER BY started_at DESC "
+                                                "LIMIT %s", (limit,))]
+
+    def dump(self) -> dict[str, Any]:
+        return {"schema_version": self.schema_version(), "kill_switch": self.kill_switch().__dict__}

@@ -1,0 +1,65 @@
+"""Fixtures of the cluster tests: a real PostgreSQL on loopback (skipped, with the reason, only when it
+cannot be had), one fresh database per test, and deployment roots whose desk state is on it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pgserver import PgServer, find_problem  # noqa: E402
+
+_COUNTER = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    problem = find_problem()
+    if problem:
+        print(f"\ncluster tests skipped: {problem}", file=sys.__stderr__)
+        pytest.skip(problem)
+    server = PgServer()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - the reason is what the skip must show
+        server.destroy()
+        print(f"\ncluster tests skipped: PostgreSQL did not start: {exc}", file=sys.__stderr__)
+        pytest.skip(f"PostgreSQL did not start: {exc}")
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A new, migrated database for this test."""
+    from peaktrade.desk.postgres import PostgresDesk
+
+    url = pg_server.create_db(f"t{os.getpid()}_{next(_COUNTER)}")
+    store = PostgresDesk(url)
+    store.migrate(at="2026-01-01T00:00:00Z")
+    store.close()
+    return url
+
+
+def use_postgres(root: Path, url: str, **extra: str) -> Path:
+    """Point a deployment root's desk state at ``url``."""
+    lines = [f'url = "{url}"'] + [f'{k} = "{v}"' for k, v in extra.items()]
+    with open(root / "config" / "config.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n[desk_state]\n" + "\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def pg_deploy(deploy: Path, pg_url: str) -> Iterator[Path]:
+    from peaktrade.desk import reset_cache
+
+    use_postgres(deploy, pg_url)
+    reset_cache()
+    yield deploy
+    reset_cache()
