@@ -140,7 +140,18 @@ def create_request(root: Root, decision: str, subject: dict[str, Any], *, reques
 
 def sign_request(root: Root, request_id: str, *, name: str, key_path: Path,
                  clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
-    """Add ``name``'s signature; refuses unknown people, keys not listed for them, repeats, expiry."""
+    """Sign with ``name``'s key and record it through ``add_signature`` (the one verifier of signatures)."""
+    from peaktrade.policy import sshsig
+
+    signature = sshsig.sign(request_bytes(load_request(root, request_id)), Path(key_path))
+    return add_signature(root, request_id, name=name, signature=signature, clock=clock,
+                         source=f"the key {key_path}")
+
+
+def add_signature(root: Root, request_id: str, *, name: str, signature: str, clock: Clock = SYSTEM_CLOCK,
+                  source: str = "the signing key") -> dict[str, Any]:
+    """Record ``name``'s signature (made here by ``sign_request``, or uploaded to the dashboard) after
+    verifying it; refuses unknown people, keys not listed for them, repeats, expiry."""
     from peaktrade.policy import sshsig
     from peaktrade.policy.roles import load_roles
 
@@ -154,10 +165,9 @@ def sign_request(root: Root, request_id: str, *, name: str, key_path: Path,
         if any(s.get("name") == name for s in doc["signatures"]):
             raise UsageError(f"{name} has already signed {request_id}")
         data = request_bytes(doc)
-        signature = sshsig.sign(data, Path(key_path))
         fingerprint = sshsig.verify(data, signature, name, roles.allowed_signers(sshsig.NAMESPACE))
         if fingerprint is None:
-            raise UsageError(f"the key {key_path} is not one of {name}'s keys in policies/roles.yaml "
+            raise UsageError(f"{source} is not one of {name}'s keys in policies/roles.yaml "
                              f"({sshsig.check(data, signature) or 'unknown fingerprint'})")
         doc["signatures"].append({"name": name, "signature": signature, "fingerprint": fingerprint,
                                   "signed_at": utc_iso(clock.now())})
