@@ -35,9 +35,11 @@ def alias_bomb(where: str) -> str:
     levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
     defs = "x-bomb:\n" + "\n".join(f"  {line}" for line in levels) + "\n"
     body = {
-        "with": "steps:\n  - {id: s, title: t, effect: read, action: disk.check, with: {paths: *a9}}\n",
+        "with": ("steps:\n  - {id: s, title: t, effect: read, action: disk.check, "
+                 "with: {paths: *a9}}\n"),
         "run": "steps:\n  - {id: s, title: t, effect: read, run: *a9}\n",
-        "default": "params:\n  p: {type: string, default: *a9}\nsteps:\n  - {id: s, title: t, effect: read, manual: m}\n",
+        "default": ("params:\n  p: {type: string, default: *a9}\n"
+                    "steps:\n  - {id: s, title: t, effect: read, manual: m}\n"),
         "manual": "steps:\n  - {id: s, title: t, effect: read, manual: *a9}\n",
     }[where]
     return HEADER + defs + body
@@ -74,12 +76,14 @@ def test_a_file_over_the_size_cap_is_refused_unread(tmp_path):
 
 def test_a_huge_value_in_a_wrongly_typed_field_is_clipped(tmp_path):
     root = _root(tmp_path)
-    text = HEADER.replace("runbook: 1", "runbook: " + "y" * 600_000) + "steps:\n  - {id: s, title: t, effect: read, manual: m}\n"
+    text = (HEADER.replace("runbook: 1", "runbook: " + "y" * 600_000)
+            + "steps:\n  - {id: s, title: t, effect: read, manual: m}\n")
     (root / "playbooks" / "wide.yaml").write_text(text)
     res = _cli(root, "validate", "playbooks/wide.yaml")
     assert res.returncode == 2
     assert len(res.stdout) < 10_000
-    assert "playbooks/wide.yaml:3:1" in res.stdout and "$.runbook: 'yyy" in res.stdout and "more characters]" in res.stdout
+    assert "playbooks/wide.yaml:3:1" in res.stdout and "$.runbook: 'yyy" in res.stdout
+    assert "more characters]" in res.stdout
 
 
 def test_nesting_deeper_than_the_cap_is_a_located_error():
