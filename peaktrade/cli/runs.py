@@ -11,7 +11,8 @@ FOLLOW_HINT = "Follow it: peaktrade monitor follow --run-id {id}   or   peaktrad
 
 
 def _start(mode: str, strategy: str | None, symbol: str | None, timeframe: str | None, notes: str,
-           profile: str, steps: int | None, skip_live_risk: bool, as_json: bool, allow_duplicate: bool = False) -> None:
+           profile: str, steps: int | None, skip_live_risk: bool, as_json: bool, allow_duplicate: bool = False,
+           host: str | None = None) -> None:
     import getpass
 
     from peaktrade.cli import _common
@@ -23,9 +24,14 @@ def _start(mode: str, strategy: str | None, symbol: str | None, timeframe: str |
                              allow=allow_duplicate)
     orch = Orchestrator(root)
     rec = orch.start(mode, profile=profile, strategy=strategy, symbol=symbol, timeframe=timeframe, steps=steps,
-                     notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser())
+                     notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser(), host=host)
     if as_json:
         _common.print_json(rec.to_dict())
+        return
+    if rec.pid is None and orch.cluster:  # a desk on several hosts: an agent starts it
+        print(f"✅ {mode.capitalize()} run queued: {rec.run_id} (for {('host ' + host) if host else 'any host'}; "
+              "its agent starts it)")
+        print("   " + FOLLOW_HINT.format(id=rec.run_id))
         return
     print(f"✅ {mode.capitalize()} run started: {rec.run_id}")
     print(f"   Strategy: {rec.strategy}\n   Symbol: {rec.symbol}\n   Timeframe: {rec.timeframe}")
@@ -47,6 +53,7 @@ def _opts():
         as_json=typer.Option(False, "--json", help="Machine-readable output."),
         allow_duplicate=typer.Option(False, "--allow-duplicate",
                                      help="Start even if a session of this strategy, symbol and mode runs."),
+        host=typer.Option(None, "--host", help="A desk on several hosts: run it on host H (default: any agent)."),
     )
 
 
@@ -57,20 +64,22 @@ _O = _opts()
 def start_shadow(strategy: str = _O["strategy"], symbol: str = _O["symbol"], timeframe: str = _O["timeframe"],
                  notes: str = _O["notes"], profile: str = _O["profile"], steps: int = _O["steps"],
                  skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"],
-                 allow_duplicate: bool = _O["allow_duplicate"]) -> None:
+                 allow_duplicate: bool = _O["allow_duplicate"], host: str = _O["host"]) -> None:
     """Readiness checks (environment.mode = paper), then start a shadow run; prints its run id. A second
     session of the same strategy, symbol and mode is refused (exit 3) unless --allow-duplicate."""
-    _start("shadow", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json, allow_duplicate)
+    _start("shadow", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json, allow_duplicate,
+           host)
 
 
 @runs_app.command("start-testnet")
 def start_testnet(strategy: str = _O["strategy"], symbol: str = _O["symbol"], timeframe: str = _O["timeframe"],
                   notes: str = _O["notes"], profile: str = _O["profile"], steps: int = _O["steps"],
                   skip_live_risk: bool = _O["skip_live_risk"], as_json: bool = _O["as_json"],
-                  allow_duplicate: bool = _O["allow_duplicate"]) -> None:
+                  allow_duplicate: bool = _O["allow_duplicate"], host: str = _O["host"]) -> None:
     """Readiness checks (environment.mode = testnet), then start a testnet run; prints its run id. A second
     session of the same strategy, symbol and mode is refused (exit 3) unless --allow-duplicate."""
-    _start("testnet", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json, allow_duplicate)
+    _start("testnet", strategy, symbol, timeframe, notes, profile, steps, skip_live_risk, as_json, allow_duplicate,
+           host)
 
 
 @runs_app.command("status")
@@ -89,8 +98,8 @@ def status(run_id: str = typer.Option(None, "--run-id", help="One run in detail.
         r = recs[0]
         for label, value in (("Run-ID", r.run_id), ("Mode", r.mode), ("Strategy", r.strategy), ("Symbol", r.symbol),
                              ("Timeframe", r.timeframe), ("Profile", r.profile), ("State", r.status),
-                             ("PID", r.pid), ("Started", r.started_at), ("Ended", r.ended_at), ("Notes", r.notes),
-                             ("Note", r.status_note)):
+                             ("Host", r.host), ("PID", r.pid), ("Started", r.started_at), ("Ended", r.ended_at),
+                             ("Notes", r.notes), ("Note", r.status_note)):
             if value not in (None, ""):
                 print(f"{label}: {value}")
         return
@@ -98,10 +107,13 @@ def status(run_id: str = typer.Option(None, "--run-id", help="One run in detail.
         print("No runs yet (start one: peaktrade runs start-testnet --strategy ma_crossover --symbol BTC/EUR "
               "--timeframe 1m)")
         return
-    print(f"{'Run-ID':<34}{'Mode':<9}{'Strategy':<15}{'Symbol':<10}{'State':<11}{'Started':<22}")
-    print("-" * 101)
+    hosts = any(r.host for r in recs)  # a desk on several hosts: which host each run is on
+    print(f"{'Run-ID':<34}{'Mode':<9}{'Strategy':<15}{'Symbol':<10}{'State':<11}{'Started':<22}"
+          + ("Host" if hosts else ""))
+    print("-" * (113 if hosts else 101))
     for r in recs:
-        print(f"{r.run_id:<34}{r.mode:<9}{r.strategy:<15}{r.symbol:<10}{r.status:<11}{r.started_at or '-':<22}")
+        print(f"{r.run_id:<34}{r.mode:<9}{r.strategy:<15}{r.symbol:<10}{r.status:<11}{r.started_at or '-':<22}"
+              + ((r.host or "-") if hosts else ""))
 
 
 @runs_app.command("stop")

@@ -47,17 +47,18 @@ class ClusterOps:
     _read: Any
     connect: Any
 
-    def queue_run(self, record: RunRecord) -> None:
+    def queue_run(self, run_id: str, *, host: str) -> bool:
         with self._tx() as con:
-            con.execute(f"INSERT INTO runs ({_RUNS}, queued) VALUES ({', '.join('%s' for _ in RUN_COLUMNS)}, TRUE)",
-                        [getattr(record, c) for c in RUN_COLUMNS])
-            con.execute(f"NOTIFY {RUN_CHANNEL}")
+            n = con.execute("UPDATE runs SET queued = TRUE, host = %s WHERE run_id = %s AND status = 'starting' AND "
+                            "pid IS NULL", (host, run_id)).rowcount
+            con.execute(f"NOTIFY {RUN_CHANNEL}")  # wakes the agents at once
+        return n == 1
 
     def claim_runs(self, host: str, *, limit: int, at: str) -> list[RunRecord]:
         with self._tx() as con:
             rows = con.execute(
                 f"UPDATE runs SET queued = FALSE, host = %s, claimed_at = %s WHERE run_id IN (SELECT run_id FROM runs "
-                "WHERE queued AND status = 'starting' AND host IN (%s, '') ORDER BY created_at "
+                "WHERE queued AND status IN ('starting', 'stopping') AND host IN (%s, '') ORDER BY created_at "
                 f"FOR UPDATE SKIP LOCKED LIMIT %s) RETURNING {_RUNS}", (host, at, host, limit)).fetchall()
         return sorted((RunRecord(*r) for r in rows), key=lambda r: (r.created_at, r.run_id))
 

@@ -51,16 +51,16 @@ class SqliteClusterOps:
     _read: Any
     path: Any
 
-    def queue_run(self, record: RunRecord) -> None:
-        cols = ", ".join(RUN_COLUMNS)
+    def queue_run(self, run_id: str, *, host: str) -> bool:
         with self._tx() as con:
-            con.execute(f"INSERT INTO runs ({cols}, queued) VALUES ({', '.join('?' for _ in RUN_COLUMNS)}, 1)",
-                        [getattr(record, c) for c in RUN_COLUMNS])
+            return con.execute("UPDATE runs SET queued = 1, host = ? WHERE run_id = ? AND status = 'starting' AND "
+                               "pid IS NULL", (host, run_id)).rowcount == 1
 
     def claim_runs(self, host: str, *, limit: int, at: str) -> list[RunRecord]:
         with self._tx() as con:
-            ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE queued = 1 AND status = 'starting' AND "
-                                             "host IN (?, '') ORDER BY created_at LIMIT ?", (host, limit))]
+            ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE queued = 1 AND status IN ('starting', "
+                                             "'stopping') AND host IN (?, '') ORDER BY created_at LIMIT ?",
+                                             (host, limit))]
             for run_id in ids:
                 con.execute("UPDATE runs SET queued = 0, host = ?, claimed_at = ? WHERE run_id = ?", (host, at, run_id))
             return [RunRecord(*con.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE run_id = ?",

@@ -293,8 +293,8 @@ class DeskStore(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
     # -- a desk on several hosts: agents, claims, artifacts (DESIGN 11) ------------------------------
-    def queue_run(self, record: RunRecord) -> None:
-        """Add a run for an agent to claim (``record.host``: pinned to that host; "" = any host)."""
+    def queue_run(self, run_id: str, *, host: str) -> bool:
+        """Hand a run still ``starting`` to the agents (``host``: pinned to that host; "" = any host)."""
         ...
 
     def claim_runs(self, host: str, *, limit: int, at: str) -> list[RunRecord]:

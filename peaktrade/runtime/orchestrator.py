@@ -11,6 +11,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
+from peaktrade.cluster import claims
+from peaktrade.desk import open_desk
+from peaktrade.desk.backend import cluster_url, host_id
 from peaktrade.errors import BlockedError, UsageError
 from peaktrade.runtime import runlog
 from peaktrade.runtime.launcher import Launcher, LocalProcessLauncher, ProcessHandle
@@ -59,11 +62,27 @@ def check_mode(root: Root, mode: str) -> None:
 
 class Orchestrator:
     def __init__(self, root: Root, *, registry: RunRegistry | None = None, launcher: Launcher | None = None,
-                 clock: Clock = SYSTEM_CLOCK):
+                 clock: Clock = SYSTEM_CLOCK, host: str | None = None):
         self.root = root
         self._registry = registry  # opened on first use: the emergency kill must work without it
         self.launcher = launcher or LocalProcessLauncher()
         self.clock = clock
+        self._host = host
+
+    # --- a desk on several hosts (DESIGN 11): runs go through the agents; only this host's are signalled ---
+    @property
+    def cluster(self) -> bool:
+        return cluster_url(self.root) is not None
+
+    @property
+    def host(self) -> str:
+        if self._host is None:
+            self._host = host_id(self.root)
+        return self._host
+
+    def _here(self, rec: RunRecord) -> bool:
+        """A run whose process is on this host ("" = a run of an embedded, one-host desk)."""
+        return not rec.host or rec.host == self.host
 
     @property
     def registry(self) -> RunRegistry:
@@ -89,17 +108,25 @@ class Orchestrator:
     def start(self, mode: str, *, profile: str = "standard", strategy: str | None = None,
               symbol: str | None = None, timeframe: str | None = None, steps: int | None = None, notes: str = "",
               skip_live_risk: bool = False, operator: str = "", check: bool = True, play_id: str = "",
-              step_key: str = "", approval_id: str = "") -> RunRecord:
+              step_key: str = "", approval_id: str = "", host: str | None = None) -> RunRecord:
         """Start a run as its own process. Live needs the live_activation request bound to the starting play
-        (``approval_id`` + ``play_id``): ``prepare_run`` re-verifies it; without one live is refused."""
+        (``approval_id`` + ``play_id``): ``prepare_run`` re-verifies it; without one live is refused.
+        On a desk on several hosts the run is queued for the agents (``host``: pinned to that host)."""
         if mode == "live" and not (approval_id and play_id):
             raise BlockedError(LIVE_REFUSED)
+        if host and not self.cluster:
+            raise UsageError("--host needs a desk on several hosts ([desk_state] url in config/config.toml)")
         if check:
             self.readiness(mode)
         rec = prepare_run(self.root, mode=mode, profile=profile, strategy=strategy, symbol=symbol,
                           timeframe=timeframe, steps=steps, notes=notes, skip_live_risk=skip_live_risk,
                           operator=operator, clock=self.clock, play_id=play_id, step_key=step_key,
                           approval_id=approval_id)
+        if self.cluster:
+            queued = claims.queue(self.root, open_desk(self.root), rec, host or "")
+            self._log(f"Run {rec.run_id} queued for {('host ' + host) if host else 'any host'}: {mode} {rec.strategy} "
+                      f"{rec.symbol} {rec.timeframe}, profile {profile}" + (f", by {operator}" if operator else ""))
+            return queued
         run_dir = runlog.run_dir(self.root, rec.run_id)
         args = ["--run-id", rec.run_id, "--root", str(self.root.path), "--mode", mode, "--profile", profile]
         try:
@@ -131,6 +158,8 @@ class Orchestrator:
         crashed = []
         now = self.clock.now()
         for rec in self.registry.list(active_only=True):
+            if not self._here(rec) or (rec.pid is None and self.cluster):
+                continue  # another host's agent watches its runs; a queued run waits for an agent
             if rec.pid is None:
                 age = (now - datetime.fromisoformat(rec.created_at.replace("Z", "+00:00"))).total_seconds()
                 if age < START_GRACE_S:
@@ -204,6 +233,10 @@ class Orchestrator:
             self.reconcile()
             for rec in self.registry.list(active_only=True):
                 known.add(rec.run_id)
+                if not self._here(rec):  # its agent signals it: a stop request, never a local pid
+                    self.registry.update(rec.run_id, only_if=ACTIVE, status="stopping")
+                    report.results.append(StopResult(rec.run_id, f"stop requested (host {rec.host})"))
+                    continue
                 if rec.pid:
                     handled.add(rec.pid)
                     try:
@@ -258,6 +291,7 @@ class Orchestrator:
         t0 = self.clock.monotonic()
         waiting: dict[str, ProcessHandle] = {}
         results: dict[str, StopResult] = {}
+        remote: set[str] = set()  # runs of other hosts (or not yet claimed): watched in the desk state only
         for run_id in run_ids:
             rec = self.registry.get(run_id)
             if rec is None:
@@ -268,6 +302,12 @@ class Orchestrator:
             # Exactly one of these transitions wins against the worker's own starting -> running:
             # a running worker has its SIGTERM handler and gets the signal; a worker still starting
             # is not signalled (it could die of it) but finds "stopping" and ends gracefully at once.
+            if not self._here(rec) or (self.cluster and not rec.pid):  # its agent signals it
+                self.registry.update(run_id, only_if=("running", "starting"), status="stopping")
+                self._log(f"Run {run_id}: stop requested from the agent of host {rec.host or '(not yet claimed)'}")
+                remote.add(run_id)
+                waiting[run_id] = ProcessHandle(0, None)
+                continue
             if self.registry.update(run_id, only_if=("running",), status="stopping"):
                 self._log(f"Run {run_id}: stop requested (SIGTERM)")
                 rec = self.registry.get(run_id) or rec
@@ -278,7 +318,11 @@ class Orchestrator:
             waiting[run_id] = ProcessHandle(rec.pid or 0, rec.pid_start)
         while waiting:
             for run_id, handle in list(waiting.items()):
-                if not handle.pid:  # still being launched by another CLI: watch it once it is recorded
+                if run_id in remote:
+                    rec = self.registry.get(run_id)
+                    if rec is not None and rec.active:
+                        continue
+                elif not handle.pid:  # still being launched by another CLI: watch it once it is recorded
                     rec = self.registry.get(run_id)
                     if rec is not None and rec.active and rec.pid:
                         waiting[run_id] = ProcessHandle(rec.pid, rec.pid_start)
@@ -295,6 +339,9 @@ class Orchestrator:
                 break
             if self.clock.monotonic() - t0 >= timeout_s:
                 for run_id, handle in waiting.items():
+                    if run_id in remote:  # its agent kills it after its own timeout
+                        results[run_id] = StopResult(run_id, "stop requested", self.clock.monotonic() - t0)
+                        continue
                     if handle.pid:
                         self.launcher.kill(handle)
                     self._finish(run_id, "killed", f"killed after {timeout_s:g} s without a graceful stop")

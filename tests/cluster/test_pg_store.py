@@ -191,8 +191,9 @@ def test_password_never_shown():
 def test_claims_are_exclusive_and_honour_pins(make_store):
     s = make_store()
     for i in range(60):
-        s.queue_run(RunRecord(f"q-{i:03d}", "shadow", "ma", "BTC/EUR", "1m", "standard",
-                              created_at=f"2026-01-01T00:00:{i:02d}Z", host="h2" if i % 3 == 0 else ""))
+        s.add_run(RunRecord(f"q-{i:03d}", "shadow", "ma", "BTC/EUR", "1m", "standard",
+                            created_at=f"2026-01-01T00:00:{i:02d}Z"))
+        assert s.queue_run(f"q-{i:03d}", host="h2" if i % 3 == 0 else "")
 
     def work(i: int, st) -> list[tuple[str, str]]:
         host = f"h{i % 3 + 1}"
@@ -220,7 +221,8 @@ def test_agents_heartbeat_expire_and_lease(make_store):
     assert make_store().agent_lease("h2") is not None
     assert s.heartbeat("h1", pid=10, at=T0) == "new"
     assert s.heartbeat("h1", pid=10, at=T0) == "up"
-    s.queue_run(RunRecord("r-1", "shadow", "ma", "BTC/EUR", "1m", "standard", created_at=T0, host="h1"))
+    s.add_run(RunRecord("r-1", "shadow", "ma", "BTC/EUR", "1m", "standard", created_at=T0))
+    s.queue_run("r-1", host="h1")
     [claimed] = s.claim_runs("h1", limit=5, at=T0)
     s.update_run(claimed.run_id, status="running", pid=99)
     assert [a.host_id for a in s.list_agents()] == ["h1"] and s.list_agents()[0].status == "up"
