@@ -72,6 +72,9 @@ def register(app: typer.Typer) -> None:
                                      help="Who runs it (default $PEAKTRADE_OPERATOR, else the OS user)."),
         answer: list[str] = typer.Option([], "--answer", metavar="STEP=OPTION",
                                          help="Answer a decide step (repeatable)."),
+        key: str = typer.Option(None, "--key", metavar="PATH", envvar="PEAKTRADE_KEY",
+                                help="Your private SSH key: proves who you are when the play binds an "
+                                     "approval or acts live (default: ssh-agent)."),
     ) -> None:
         """Run a playbook: every step behind its guards, journaled, with a rendered checklist."""
         from peaktrade.cli import _common
@@ -86,7 +89,7 @@ def register(app: typer.Typer) -> None:
             print(line, flush=True)
 
         report = play(root, PlayRequest(name=name, params=param, answers=answer, dry_run=dry_run, assume_yes=yes,
-                                        resume=resume, operator=operator, echo=echo))
+                                        resume=resume, operator=operator, key=key, echo=echo))
         print(f"\nplay {report.play_id}: {report.outcome}" + (f" - {report.reason}" if report.reason else ""))
         print(f"journal:   {root.rel(report.journal)}")
         if report.checklist:

@@ -36,18 +36,22 @@ def list_cmd(
     from peaktrade.playbook.journal import JOURNAL
 
     root = _common.root()
-    paths = sorted(root.plays_dir.glob(f"*/{JOURNAL}"), key=lambda p: p.parent.name, reverse=True)[:limit]
-    rows = [_summary(p)[2] for p in paths]
+    rows = [_summary(p)[2] for p in root.plays_dir.glob(f"*/{JOURNAL}")]
+    # newest first by the journal's start time (two plays in one second: their ids' random part decides
+    # nothing); a journal without a start record sorts last
+    rows = sorted(rows, key=lambda r: (r["started"] or "", r["play_id"]), reverse=True)[:limit]
     if json_out:
         _common.print_json(rows)
         return
     if not rows:
         print("no plays yet")
+        return
+    print(f"{'PLAY':<22}  {'PLAYBOOK':<28} {'OUTCOME':<12} {'OPERATOR':<12} {'STARTED':<27}  JOURNAL")
     for r in rows:
         flag = " (dry-run)" if r["dry_run"] else ""
         # a journal emptied or overwritten by hand has no play_started record: dashes, not a crash
-        print(f"{r['play_id']}  {r['playbook'] or '-':<28} {r['outcome'] or '-':<12} {r['operator'] or '-':<12} "
-              f"{r['started'] or '-'}  {r['integrity']}{flag}")
+        print(f"{r['play_id']:<22}  {r['playbook'] or '-':<28} {r['outcome'] or '-':<12} {r['operator'] or '-':<12} "
+              f"{r['started'] or '-':<27}  {r['integrity']}{flag}")
 
 
 @plays_app.command("show")
@@ -81,6 +85,57 @@ def show_cmd(
             print(f"  {p}")
     if not check.ok:
         raise typer.Exit(1)
+
+
+@plays_app.command("verify")
+def verify_cmd(
+    play_id: str = typer.Argument(None, metavar="[PLAY_ID]", help="One play (default: every play)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check chain, head signature and the desk state's records (exit 1 on any finding).
+
+    Names what it finds: a rebuilt chain, a truncated or extended journal, a missing or invalid head
+    signature, an edited approval record."""
+    from peaktrade.cli import _common
+    from peaktrade.errors import UsageError
+    from peaktrade.playbook.journal import journal_path
+    from peaktrade.playbook.seal import verify_all, verify_play
+
+    root = _common.root()
+    if play_id is not None:
+        if not journal_path(root.plays_dir, play_id).is_file():
+            raise UsageError(f"no play {play_id!r} (no {root.rel(journal_path(root.plays_dir, play_id))})")
+        checks = [verify_play(root, play_id)]
+    else:
+        checks = verify_all(root)
+    if json_out:
+        _common.print_json([{"play_id": c.play_id, "ok": c.ok, "findings": c.findings, "signature": c.signature,
+                             "problems": c.problems} for c in checks])
+    else:
+        if not checks:
+            print("no plays yet")
+        for c in checks:
+            print(f"{c.play_id}  {'ok' if c.ok else 'FAILED: ' + ', '.join(c.findings)}  signature {c.signature}")
+            for p in c.problems:
+                print(f"  {p}")
+    if any(not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@plays_app.command("countersign")
+def countersign_cmd(
+    play_id: str = typer.Argument(..., metavar="PLAY_ID"),
+    step: str = typer.Option(..., "--step", help="The waiting persons: 2 step (its key, e.g. both-present)."),
+    as_name: str = typer.Option(..., "--as", help="You: the second person, a name of policies/roles.yaml."),
+    key: str = typer.Option(None, "--key", envvar="PEAKTRADE_KEY", help="Your private SSH key (default: ssh-agent)."),
+) -> None:
+    """Answer a persons: 2 step of a waiting play with your signature (then the operator resumes the play)."""
+    from peaktrade.cli import _common
+    from peaktrade.playbook.countersign import for_cli
+
+    done = for_cli(_common.root(), play_id, step, name=as_name, key=key)
+    print(f"{done['name']} signed step {step} of play {play_id} with key {done['fingerprint']}: "
+          f"\"{done['statement']['text']}\"")
 
 
 def register(app: typer.Typer) -> None:

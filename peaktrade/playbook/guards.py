@@ -122,6 +122,9 @@ def verify_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict
         from peaktrade.policy.approvals import verify_for_play
     except ImportError:
         return None, APPROVALS_UNAVAILABLE
+    checked, why = check_approval(ctx, frame, decision, "pending")
+    if checked is None:  # what is missing about the approval itself is said first
+        return None, why
     who = require_identity(ctx)
     if who:
         return None, who
@@ -229,10 +232,6 @@ def evaluate_guards(ctx: PlayContext, frame: Frame) -> str | None:
                 ctx.journal.append("approval_bound", playbook=frame.playbook.name, frame=frame.path,
                                    decision=decision, request_id=record.get("request_id"), play_id=ctx.play_id,
                                    record=record)
-    if not refusals and not ctx.dry_run and frame.playbook.stage == "live":
-        who = require_identity(ctx)  # a playbook of stage live acts live: its operator proves who they are
-        if who:
-            _journal_guard(ctx, frame, "operator_identity", ctx.operator, False, who, refusals)
     return "; ".join(refusals) or None
 
 

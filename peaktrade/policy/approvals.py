@@ -2,11 +2,14 @@
 
 A request (``var/approvals/<id>.json``) binds a decision to one subject — a playbook (name, file hash,
 params with defaults applied), a kill-switch engagement or a stage promotion — plus the policies hash,
-the requester and an expiry. Each approver signs the canonical bytes of the ``request`` object with
-``ssh-keygen -Y sign -n peaktrade``. It is valid only when every required role is filled by a
-distinct person whose signature verifies against their key in policies/roles.yaml, none of them the
-requester (unless the decision allows it), before expiry; once used by a play (or a release, or a
-promotion) it is bound to it and refused for any other (replay).
+the hash of the config's ``[exchange]`` section (exchange id, account, credential variable names), the
+desk stage, the requester and an expiry; a ``risk_limit_change`` also binds the policy change itself
+(file hashes before and after, the changed fields as ``policy diff`` classifies them). The requester
+signs it with their key when creating it; each approver signs the canonical bytes of the ``request``
+object with ``ssh-keygen -Y sign -n peaktrade``. It is valid only when every required role is filled by
+a distinct person whose signature verifies against their key in policies/roles.yaml, none of them the
+requester or the operator (unless the decision allows it), before expiry. Its one use is recorded in
+the desk state (``bind_approval``); the file's ``used_by`` is a display copy only (see verify.py).
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def _save(root: Root, doc: dict[str, Any]) -> None:
 
     request = doc["request"]
     # the signed part must stay byte-identical: only the unsigned envelope is redacted
-    out = {"request": request, "signatures": doc["signatures"], "used_by": redact(doc.get("used_by"))}
+    out = {"request": request, "signatures": doc["signatures"], "used_by": redact(doc.get("used_by")),
+           "requester_signature": doc.get("requester_signature")}
     atomic_write_text(approvals_dir(root) / f"{request['id']}.json", json.dumps(out, indent=2, sort_keys=True) + "\n")
 
 
@@ -113,29 +117,71 @@ def bindable_params(params: dict[str, Any]) -> dict[str, Any]:
             for k, v in (params or {}).items()}
 
 
+def exchange_hash(root: Root) -> str:
+    """The hash of the config's ``[exchange]`` section: exchange id, account, credential variable names."""
+    from peaktrade.config import load_config
+    from peaktrade.hashing import value_sha256
+
+    return value_sha256(load_config(root).data.get("exchange") or {})
+
+
+def desk_stage(root: Root) -> str:
+    from peaktrade.policy.stages import current_stage
+
+    return current_stage(root)
+
+
 def create_request(root: Root, decision: str, subject: dict[str, Any], *, requester: str,
-                   expires_in: timedelta, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+                   expires_in: timedelta, clock: Clock = SYSTEM_CLOCK, requester_key: str | Path | None = None,
+                   policy_change: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Create and store a request, signed by ``requester`` with their key (``requester_key`` or ssh-agent)."""
     from peaktrade.hashing import policies_hash
+    from peaktrade.policy.identity import known_person, prove
     from peaktrade.policy.roles import load_roles
 
-    spec = load_roles(root).decision(decision)
+    roles = load_roles(root)
+    spec = roles.decision(decision)
     if not requester or not requester.strip():
         raise UsageError("an approval request needs a requester (--requester NAME)")
+    known_person(roles, requester.strip(), "requester")
     if expires_in <= timedelta(0):
         raise UsageError("expiry must be in the future")
     if spec.max_validity_hours is not None and expires_in > timedelta(hours=spec.max_validity_hours):
         raise UsageError(f"{decision} approvals may be valid for at most {spec.max_validity_hours:g}h "
                          "(policies/roles.yaml max_validity_hours)")
+    if decision == "risk_limit_change" and policy_change is None:
+        raise UsageError("a risk_limit_change request binds the change itself: pass --base REF (the policies "
+                         "before the change; the working tree holds them after)")
     now = clock.now()
     request_id = f"{decision.replace('_', '-')}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    doc = {"request": {"version": 1, "id": request_id, "decision": decision, "subject": subject,
-                       "policies_hash": policies_hash(root), "requester": requester.strip(),
-                       "created_at": utc_iso(now), "expires_at": utc_iso(now + expires_in),
-                       "nonce": secrets.token_hex(8)},
-           "signatures": [], "used_by": None}
+    request = {"version": 2, "id": request_id, "decision": decision, "subject": subject,
+               "policies_hash": policies_hash(root), "exchange_hash": exchange_hash(root),
+               "desk_stage": desk_stage(root), "requester": requester.strip(),
+               "created_at": utc_iso(now), "expires_at": utc_iso(now + expires_in),
+               "nonce": secrets.token_hex(8)}
+    if policy_change is not None:
+        request["policy_change"] = policy_change
+    doc: dict[str, Any] = {"request": request, "signatures": [], "used_by": None}
+    proof = prove(root, request["requester"], request_bytes(doc), requester_key, what="requester", roles=roles)
+    doc["requester_signature"] = {"name": proof.name, "signature": proof.signature,
+                                  "fingerprint": proof.fingerprint}
     with _lock(root):
         _save(root, doc)
     return doc
+
+
+def policy_change(root: Root, base: str) -> dict[str, Any]:
+    """What a ``risk_limit_change`` binds: policy file hashes at ``base`` and now, and the classified fields."""
+    from peaktrade.hashing import file_sha256, sha256_bytes
+    from peaktrade.policy.diff import base_files
+    from peaktrade.policy.diffreport import policy_diff
+
+    before = {name: sha256_bytes(text.encode("utf-8")) for name, text in sorted(base_files(root, base).items())}
+    after = {p.name: file_sha256(p) for p in sorted(root.policies_dir.glob("*.yaml"))}
+    changes = [c.to_dict() for c in policy_diff(root, base).changes]
+    if not changes:
+        raise UsageError(f"no policy field differs from {base}: there is no change to approve")
+    return {"base": base, "before": before, "after": after, "changes": changes}
 
 
 def sign_request(root: Root, request_id: str, *, name: str, key_path: Path,
@@ -164,6 +210,8 @@ def add_signature(root: Root, request_id: str, *, name: str, signature: str, clo
             raise BlockedError(f"approval request {request_id} expired at {doc['request']['expires_at']}")
         if any(s.get("name") == name for s in doc["signatures"]):
             raise UsageError(f"{name} has already signed {request_id}")
+        if name == doc["request"].get("requester") and not roles.decision(doc["request"]["decision"]).allow_requester:
+            raise UsageError(f"{name} requested {request_id} and cannot approve it (allow_requester: false)")
         data = request_bytes(doc)
         fingerprint = sshsig.verify(data, signature, name, roles.allowed_signers(sshsig.NAMESPACE))
         if fingerprint is None:
@@ -214,17 +262,6 @@ def default_person(explicit: str | None = None) -> str:
         return os.environ.get("PEAKTRADE_OPERATOR") or getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """One listing row: no verification (that is `approvals verify`), just what the file says."""
-    req = doc["request"]
-    used = doc.get("used_by") or None
-    expired = now >= _parse_ts(req["expires_at"])
-    status = f"used by {used.get('by')}" if used else "expired" if expired else "pending"
-    return {"id": req["id"], "decision": req["decision"], "subject": describe_subject(req["subject"]),
-            "requester": req["requester"], "created_at": req["created_at"], "expires_at": req["expires_at"],
-            "signed_by": [s.get("name") for s in doc["signatures"]], "status": status}
 
 
 def describe_subject(subject: dict[str, Any]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from peaktrade.policy.stages import (
     load_stage_policy,
     read_stage_record,
     runs_in_stage,
-    stage_file,
+    write_stage_record,
 )
 from peaktrade.root import Root
 
@@ -75,9 +74,18 @@ def next_transition(root: Root) -> Transition | None:
     return next((t for t in policy.transitions if t.from_stage == cur), None)
 
 
+def promotion_subject(root: Root, to: str) -> dict[str, Any]:
+    """What a stage promotion approval signs: from, to, and the transition's checklist items themselves, so
+    the signers (two persons) attest the checklist; the operator's --yes alone never does."""
+    cur = current_stage(root)
+    t = load_stage_policy(root).transition(cur, to)
+    return {"kind": "stage_promotion", "from": cur, "to": to, "checklist": list(t.checklist)}
+
+
 def promote(root: Root, to: str, *, operator: str, request_id: str | None,
-            confirm: Callable[[str], bool], clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
-    """``confirm(item)`` asks the operator about each checklist item; one "no" blocks the promotion."""
+            confirm: Callable[[str], bool], clock: Clock = SYSTEM_CLOCK, via_yes: bool = False) -> dict[str, Any]:
+    """``confirm(item)`` asks the operator about each checklist item; one "no" blocks the promotion. The
+    items are also signed, as part of the approval's subject, by the approval's signers."""
     from peaktrade.fsutil import atomic_write_text
     from peaktrade.hashing import policies_hash
     from peaktrade.policy.approvals import list_requests, verify_request
@@ -96,7 +104,7 @@ def promote(root: Root, to: str, *, operator: str, request_id: str | None,
     if declined:
         raise BlockedError(f"promotion {cur} -> {to} blocked: checklist item not confirmed: {declined[0]}",
                            details=declined)
-    subject = {"kind": "stage_promotion", "from": cur, "to": to}
+    subject = promotion_subject(root, to)
     if request_id is None:
         found = [d for d in list_requests(root)
                  if d["request"]["decision"] == t.decision and d["request"]["subject"] == subject]
@@ -109,7 +117,7 @@ def promote(root: Root, to: str, *, operator: str, request_id: str | None,
                             token=f"stage-promotion {cur}->{to}", requester=operator, clock=clock)
     now = clock.now()
     text = render_template_file(TEMPLATE, {
-        "transition": t, "evidence": ev, "approval": record.to_dict(), "operator": operator,
+        "transition": t, "evidence": ev, "approval": record.to_dict(), "operator": operator, "via_yes": via_yes,
         "date": utc_iso(now), "root": str(root.path), "policies_hash": policies_hash(root),
         "live_enabled": policy.live_enabled})
     checklist = root.checklists_dir / f"{now:%Y-%m-%d}_stage-promotion_{cur}-to-{to}_{record.request_id}.md"
@@ -118,5 +126,5 @@ def promote(root: Root, to: str, *, operator: str, request_id: str | None,
     entry = {"stage": to, "since": utc_iso(now), "by": operator, "from": cur, "request_id": record.request_id,
              "checklist": root.rel(checklist)}
     history = [*previous.get("history", []), entry]
-    atomic_write_text(stage_file(root), json.dumps({**entry, "history": history}, indent=2) + "\n")
+    write_stage_record(root, {**entry, "history": history})
     return {**entry, "live_enabled": policy.live_enabled, "approval": record.to_dict()}

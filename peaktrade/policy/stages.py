@@ -1,4 +1,9 @@
-"""The stage model (policies/stages.yaml) and the deployment's current stage (var/stage.json)."""
+"""The stage model (policies/stages.yaml) and the desk's recorded stage.
+
+The recorded stage lives in the desk state (meta key ``stage``), written only by ``stage promote`` after
+its evidence, checklist and signed approval; it is not an editable file. A ``var/stage.json`` of an
+older release is not read: a desk that had promoted itself promotes again through the approval flow.
+"""
 
 from __future__ import annotations
 
@@ -57,22 +62,30 @@ def load_stage_policy(root: Root) -> StagePolicy:
     )
 
 
-def stage_file(root: Root):
-    return root.var_dir / "stage.json"
+STAGE_KEY = "stage"
 
 
 def read_stage_record(root: Root) -> dict[str, Any] | None:
-    """The recorded stage (stage, since, by, request_id, history), or None if never promoted."""
-    path = stage_file(root)
-    if not path.is_file():
+    """The recorded stage (stage, since, by, request_id, history) from the desk state, or None if never promoted."""
+    from peaktrade.desk import open_desk
+
+    text = open_desk(root).meta(STAGE_KEY)
+    if text is None:
         return None
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{root.rel(path)} is unreadable: {exc}") from None
+        record = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"the desk state's stage record is unreadable: {exc}") from None
     if not isinstance(record, dict) or record.get("stage") not in STAGES:
-        raise UsageError(f"{root.rel(path)} does not name a stage of {list(STAGES)}")
+        raise UsageError(f"the desk state's stage record does not name a stage of {list(STAGES)}")
     return record
+
+
+def write_stage_record(root: Root, record: dict[str, Any]) -> None:
+    """Only ``promote`` calls this, after evidence, checklist and the signed approval."""
+    from peaktrade.desk import open_desk
+
+    open_desk(root).set_meta(STAGE_KEY, json.dumps(record, sort_keys=True))
 
 
 def current_stage(root: Root) -> str:

@@ -1,4 +1,10 @@
-"""Verifying a signed approval request and binding it to the one play (or act) that uses it."""
+"""Verifying a signed approval request and binding it to the one play (or act) that uses it.
+
+One verifier: ``check`` is what a play's approval guard, ``approvals verify``, the dry run and the
+listing all run; ``verify_for_play`` / ``verify_request`` add only the binding. The one use of a request
+is recorded in the desk state (``DeskStore.bind_approval``, atomic); the request file's ``used_by`` is a
+display copy, and editing it changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,15 @@ from typing import Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
 from peaktrade.errors import BlockedError
-from peaktrade.policy.approvals import _lock, _parse_ts, _save, list_requests, load_request, request_bytes
+from peaktrade.policy.approvals import (
+    _lock,
+    _parse_ts,
+    _save,
+    exchange_hash,
+    list_requests,
+    load_request,
+    request_bytes,
+)
 from peaktrade.policy.records import ApprovalRecord, Signer, remember
 from peaktrade.root import Root
 
@@ -66,6 +80,7 @@ def verify_doc(root: Root, doc: dict[str, Any], *, requester: str | None = None,
     spec = roles.decision(decision)
     excluded = {req["requester"]} | ({requester} if requester else set())
     valid, problems = _signature_problems(doc, roles, excluded, spec.allow_requester)
+    problems = problems + _requester_problems(root, doc, roles)
     slots, missing = best_assignment(spec.requires, [p for p, _ in valid])
     if missing:
         have = ", ".join(f"{p.name} [{', '.join(p.roles)}]" for p, _ in valid) or "none"
@@ -80,18 +95,126 @@ def verify_doc(root: Root, doc: dict[str, Any], *, requester: str | None = None,
                           extra={"policies_hash": req["policies_hash"]})
 
 
+def _requester_problems(root: Root, doc: dict[str, Any], roles) -> list[str]:
+    """The requester must have signed the request with one of their own keys (DESIGN 7)."""
+    from peaktrade.policy.identity import check
+
+    rs = doc.get("requester_signature")
+    name = doc["request"].get("requester")
+    if not isinstance(rs, dict) or rs.get("name") != name:
+        return [f"the requester {name} did not sign the request (requests are signed at 'approvals request')"]
+    if check(root, str(name), request_bytes(doc), rs.get("signature"), roles) is None:
+        return [f"the requester's signature is not {name}'s signature over this request"]
+    return []
+
+
+def _use(root: Root, request_id: str) -> dict[str, Any] | None:
+    from peaktrade.desk import open_desk
+
+    return open_desk(root).approval_use(request_id)
+
+
+def binding_problems(root: Root, doc: dict[str, Any], *, subject: dict[str, Any] | None = None,
+                     frame: dict[str, Any] | None = None, token: str | None = None) -> list[str]:
+    """Why ``doc`` does not bind what is about to happen (empty = it does).
+
+    ``frame`` = {playbook, playbook_hash, params} of a playbook frame; ``subject`` the exact subject of
+    another act; ``token`` the play id (or act) that would use it — None only to check, never to bind.
+    """
+    from peaktrade.hashing import canonical_json, policies_hash
+    from peaktrade.policy.approvals import bindable_params, desk_stage
+
+    req, rid = doc["request"], doc["request"]["id"]
+    subj = req.get("subject") or {}
+    out: list[str] = []
+    if frame is not None:
+        if subj.get("kind") != "playbook" or subj.get("playbook") != frame["playbook"]:
+            out.append(f"approval {rid} was signed for {canonical_json(subj)}, not playbook {frame['playbook']}")
+        elif subj.get("playbook_hash") != frame["playbook_hash"]:
+            out.append(f"approval {rid} was signed for another version of the playbook file")
+        else:
+            params = frame["params"] if frame.get("params_bound") else bindable_params(frame["params"])
+            if canonical_json(subj.get("params")) != canonical_json(params):
+                out.append(f"approval {rid} was signed for params {canonical_json(subj.get('params'))}, "
+                           f"this play has {canonical_json(params)}")
+    elif subject is not None and canonical_json(subj) != canonical_json(subject):
+        out.append(f"approval {rid} was signed for {canonical_json(subj)}, not {canonical_json(subject)}")
+    if req.get("version", 1) < 2:
+        out.append(f"approval {rid} is an old (version 1) request that binds neither the exchange nor the stage: "
+                   "request it again")
+        return out
+    if req.get("policies_hash") != policies_hash(root):
+        out.append(f"approval {rid} was signed for other policies (policies/ changed since)")
+    if req.get("exchange_hash") != exchange_hash(root):
+        out.append(f"approval {rid} was signed for another exchange configuration (the [exchange] section of "
+                   "config/config.toml changed since: exchange id, account or credential variables)")
+    stage = desk_stage(root)
+    if req.get("desk_stage") != stage:
+        out.append(f"approval {rid} was signed at desk stage {req.get('desk_stage')}, the desk is now at {stage}")
+    out += _change_problems(root, req)
+    used = _use(root, rid)
+    if used and used.get("by") != token:
+        out.append(f"approval {rid} was already used by {_who(used.get('by'))} (replay refused)")
+    return out
+
+
+def _who(token: Any) -> str:
+    text = str(token)
+    return text if " " in text or "@" in text else f"play {text}"
+
+
+def _change_problems(root: Root, req: dict[str, Any]) -> list[str]:
+    """A ``risk_limit_change`` is valid only while the working tree's policies are exactly the signed 'after'."""
+    from peaktrade.hashing import file_sha256
+
+    if req.get("decision") != "risk_limit_change":
+        return []
+    change = req.get("policy_change")
+    if not isinstance(change, dict) or not isinstance(change.get("after"), dict):
+        return [f"approval {req['id']} (risk_limit_change) does not bind the change itself: request it again "
+                "with --base REF"]
+    now = {p.name: file_sha256(p) for p in sorted(root.policies_dir.glob("*.yaml"))}
+    differ = sorted(f for f in set(now) | set(change["after"]) if now.get(f) != change["after"].get(f))
+    if differ:
+        return [f"the policies differ from the change signed in {req['id']}: {', '.join(differ)} "
+                f"(signed: {len(change.get('changes') or [])} field(s) against {change.get('base')})"]
+    return []
+
+
+def check(root: Root, doc: dict[str, Any], *, subject: dict[str, Any] | None = None,
+          frame: dict[str, Any] | None = None, token: str | None = None, operator: str | None = None,
+          clock: Clock = SYSTEM_CLOCK) -> ApprovalRecord:
+    """The one verifier: binding (subject or frame, policies, exchange, stage, change, use), then signatures.
+
+    Raises BlockedError naming every refusal; binds nothing."""
+    problems = binding_problems(root, doc, subject=subject, frame=frame, token=token)
+    try:
+        record = verify_doc(root, doc, requester=operator, clock=clock)
+    except BlockedError as exc:
+        problems += exc.details or [exc.message]
+        record = None
+    if problems or record is None:
+        rid = doc["request"]["id"]
+        raise BlockedError(f"approval {rid} ({doc['request']['decision']}) refused: {problems[0]}"
+                           if not problems[0].startswith(f"approval {rid}") else problems[0], details=problems)
+    return record
+
+
 def _bind(root: Root, doc: dict[str, Any], token: str, record: ApprovalRecord, clock: Clock) -> ApprovalRecord:
-    """Mark the request used by ``token`` (a play id, a release, a promotion); refuse another token."""
+    """Record the one use in the desk state (atomic); the file's ``used_by`` is refreshed as a display copy."""
     from dataclasses import replace
 
+    from peaktrade.desk import open_desk
+
+    rid = record.request_id
+    holder = open_desk(root).bind_approval(rid, by=token, at=utc_iso(clock.now()))
+    if holder != token:
+        raise BlockedError(f"approval {rid} was already used by {_who(holder)} (replay refused)")
     with _lock(root):
-        fresh = load_request(root, doc["request"]["id"])
-        used = fresh.get("used_by")
-        if used and used.get("by") != token:
-            raise BlockedError(f"approval {record.request_id} was already used by {used.get('by')} "
-                               "(replay refused)")
-        if not used:
-            fresh["used_by"] = {"by": token, "at": utc_iso(clock.now())}
+        fresh = load_request(root, rid)
+        use = _use(root, rid)
+        if fresh.get("used_by") != use:
+            fresh["used_by"] = use
             _save(root, fresh)
     return remember(replace(record, play_id=token))
 
@@ -99,67 +222,109 @@ def _bind(root: Root, doc: dict[str, Any], token: str, record: ApprovalRecord, c
 def verify_request(root: Root, request_id: str, *, decision: str, subject: dict[str, Any], token: str,
                    requester: str | None = None, clock: Clock = SYSTEM_CLOCK) -> ApprovalRecord:
     """Verify one request for a non-playbook act (kill-switch release, stage promotion) and bind it."""
-    from peaktrade.hashing import canonical_json, policies_hash
-
     doc = load_request(root, request_id)
-    req = doc["request"]
-    if req["decision"] != decision:
-        raise BlockedError(f"approval {request_id} is for {req['decision']}, not {decision}")
-    if canonical_json(req["subject"]) != canonical_json(subject):
-        raise BlockedError(f"approval {request_id} was signed for {canonical_json(req['subject'])}, "
-                           f"not {canonical_json(subject)}")
-    if req["policies_hash"] != policies_hash(root):
-        raise BlockedError(f"approval {request_id} was signed for other policies (policies/ changed since)")
-    used = doc.get("used_by")
-    if used and used.get("by") != token:
-        raise BlockedError(f"approval {request_id} was already used by {used.get('by')} (replay refused)")
-    return _bind(root, doc, token, verify_doc(root, doc, requester=requester, clock=clock), clock)
+    if doc["request"]["decision"] != decision:
+        raise BlockedError(f"approval {request_id} is for {doc['request']['decision']}, not {decision}")
+    record = check(root, doc, subject=subject, token=token, operator=requester, clock=clock)
+    return _bind(root, doc, token, record, clock)
 
 
-def _binding_problem(doc: dict[str, Any], playbook_hash: str, params: Any, policies_hash: str,
-                     play_id: str) -> str | None:
-    from peaktrade.hashing import canonical_json
-    from peaktrade.policy.approvals import bindable_params
-
-    params = bindable_params(params)
-    req, rid = doc["request"], doc["request"]["id"]
-    subj = req["subject"]
-    if subj.get("playbook_hash") != playbook_hash:
-        return f"approval {rid} was signed for another version of the playbook file"
-    if canonical_json(subj.get("params")) != canonical_json(params):
-        return (f"approval {rid} was signed for params {canonical_json(subj.get('params'))}, "
-                f"this play has {canonical_json(params)}")
-    if req.get("policies_hash") != policies_hash:
-        return f"approval {rid} was signed for other policies (policies/ changed since)"
-    used = doc.get("used_by")
-    if used and used.get("by") != play_id:
-        return f"approval {rid} was already used by play {used.get('by')} (replay refused)"
-    return None
-
-
-def verify_for_play(root: Root, decision: str, *, playbook: str, playbook_hash: str, params: dict[str, Any],
-                    policies_hash: str, play_id: str, requester: str | None,
-                    clock: Clock = SYSTEM_CLOCK) -> ApprovalRecord:
-    """The verified approval of ``decision`` for this play; BlockedError with the precise reason otherwise."""
-    if not play_id:
-        raise BlockedError(f"{decision} approvals are bound to a play: no play id given")
-    docs = [d for d in list_requests(root)
-            if d["request"].get("decision") == decision and d["request"].get("subject", {}).get("kind") == "playbook"
+def candidates(root: Root, decision: str, playbook: str) -> list[dict[str, Any]]:
+    return [d for d in list_requests(root)
+            if d["request"].get("decision") == decision
+            and (d["request"].get("subject") or {}).get("kind") == "playbook"
             and d["request"]["subject"].get("playbook") == playbook]
+
+
+def find_for_play(root: Root, decision: str, *, frame: dict[str, Any], play_id: str | None,
+                  operator: str | None, clock: Clock = SYSTEM_CLOCK) -> tuple[dict[str, Any], ApprovalRecord]:
+    """The newest request that ``check`` accepts for this frame, or BlockedError with every reason."""
+    playbook = frame["playbook"]
+    docs = candidates(root, decision, playbook)
     if not docs:
         raise BlockedError(f"no {decision} approval request for playbook {playbook} (create one with "
                            f"'peaktrade approvals request --playbook {playbook} --decision {decision}')")
     reasons: list[str] = []
     for doc in docs:  # newest first; the first that verifies wins
-        problem = _binding_problem(doc, playbook_hash, params, policies_hash, play_id)
-        if problem:
-            reasons.append(problem)
-            continue
         try:
-            record = verify_doc(root, doc, requester=requester, clock=clock)
+            return doc, check(root, doc, frame=frame, token=play_id, operator=operator, clock=clock)
         except BlockedError as exc:
             reasons.append(exc.message)
-            continue
-        return _bind(root, doc, play_id, record, clock)
     raise BlockedError(reasons[0] if len(reasons) == 1 else f"no valid {decision} approval for playbook "
                        f"{playbook} ({len(reasons)} requests refused): {reasons[0]}", details=reasons)
+
+
+def verify_for_play(root: Root, decision: str, *, playbook: str, playbook_hash: str, params: dict[str, Any],
+                    policies_hash: str, play_id: str, requester: str | None,
+                    clock: Clock = SYSTEM_CLOCK) -> ApprovalRecord:
+    """The verified approval of ``decision`` for this play frame, bound to ``play_id``."""
+    if not play_id:
+        raise BlockedError(f"{decision} approvals are bound to a play: no play id given")
+    frame = {"playbook": playbook, "playbook_hash": playbook_hash, "params": params}
+    doc, record = find_for_play(root, decision, frame=frame, play_id=play_id, operator=requester, clock=clock)
+    return _bind(root, doc, play_id, record, clock)
+
+
+def status_row(root: Root, doc: dict[str, Any], clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """One listing row: complete / pending / used / expired / void, from the same ``check`` a play runs."""
+    from peaktrade.policy.approvals import describe_subject
+
+    req = doc["request"]
+    subj = req.get("subject") or {}
+    use = _use(root, req["id"])
+    reason = ""
+    if use:
+        status = f"used by {_who(use.get('by'))}"
+    elif clock.now() >= _parse_ts(req["expires_at"]):
+        status = "expired"
+    else:
+        binding = binding_problems(root, doc, frame=_own_frame(root, subj))
+        try:
+            verify_doc(root, doc, clock=clock)
+            status = "void" if binding else "complete"
+            reason = binding[0] if binding else ""
+        except BlockedError as exc:
+            details = exc.details or [exc.message]
+            only_missing = len(details) == 1 and " needs " in details[0] and "missing" in details[0]
+            status = "pending" if only_missing and not binding else "void"
+            reason = (binding or details)[0]
+    return {"id": req["id"], "decision": req["decision"], "subject": describe_subject(subj),
+            "requester": req["requester"], "created_at": req["created_at"], "expires_at": req["expires_at"],
+            "signed_by": [s.get("name") for s in doc["signatures"]], "status": status, "reason": reason,
+            "used_by": use}
+
+
+def _own_frame(root: Root, subj: dict[str, Any]) -> dict[str, Any] | None:
+    """A playbook subject checked against the playbook file as it is now, with the signed params."""
+    from peaktrade.errors import PeakTradeError
+    from peaktrade.hashing import playbook_hash
+
+    if subj.get("kind") != "playbook":
+        return None
+    try:
+        h = playbook_hash(root, str(subj.get("playbook")))
+    except (OSError, PeakTradeError):
+        h = "(missing)"
+    return {"playbook": subj.get("playbook"), "playbook_hash": h, "params": subj.get("params") or {},
+            "params_bound": True}
+
+
+def verify_frame(root: Root, doc: dict[str, Any], play_params: list[str]) -> dict[str, Any] | None:
+    """The frame ``approvals verify`` checks a playbook request against: the playbook as it is now, with
+    ``--play-params`` resolved exactly as ``peaktrade play -p`` resolves them (default: the signed params)."""
+    from peaktrade.errors import UsageError
+
+    subj = doc["request"].get("subject") or {}
+    if subj.get("kind") != "playbook":
+        if play_params:
+            raise UsageError("--play-params only applies to playbook requests")
+        return None
+    if not play_params:
+        return _own_frame(root, subj)
+    from peaktrade.hashing import playbook_hash
+    from peaktrade.playbook.model import load_playbook
+    from peaktrade.playbook.params import resolve_params, split_assignments
+
+    pb = load_playbook(root, str(subj.get("playbook")))
+    return {"playbook": pb.name, "playbook_hash": playbook_hash(root, pb.name),
+            "params": resolve_params(pb, split_assignments(play_params))}

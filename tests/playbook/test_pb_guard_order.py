@@ -23,6 +23,7 @@ def keys(tmp_path_factory):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@test", "-f", str(d / name)],
                        check=True, capture_output=True)
         out[name] = d / name
+    subprocess.run(["ssh-add", "-q", *map(str, out.values())], check=True, capture_output=True)  # the session agent
     return out
 
 
@@ -76,7 +77,13 @@ GUARDED = f"""
 
 
 def test_environment_mode_refuses_before_the_approval_is_bound(aroot, keys):
+    from peaktrade.policy.stages import write_stage_record
+
     write_playbook(aroot, "guarded", GUARDED)
+    # the live gate's other halves, so that only the guards under test decide (the stage is signed too)
+    stages = aroot.policy_file("stages")
+    stages.write_text(stages.read_text().replace("enabled: false", "enabled: true"))
+    write_stage_record(aroot, {"stage": "live", "since": "2026-01-01T00:00:00Z", "by": "test", "history": []})
     rid = _signed_request(aroot, keys, "guarded")
     code, recs = _play(aroot, "guarded", "--operator", "bob")
     assert code == 3
@@ -98,10 +105,12 @@ def test_environment_mode_refuses_before_the_approval_is_bound(aroot, keys):
     assert ev[1]["message"].endswith("(checked, not bound: dry run)") and rid in ev[1]["message"]
     assert _used_by(aroot, rid) is None
 
-    # ... so the real play can still use it, and binds it
+    # ... so the real play can still use it, and binds it once every guard passed; its run: step is live
+    # (environment.mode is live, issue 9) and passes the open gate with the operator's identity proven
     code, recs = _play(aroot, "guarded", "--operator", "bob")
     assert code == 0
     assert _used_by(aroot, rid)["by"] == recs[0]["play_id"]
+    assert [r["fingerprint"] for r in recs if r["type"] == "operator_identified"][0].startswith("SHA256:")
 
 
 def test_guards_run_in_the_fixed_order_and_all_refusals_are_reported(root):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 from pb_helpers import PY, cli, cli_proc, finished, journal, write_playbook
 
@@ -77,38 +75,7 @@ def test_incident_new_renders_a_fresh_report(root, capsys):
     assert not list(root.incidents_dir.glob("*no-such-playbook*"))
 
 
-def test_approvals_with_signers_reach_journal_and_checklist(root, monkeypatch):
-    class Record:
-        def to_dict(self):
-            return {"decision": "live_activation", "request_id": "r1",
-                    "signers": [{"name": "olga", "role": "owner", "key_fingerprint": "SHA256:abc"},
-                                {"name": "raj", "role": "risk_officer", "key_fingerprint": "SHA256:def"}]}
-
-    calls = []
-
-    def verify_for_play(root_, decision, **kw):
-        calls.append((decision, kw))
-        return Record()
-
-    fake = types.ModuleType("peaktrade.policy.approvals")
-    fake.verify_for_play = verify_for_play
-    monkeypatch.setitem(sys.modules, "peaktrade.policy.approvals", fake)
-    write_playbook(root, "approved", """
-        params:
-          size: {type: number, default: 1.5}
-        steps:
-          - {id: approval, title: Approval, effect: read, approve: live_activation}
-        """)
-    assert cli(root, "play", "approved", "--operator", "ann") == 0
-    rec = finished(journal(root))["approval"]
-    assert rec["approvals"]["live_activation"]["signers"][1]["key_fingerprint"] == "SHA256:def"
-    assert rec["summary"] == "live_activation approved by olga (owner), raj (risk_officer)"
-    (decision, kw), = calls
-    started = journal(root)[0]
-    assert kw == {"playbook": "approved", "playbook_hash": started["playbook_sha256"], "params": {"size": 1.5},
-                  "policies_hash": started["policies_hash"], "play_id": started["play_id"], "requester": "ann"}
-    text = next(root.checklists_dir.glob("*_approved_*.md")).read_text()
-    assert "**live_activation**: olga (owner) key `SHA256:abc`, raj (risk_officer) key `SHA256:def`" in text
+# approvals in the journal and the checklist: tests/policy/test_approvals9_flows.py (real SSH-signed flow)
 
 
 def test_secrets_never_reach_journal_checklist_or_incident(root):

@@ -56,7 +56,17 @@ def keys(tmp_path_factory):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@test", "-f", str(key)],
                        check=True, capture_output=True)
         out[name] = key
+    agent_add(*(out[n] for n in PEOPLE))  # people prove who they are with the agent; mallory is not in it
     return out
+
+
+def agent_add(*keys) -> None:
+    """Load private keys into the test session's ssh-agent (tests/conftest.py starts it)."""
+    import os
+    import subprocess
+
+    if os.environ.get("SSH_AUTH_SOCK"):
+        subprocess.run(["ssh-add", "-q", *map(str, keys)], check=True, capture_output=True, timeout=30)
 
 
 DEMO_PLAYBOOK = """\
@@ -89,3 +99,10 @@ def aroot(root, keys):
     (root.playbooks_dir).mkdir(exist_ok=True)
     root.playbook_file("approve-demo").write_text(DEMO_PLAYBOOK)
     return root
+
+
+def set_desk_stage(root, stage: str) -> None:
+    """Record ``stage`` in the desk state as ``stage promote`` would (tests that need the live gate open)."""
+    from peaktrade.policy.stages import write_stage_record
+
+    write_stage_record(root, {"stage": stage, "since": "2026-01-01T00:00:00Z", "by": "test", "history": []})

@@ -26,7 +26,10 @@ def test_go_live_is_blocked_by_the_shipped_gate_before_any_exchange_is_touched(r
 
 
 def test_go_live_with_an_open_gate_reaches_the_exchange_factory(root, clock, set_yaml):
+    from tests.policy.conftest import set_desk_stage
+
     set_yaml("stages", "enabled: false", "enabled: true")
+    set_desk_stage(root, "live")  # the third half of the gate (issue 9)
     rec = remember(ApprovalRecord("live_activation", "go-live-test", {"kind": "playbook"}, "bob",
                                   [Signer("alice", ["owner"], "SHA256:a")], clock.now() + timedelta(hours=1),
                                   clock.now()))

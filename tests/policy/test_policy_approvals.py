@@ -21,9 +21,15 @@ from peaktrade.policy.verify import verify_doc
 
 
 def new_request(root, clock, requester="bob", decision="live_activation", params=None, hours=4):
+    from peaktrade.hashing import file_sha256
+
     subject = playbook_subject(root, "approve-demo", params or {})
+    # a risk_limit_change binds the change itself (issue 9): here the working tree as the signed "after"
+    change = {"base": "HEAD", "before": {}, "changes": [],
+              "after": {p.name: file_sha256(p) for p in root.policies_dir.glob("*.yaml")}} \
+        if decision == "risk_limit_change" else None
     return create_request(root, decision, subject, requester=requester, expires_in=timedelta(hours=hours),
-                          clock=clock)["request"]["id"]
+                          clock=clock, policy_change=change)["request"]["id"]
 
 
 def play(root, clock, play_id="play-1", params=None, requester="bob"):
@@ -78,7 +84,16 @@ def test_one_person_signing_twice_refused(aroot, keys, clock):
 def test_requester_self_approving_refused(aroot, keys, clock):
     rid = new_request(aroot, clock, requester="erin")
     sign_request(aroot, rid, name="alice", key_path=keys["alice"], clock=clock)
-    sign_request(aroot, rid, name="erin", key_path=keys["erin"], clock=clock)
+    with pytest.raises(UsageError, match="erin requested .* and cannot approve it"):  # refused at sign (issue 9)
+        sign_request(aroot, rid, name="erin", key_path=keys["erin"], clock=clock)
+    # ... and a signature added to the file by hand is refused at verify
+    from peaktrade.policy import sshsig
+    from peaktrade.policy.approvals import request_bytes
+
+    path = aroot.var_dir / "approvals" / f"{rid}.json"
+    doc = json.loads(path.read_text())
+    doc["signatures"].append({"name": "erin", "signature": sshsig.sign(request_bytes(doc), keys["erin"])})
+    path.write_text(json.dumps(doc))
     err = refused(aroot, clock, rid)
     assert "erin requested this approval and cannot approve it (allow_requester: false)" in err.message
     assert "missing another person" in err.details[-1]

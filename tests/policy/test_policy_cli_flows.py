@@ -34,14 +34,18 @@ def test_approval_request_sign_verify_list(cli, keys):
     req = json.loads(out)
     assert code == 0 and req["subject"]["params"] == {"size": 12.0, "note": "none"}
     rid = req["id"]
-    code, _, err = cli("approvals", "verify", rid)
-    assert code == 3 and "missing an owner, another person (valid signers: none)" in err
+    code, out, _ = cli("approvals", "verify", rid)
+    assert code == 3 and "missing an owner, another person (valid signers: none)" in out
+    code, out, _ = cli("approvals", "list", "--json")
+    assert json.loads(out)[0]["status"] == "pending"
     sign_all(cli, rid, keys, "alice", "erin")
     code, out, _ = cli("approvals", "verify", rid)
-    assert code == 0 and out.startswith(f"VALID: {rid} (live_activation) signed by alice [owner] SHA256:")
+    assert code == 0 and out.startswith(f"VALID: {rid} (live_activation) for playbook approve-demo")
+    assert "signed by alice [owner] SHA256:" in out
     code, out, _ = cli("approvals", "list", "--json")
     (row,) = json.loads(out)
-    assert (row["status"], row["signed_by"], row["subject"]) == ("pending", ["alice", "erin"],
+    # fully signed and unused: complete (issue 9: it used to say pending)
+    assert (row["status"], row["signed_by"], row["subject"]) == ("complete", ["alice", "erin"],
                                                                  "playbook approve-demo (note=none, size=12.0)")
 
 

@@ -46,8 +46,12 @@ ENABLED = {"false": "false", "true": "true", "string_true": "'true'", "one": "1"
        env=st.dictionaries(st.sampled_from(["PEAKTRADE_LIVE", "PEAKTRADE_LIVE_ENABLED", "LIVE", "PEAKTRADE_FORCE",
                                             "PEAKTRADE_SKIP_LIVE_GATE"]), st.sampled_from(["1", "true", "yes"]),
                            max_size=3),
-       extra_key=st.sampled_from([None, "live", "live_activation ", "LIVE_ACTIVATION", "approved"]))
-def test_gate_opens_only_with_enabled_and_a_verified_approval(root, enabled, approval, mode, env, extra_key):
+       extra_key=st.sampled_from([None, "live", "live_activation ", "LIVE_ACTIVATION", "approved"]),
+       stage=st.sampled_from(["shadow", "testnet", "live"]))
+def test_gate_opens_only_with_enabled_and_a_verified_approval(root, enabled, approval, mode, env, extra_key, stage):
+    from tests.policy.conftest import set_desk_stage
+
+    set_desk_stage(root, stage)  # the desk's recorded stage: the third half (issue 9)
     stages = root.policy_file("stages")
     text = (REPO / "policies" / "stages.yaml").read_text()
     base = text.split("live:\n  enabled: ")[0]
@@ -67,7 +71,7 @@ def test_gate_opens_only_with_enabled_and_a_verified_approval(root, enabled, app
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    should_open = enabled == "true" and approval in ("valid_record", "valid_dict")
+    should_open = enabled == "true" and approval in ("valid_record", "valid_dict") and stage == "live"
     assert res.allowed is should_open, (enabled, approval, res.message)
     if not res.allowed:
         assert res.message.startswith("live gate closed: ")

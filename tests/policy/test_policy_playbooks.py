@@ -71,7 +71,10 @@ def test_live_start_small_passes_the_gate_with_enabled_and_two_signatures(aroot,
                                                                            set_yaml):
     monkeypatch.setenv("PEAKTRADE_ROOT", str(aroot.path))
     monkeypatch.delenv("KRAKEN_API_KEY", raising=False)
+    from tests.policy.conftest import set_desk_stage
+
     set_yaml("stages", "enabled: false", "enabled: true")
+    set_desk_stage(aroot, "live")  # as `stage promote --to live` records it
     cfg = aroot.config_file
     cfg.write_text(cfg.read_text().replace('mode = "testnet"', 'mode = "live"'))
     assert run(["approvals", "request", "--playbook", "live-start-small", "--decision", "live_activation",
@@ -81,6 +84,14 @@ def test_live_start_small_passes_the_gate_with_enabled_and_two_signatures(aroot,
         assert run(["approvals", "sign", rid, "--as", n, "--key", str(keys[n])]) == 0
     code = run(["play", "live-start-small", "--yes", "--operator", "bob"])
     out = capsys.readouterr().out
+    # --yes never answers "both present" (persons: 2): the play stops and says who must sign
+    assert code == 1 and "needs the second person's signature (--yes never answers a persons: 2 step)" in out
+    play_id = next((aroot.path / "var" / "plays").iterdir()).name
+    assert run(["plays", "countersign", play_id, "--step", "both-present", "--as", "dave",
+                "--key", str(keys["dave"])]) == 0
+    code = run(["play", "live-start-small", "--yes", "--operator", "bob", "--resume", play_id])
+    out = capsys.readouterr().out
+    assert "both-present  Both persons are present (two-man rule)" in out and "dave (second person" in out
     # past every guard and the approval; stops at the credentials check (no live keys here): failed, not blocked
     assert code == 1, out
     journal = [json.loads(x) for x in next((aroot.path / "var" / "plays").glob("*/journal.jsonl")).read_text()

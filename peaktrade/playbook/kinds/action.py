@@ -48,12 +48,13 @@ def prepare(ctx: PlayContext, frame: Frame, step: Step, tctx: dict[str, Any]) ->
 
 def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
     from peaktrade.actions.registry import ActionContext
+    from peaktrade.playbook.guards import frame_approvals
 
     spec = prep.payload["spec"]
     actx = ActionContext(
         root=ctx.root, operator=ctx.operator, play_id=ctx.play_id, playbook=frame.playbook.name, step_id=step.id,
         dry_run=ctx.dry_run, assume_yes=ctx.assume_yes, clock=ctx.clock, echo=ctx.echo, params=frame.params,
-        approvals=ctx.approvals, extra={"frame": frame.path, "mode": ctx.mode},
+        approvals=frame_approvals(ctx, frame), extra={"frame": frame.path, "mode": ctx.mode},
     )
     res = spec.fn(actx, prep.with_)
     status = Status.BLOCKED if res.blocked else Status.SUCCEEDED if res.ok else Status.FAILED

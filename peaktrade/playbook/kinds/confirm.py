@@ -1,4 +1,5 @@
-"""``confirm``: a yes/no question. ``--yes`` answers it; with no terminal and no ``--yes`` it fails."""
+"""``confirm``: a yes/no question. ``--yes`` answers it; with no terminal and no ``--yes`` it fails.
+With ``persons: 2`` the second person's signature is the answer (``peaktrade.playbook.countersign``)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,16 @@ def prepare(ctx: PlayContext, frame: Frame, step: Step, tctx: dict[str, Any]) ->
 
 def dry_run(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
     """--dry-run: the question is shown, not asked (nor answered by --yes)."""
-    return StepResult(Status.WOULD_RUN, f"would ask: {prep.describe.removeprefix('confirm: ')} [y/n]")
+    who = " (the second person answers with a signature)" if step.raw.get("persons") == 2 else ""
+    return StepResult(Status.WOULD_RUN, f"would ask: {prep.describe.removeprefix('confirm: ')} [y/n]{who}")
 
 
 def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
     question = prep.describe.removeprefix("confirm: ")
+    if step.raw.get("persons") == 2:
+        from peaktrade.playbook.countersign import answer
+
+        return answer(ctx, frame, step, question, "confirmed")
     if ctx.assume_yes:
         return StepResult.ok("confirmed via --yes", answer="yes")
     if not ctx.prompter.interactive():

@@ -1,4 +1,5 @@
-"""``manual``: an instruction the operator carries out and ticks off, with an optional note."""
+"""``manual``: an instruction the operator carries out and ticks off, with an optional note.
+With ``persons: 2`` the second person's signature ticks it off (``peaktrade.playbook.countersign``)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,17 @@ def prepare(ctx: PlayContext, frame: Frame, step: Step, tctx: dict[str, Any]) ->
 
 def dry_run(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
     """--dry-run: the instruction is shown, not ticked off."""
+    who = "the operator and a second person (signature)" if step.raw.get("persons") == 2 else "the operator"
     return StepResult(Status.WOULD_RUN,
-                      f"would ask the operator to do and tick off: {prep.describe.removeprefix('manual: ')}")
+                      f"would ask {who} to do and tick off: {prep.describe.removeprefix('manual: ')}")
 
 
 def execute(ctx: PlayContext, frame: Frame, step: Step, prep: Prepared) -> StepResult:
     instruction = prep.describe.removeprefix("manual: ")
+    if step.raw.get("persons") == 2:
+        from peaktrade.playbook.countersign import answer
+
+        return answer(ctx, frame, step, instruction, "ticked off")
     if ctx.assume_yes:
         return StepResult.ok("ticked off (--yes)", note=VIA_YES)
     if not ctx.prompter.interactive():
