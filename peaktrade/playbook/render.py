@@ -66,6 +66,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                              output=rec.get("output") or "", data=rec.get("data") or {})
             for name, rec_ in (rec.get("approvals") or {}).items():
                 approvals[name] = rec_
+        elif rec.get("type") == "approval_bound" and isinstance(rec.get("record"), dict):
+            where = f" (sub-run {rec.get('frame')})" if rec.get("frame") else ""
+            approvals.setdefault(f"{rec.get('decision')}{where}", rec["record"])
     ends = [i for i, r in enumerate(records) if r.get("type") in _END_TYPES]
     resumed = [i for i, r in enumerate(records) if r.get("type") == "play_resumed"]
     end = records[ends[-1]] if ends else None
@@ -122,9 +125,24 @@ def _table_view(view: dict[str, Any]) -> dict[str, Any]:
 def render_checklist(root: Root, records: list[dict[str, Any]]) -> Path:
     view = summarize(records)
     path = _file(root.checklists_dir, view["play"], view["play"].get("play_id", "unknown"))
-    atomic_write_text(path, _render("checklist.md.j2", {**_table_view(view),
+    atomic_write_text(path, _render("checklist.md.j2", {**_table_view(view), "journal": _journal_seal(root, records),
                                                          "evidence": evidence_blocks(view["steps"])}))
     return path
+
+
+def _journal_seal(root: Root, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Head hash and signature status printed on the checklist, so the document ties to its journal."""
+    from peaktrade.playbook.seal import signature_status
+
+    if not records:
+        return {"head": "-", "seq": 0, "signature": "absent"}
+    last = records[-1]
+    play_id = str((records[0] or {}).get("play_id", ""))
+    try:
+        status = signature_status(root, play_id, int(last.get("seq", 0)), str(last.get("hash", "")))
+    except Exception as exc:  # noqa: BLE001 - a checklist is still rendered; it says why it is unsigned
+        status = f"unknown ({type(exc).__name__})"
+    return {"head": last.get("hash", "-"), "seq": last.get("seq", 0), "signature": status}
 
 
 def _impact(view: dict[str, Any]) -> dict[str, Any]:
