@@ -45,7 +45,7 @@ def _play_facts(ctx: ActionContext) -> dict[str, Any]:
     if not path.is_file():
         return {}
     facts = incident_facts(read_records(path))
-    facts.pop("first_failure", None)  # a report opened on purpose is no failure to deduplicate
+    facts.pop("failure_step", None)  # a report opened on purpose is no failure to deduplicate
     return facts
 
 

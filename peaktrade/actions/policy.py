@@ -73,7 +73,7 @@ _REASON = {"type": "object", "additionalProperties": False, "required": ["reason
 
 @action("killswitch.engage", schema=_REASON, effect="act",
         description="Engage the kill switch (every session blocks new orders)",
-        describe=lambda args: f"would engage the kill switch: {args.get('reason')}")
+        describe=lambda args: f"engage the kill switch: {args.get('reason')}")
 def killswitch_engage(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.policy.killswitch import KillSwitch
 

@@ -173,7 +173,9 @@ def runs_follow_hint(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
         text = (f"The run has ended ({status}); read it with:\n  peaktrade monitor run --run-id {rid}\n"
                 f"  peaktrade runs tail --run-id {rid}")
     ctx.echo(text)
-    return ActionResult(True, f"follow: peaktrade monitor follow --run-id {rid}", output=text, data={"run_id": rid})
+    how = "follow: peaktrade monitor follow" if status in ("starting", "running", "stopping") else \
+        f"ended ({status}): peaktrade monitor run"
+    return ActionResult(True, f"{how} --run-id {rid}", output=text, data={"run_id": rid, "status": status})
 
 
 @action("experiments.list", effect="read", description="Recent runs with their key figures.",
@@ -268,4 +270,3 @@ def runs_expect_running(ctx: ActionContext, args: dict[str, Any]) -> ActionResul
                                    + (f" ({len(recs)} still {recs[0].status})" if recs else ""), "\n".join(lines), data)
     return ActionResult(True, f"{len(running)} {args['mode']} session(s) running: "
                               f"{', '.join(r.run_id for r in running)}", "\n".join(lines), data)
-

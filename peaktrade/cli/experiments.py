@@ -13,7 +13,7 @@ def list_(limit: int = typer.Option(20, "--limit", min=0, help="Newest N runs (0
           run_id: str = typer.Option(None, "--run-id", help="Only this run (with --export-csv: export it)."),
           export_csv: str = typer.Option(None, "--export-csv", metavar="PATH", help="Write the run's events as CSV."),
           as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Runs newest first: mode, strategy, status, bars, fills, blocked, equity, PnL, return, drawdown."""
+    """Runs newest first: mode, strategy, symbol, status, bars, fills, blocked, equity, PnL, return, drawdown."""
     from pathlib import Path
 
     from peaktrade.cli import _common
@@ -38,11 +38,12 @@ def list_(limit: int = typer.Option(20, "--limit", min=0, help="Newest N runs (0
     if not rows:
         print("No runs yet.")
         return
-    print(f"{'Run-ID':<34}{'Mode':<9}{'Strategy':<14}{'Status':<11}{'Bars':>6}{'Fills':>6}{'Blocked':>8}"
-          f"{'Equity':>12}{'PnL':>10}{'Return%':>9}{'MaxDD%':>9}")
-    print("-" * 128)
+    print(f"{'Run-ID':<34}{'Mode':<9}{'Strategy':<14}{'Symbol':<10}{'Status':<11}{'Bars':>6}{'Fills':>6}"
+          f"{'Blocked':>8}{'Equity':>12}{'PnL':>10}{'Return%':>9}{'MaxDD%':>9}")
+    print("-" * 138)
     for r in rows:
-        print(f"{r['run_id']:<34}{r['mode']:<9}{r['strategy']:<14}{r['status'] or '-':<11}{r['bars']:>6}"
+        print(f"{r['run_id']:<34}{r['mode']:<9}{r['strategy']:<14}{r.get('symbol') or '-':<10}"
+              f"{r['status'] or '-':<11}{r['bars']:>6}"
               f"{r['orders_filled']:>6}{r['orders_blocked']:>8}{_f(r['final_equity'], 12)}{_f(r['pnl'], 10)}"
               f"{_f(r['return_pct'], 9, 3)}{_f(r['max_drawdown_pct'], 9, 3)}")
 

@@ -99,23 +99,38 @@ def register(app: typer.Typer) -> None:
         _print_show(info)
 
 
+def _flow(value: Any) -> str:
+    """A value as YAML, the language the playbook is written in (never a Python repr)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10_000)
+    return text.removesuffix("\n").removesuffix("\n...")
+
+
+def _block(value: Any, indent: str = "  ") -> list[str]:
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True, width=100)
+    return [indent + line for line in text.rstrip("\n").splitlines()]
+
+
 def _print_show(info: dict[str, Any]) -> None:
     print(f"{info['name']}: {info['title']} (runbook {info['runbook']}, stage {info['stage']})")
     if info.get("description"):
         print(f"  {info['description'].strip()}")
     print("params:" if info["params"] else "params: none")
     for pname, spec in info["params"].items():
-        extra = "".join(f", {k}={spec[k]!r}" for k in ("default", "enum") if k in spec)
+        extra = "".join(f", {k}: {_flow(spec[k])}" for k in ("default", "enum") if k in spec)
         extra += ", required" if spec.get("required") else ""
         print(f"  {pname}: {spec.get('type')}{extra}")
     print("guards:" if info["guards"] else "guards: none")
     for guard in info["guards"]:
-        for key, value in guard.items():
-            print(f"  {key}: {value}")
+        print("\n".join(_block([guard])))
     print("steps:")
     for i, step in enumerate(info["steps"], start=1):
         target = f" [{step['target']}]" if step.get("target") else ""
         when = f" (when {step['when']})" if step.get("when") else ""
         print(f"  {i:>2}. {step['id']:<24} {step['kind']:<8} {step['effect']:<4} {step['title']}{target}{when}")
     if info.get("on_failure"):
-        print(f"on failure: {info['on_failure']}")
+        print("on_failure:")
+        print("\n".join(_block(info["on_failure"])))

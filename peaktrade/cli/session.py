@@ -49,7 +49,8 @@ def run(mode: str = typer.Option(..., "--mode", help="shadow | testnet (live is 
 
     previous = {s: signal.signal(s, _request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        print(f"Session {rec.run_id} ({mode}, profile {profile}) — Ctrl-C stops it after the current bar")
+        if not as_json:  # --json: stdout carries the JSON document only
+            print(f"Session {rec.run_id} ({mode}, profile {profile}) — Ctrl-C stops it after the current bar")
         result = execute_run(root, rec.run_id, stop=stop, console=not as_json)
     finally:
         for s, handler in previous.items():

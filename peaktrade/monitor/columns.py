@@ -70,6 +70,11 @@ HELD_BACK = ("kill switch engaged", "kill switch recovering", "kill switch KILLE
 
 
 def _held_back(reasons: Any) -> bool:
+    if isinstance(reasons, str):  # an older or hand-written file may hold the list as JSON text
+        try:
+            reasons = json.loads(reasons)
+        except ValueError:
+            return False
     return isinstance(reasons, (list, tuple)) and any(str(r) in HELD_BACK for r in reasons)
 
 

@@ -66,5 +66,5 @@ def describe(meta: dict[str, Any]) -> str:
     rid = meta.get("run_id")
     why = meta.get("status_note") or "its process ended without a clean shutdown"
     when = meta.get("detected_at") or meta.get("ended_at") or "?"
-    return (f"run {rid} {str(meta.get('status')).upper()} ({why}; detected {when}): look at "
-            f"`peaktrade monitor run --run-id {rid}`, then `peaktrade runs ack --run-id {rid} --note WHY`")
+    return (f"run {rid} {str(meta.get('status')).upper()} ({why}; detected {when}); "
+            f"acknowledge: peaktrade runs ack --run-id {rid} --note WHY")

@@ -68,8 +68,10 @@ def write_parquet(path: Path, events: Sequence[dict[str, Any]]) -> None:
     cols: dict[str, list[Any]] = {k: [e.get(k) for e in events] for k in FIELDS}
     cols["ts_event"] = [datetime.fromisoformat(v.replace("Z", "+00:00")) for v in cols["ts_event"]]
     cols["ts_bar"] = [datetime.fromisoformat(v.replace("Z", "+00:00")) for v in cols["ts_bar"]]
-    cols["risk_reasons"] = [json.dumps(v) for v in cols["risk_reasons"]]
-    pq.write_table(pa.table(cols), path)
+    table = pa.table({k: v for k, v in cols.items() if k != "risk_reasons"})
+    # list<string>, as the runtime's writer stores it (peaktrade.runtime.events.arrow_schema)
+    reasons = pa.array([list(v or []) for v in cols["risk_reasons"]], type=pa.list_(pa.string()))
+    pq.write_table(table.append_column("risk_reasons", reasons), path)
 
 
 def write_parquet_columns(path: Path, n: int, *, start_ns: int, every_ns: int, equity: Any, rejected: Any = None,

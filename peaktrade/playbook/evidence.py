@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 MAX_LINES = 12  # under a status line and in the checklist: enough for a table or a few matched lines
-MAX_CHARS = 200  # per line
+MAX_CHARS = 240  # per line
 TIMELINE_ROWS = 40
 # data keys of the actions that stop or pause trading (processes.stop, runs.stop, runs.stop_all,
 # killswitch.engage): the first such step that succeeded is the timeline's "paused"
@@ -74,6 +74,6 @@ def incident_facts(records: list[dict[str, Any]]) -> dict[str, Any]:
         "positions_closed": closed,
         "timeline": {"detected": started.get("ts", ""), "paused": paused, "analysed": "",
                      "root_cause_found": "", "fix_deployed": ""},
-        "first_failure": failed[0].get("step") if failed else None,
+        "failure_step": failed[-1].get("step") if failed else None,  # the one that ended the play
         "journal_timeline": timeline[-TIMELINE_ROWS:],
     }

@@ -125,7 +125,8 @@ class _EvidenceJournal(Journal):
         if type_ == "step_started":
             self._seen.clear()
         elif type_ == "step_finished":
-            self._pending = [ln for ln in excerpt(record.get("output")) if ln.strip() not in self._seen]
+            said = self._seen | {str(record.get("summary") or "").strip()}  # never the status line again
+            self._pending = [ln for ln in excerpt(record.get("output")) if ln.strip() not in said]
         return record
 
     def echo(self, line: str) -> None:

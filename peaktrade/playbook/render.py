@@ -162,8 +162,10 @@ def render_incident(root: Root, records: list[dict[str, Any]]) -> Path:
     view = summarize(records)
     started = view["play"]
     failed = [s for s in view["steps"] if s["status"] in ("failed", "errored", "blocked")]
-    severity = ((started.get("on_failure") or {}).get("incident") or {}).get("severity", "medium")
-    name = str(started.get("title", started.get("playbook")))
+    incident = (started.get("on_failure") or {}).get("incident") or {}
+    severity = incident.get("severity", "medium")
+    # the playbook's own words for this failure (on_failure.incident.title), else its title
+    name = str(incident.get("title") or started.get("title", started.get("playbook")))
     name = name[len("Incident: "):] if name.startswith("Incident: ") else name  # the heading says "Incident:"
     dry = " (dry run: nothing was changed)" if (started.get("flags") or {}).get("dry_run") else ""
     facts = incident_facts(records)
@@ -182,7 +184,7 @@ def render_incident(root: Root, records: list[dict[str, Any]]) -> Path:
         "runbook": started.get("playbook"),
     }
     path = _file(root.incidents_dir, started, started.get("play_id", "unknown"))
-    again = recurrence_of(root, started.get("playbook"), facts["first_failure"], path)
+    again = recurrence_of(root, started.get("playbook"), facts["failure_step"], path)
     if again is not None:  # one report per failure: a play failing the same way again is a recurrence
         note_recurrence(again, started, view["reason"])
         return again

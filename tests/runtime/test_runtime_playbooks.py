@@ -34,7 +34,8 @@ def test_testnet_start_runs_offline_end_to_end_on_the_shipped_defaults(tmp_path)
     runs = json.loads(peaktrade(root, "runs", "status", "--json").stdout)
     assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["mode"] == "testnet"
     run_id = runs[0]["run_id"]
-    assert f"peaktrade monitor follow --run-id {run_id}" in out.stdout
+    # quick_smoke has ended when the play shows how to read it: no "follow", no "Stop it"
+    assert f"peaktrade monitor run --run-id {run_id}" in out.stdout and "Stop it" not in out.stdout
     listed = json.loads(peaktrade(root, "experiments", "list", "--json").stdout)
     assert listed[0]["run_id"] == run_id and listed[0]["bars"] == 30
     assert listed[0]["profile"] == "quick_smoke"
@@ -49,7 +50,7 @@ def test_shutdown_playbook_stops_the_runs_through_the_orchestrator(tmp_path):
     recs = [Orchestrator(root).start("testnet", profile="standard", check=False) for _ in range(2)]
     out = _play(root.path, "shutdown", "-p", "reason=test", "--yes")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "2 run(s) stopped gracefully" in out.stdout
+    assert "2 registered run(s) and 0 other process(es) signalled; none left" in out.stdout
     for r in recs:
         assert runlog.read_meta(runlog.run_dir(root, r.run_id))["status"] == "stopped"
         assert not procinfo.is_alive(r.pid, r.pid_start)
@@ -63,7 +64,8 @@ def test_emergency_playbook_force_kills_and_checks_orders(tmp_path):
     rec = Orchestrator(root).start("testnet", profile="standard", check=False)
     out = _play(root.path, "shutdown-emergency", "--yes")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "1 run(s) force-killed" in out.stdout and "no open orders" in out.stdout
+    assert "1 registered run(s) and 0 other process(es) signalled; none left" in out.stdout
+    assert "no open orders" in out.stdout
     assert Orchestrator(root).registry.get(rec.run_id).status == "killed"
     [report] = list((root.path / "reports" / "incidents").glob("*shutdown-emergency*.md"))
     assert "high" in report.read_text() and "incident report opened" in out.stdout
@@ -74,7 +76,7 @@ def test_pnl_divergence_pauses_a_testnet_run_and_exports_its_pnl(tmp_path):
 
     root = Root.resolve(make_root(tmp_path / "d"))
     rec = Orchestrator(root).start("testnet", profile="standard", check=False)
-    out = _play(root.path, "incident-pnl-divergence", "-p", f"run_id={rec.run_id}", "-p", "mode=testnet",
+    out = _play(root.path, "incident-pnl-divergence", "-p", f"run_id={rec.run_id}",  # mode: from the run id
                 "--yes", "--answer", "cause=data")
     assert "pause" in out.stdout and f"{rec.run_id}: stopped" in out.stdout, out.stdout + out.stderr
     assert Orchestrator(root).registry.get(rec.run_id).active is False
