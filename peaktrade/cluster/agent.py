@@ -22,13 +22,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from peaktrade.artifacts import s3
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
 from peaktrade.cluster import claims
 from peaktrade.desk import open_desk
 from peaktrade.desk.backend import HOST_ENV
 from peaktrade.desk.pgschema import RUN_CHANNEL
-from peaktrade.desk.store import RUN_ACTIVE, AlertRow, DeskStore, DeskUnavailable, RunRecord
-from peaktrade.errors import BlockedError
+from peaktrade.desk.store import RUN_ACTIVE, RUN_FINAL, AlertRow, DeskStore, DeskUnavailable, RunRecord
+from peaktrade.errors import BlockedError, PeakTradeError
 from peaktrade.root import Root
 from peaktrade.runtime.launcher import Launcher, LocalProcessLauncher
 from peaktrade.runtime.orchestrator import Orchestrator
@@ -46,6 +47,9 @@ class Agent:
         self._down = False  # the store was unreachable at the last tick (said once, not every tick)
         self.launched = 0
         self._listener = None
+        self._artifacts = s3.configured(root)
+        self._copied: set[str] = set()
+        self._copy_failed: set[str] = set()
 
     def _now(self) -> str:
         return utc_iso(self.clock.now())
@@ -103,6 +107,7 @@ class Agent:
         Orchestrator(self.root, launcher=self.launcher, clock=self.clock, host=self.host).reconcile()
         now = time.monotonic()
         mine = {r.run_id: r for r in store.list_runs() if r.host == self.host and r.pid}
+        self._copy_closed(store, [r for r in mine.values() if r.status in RUN_FINAL])
         for run_id, rec in mine.items():
             handle = claims.handle_of(rec)
             if rec.status == "stopping":
@@ -121,6 +126,24 @@ class Agent:
         for run_id in [r for r in self._stopping if r not in mine or not self.launcher.is_alive(
                 claims.handle_of(mine[r]))]:
             del self._stopping[run_id]
+
+    def _copy_closed(self, store: DeskStore, closed: list[RunRecord]) -> None:
+        """Closed runs of this host: their run logs to object storage, once (``[artifacts] url``)."""
+        if self._artifacts is None or not closed:
+            return
+        for rec in closed:
+            if rec.run_id in self._copied or store.list_artifacts(rec.run_id):
+                self._copied.add(rec.run_id)
+                continue
+            try:
+                rows = s3.upload_run(self.root, self._artifacts, store, rec.run_id, host=self.host)
+            except PeakTradeError as exc:
+                if rec.run_id not in self._copy_failed:
+                    self.log(f"agent {self.host}: {rec.run_id}: {exc.message} (retried every tick)")
+                self._copy_failed.add(rec.run_id)
+                continue
+            self._copied.add(rec.run_id)
+            self.log(f"agent {self.host}: {rec.run_id}: {len(rows)} file(s) copied to {self._artifacts.url('')}")
 
     def _raise_lost(self, store: DeskStore, rec: RunRecord) -> None:
         now = self._now()

@@ -63,3 +63,39 @@ def pg_deploy(deploy: Path, pg_url: str) -> Iterator[Path]:
     reset_cache()
     yield deploy
     reset_cache()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """An S3 server on loopback (moto in server mode); skipped, with the reason, only when moto is missing."""
+    import shutil
+    import subprocess
+    import time
+    import urllib.request
+
+    from pgserver import free_port
+
+    exe = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+    if not Path(exe).exists():
+        why = "moto_server is not installed (pip install 'moto[server]')"
+        print(f"\nartifact tests skipped: {why}", file=sys.__stderr__)
+        pytest.skip(why)
+    port = free_port()
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.skip("moto_server did not start")
+            time.sleep(0.2)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    yield url
+    proc.terminate()
+    proc.wait(10)
