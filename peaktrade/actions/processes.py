@@ -72,7 +72,8 @@ def processes_list(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     procs = procinfo.matching_processes(rx, ctx.root.path if scoped else None)
     ok = _expectation(expect, len(procs))
     where = " in this root" if scoped else ""
-    summary = f"{len(procs)} process(es){where} match {rx.pattern!r}" + ("" if ok else f" (expected {expect})")
+    what = repr(rx.pattern) if args.get("pattern") else "the desk's patterns ([processes] patterns)"
+    summary = f"{len(procs)} process(es){where} match {what}" + ("" if ok else f" (expected {expect})")
     rows = [{"pid": p.pid, "cmdline": redact_text(p.cmdline)} for p in procs]
     return ActionResult(ok, summary, _lines(procs), {"pattern": rx.pattern, "scope": args.get("scope", "machine"),
                                                      "expect": expect, "count": len(procs), "processes": rows})

@@ -56,6 +56,8 @@ def incident_facts(records: list[dict[str, Any]]) -> dict[str, Any]:
             run_ids += _strings(data["run"].get("run_id"))
         if isinstance(data.get("cancelled"), int):
             cancelled += data["cancelled"]
+        if isinstance(data.get("orders"), list) and "account" in data:  # orders.liquidate
+            closed += sum(1 for o in data["orders"] if isinstance(o, dict) and o.get("status") == "filled")
         for key in ("positions_closed", "closed"):
             if isinstance(data.get(key), int):
                 closed += data[key]

@@ -88,8 +88,10 @@ def test_shutdown_signals_the_unregistered_process_and_fails_naming_it(desk, stu
 
 
 def test_emergency_kills_it_informs_the_owner_and_opens_a_prefilled_incident(desk, stubborn):
-    out = _cli(desk, "play", "shutdown-emergency", "-p", "reason=stubborn run_ script", "--yes")
+    out = _cli(desk, "play", "shutdown-emergency", "-p", "reason=stubborn run_ script", "--yes",
+               "--answer", "liquidate-decide=liquidate")
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "succeeded  liquidate " in out.stdout and "no open position on the testnet account" in out.stdout
     assert "0 registered run(s) and 1 other process(es) signalled; none left" in out.stdout
     assert "succeeded  nothing-survived" in out.stdout
     assert "informed alice (owner) via console" in out.stdout + out.stderr
@@ -117,8 +119,9 @@ def test_emergency_fails_when_a_process_keeps_coming_back(desk, tmp_path):
     supervisor = subprocess.Popen([sys.executable, str(sup / "supervisor.py")], cwd=sup, start_new_session=True)
     try:
         _wait_for(ready, "the supervised process")
-        out = _cli(desk, "play", "shutdown-emergency", "--yes")
+        out = _cli(desk, "play", "shutdown-emergency", "--yes")  # liquidate? stays unanswered (no terminal)
         assert out.returncode == 1, out.stdout + out.stderr
+        assert "failed     liquidate-decide" in out.stdout and "skipped    liquidate " in out.stdout
         assert "failed     nothing-survived" in out.stdout
         assert "(expected none)" in out.stdout
         (report,) = (desk / "reports" / "incidents").glob("*_shutdown-emergency_*.md")
