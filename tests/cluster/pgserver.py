@@ -56,6 +56,7 @@ class PgServer:
         self.dir = Path(tempfile.mkdtemp(prefix="peaktrade-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
+        self.listen = "127.0.0.1"  # a partition test adds a veth address
         self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
             pw = pwd.getpwnam("postgres")
@@ -73,7 +74,7 @@ class PgServer:
 
     def start(self) -> None:
         # fsync off: test data need not survive a power cut, and the machine's CPU and disk are shared
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses={self.listen} -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "server.log"), "-w", "-t", "60",
                   "start")
