@@ -90,6 +90,8 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
     for row in rows:
         rec = registry.get(row["run_id"])
         row["status"] = rec.status if rec else ("running" if row["active"] else "ended")
+        if row["status"] == "starting" and row["events"] and row["active"]:
+            row["status"] = "running"  # it has logged events: it started (the registry is told later, if ever)
         row["status_note"] = rec.status_note if rec else ""
         newest = parse_ts_ns(row["last_event"]) or parse_ts_ns(row["started_at"])
         row["stale"] = bool(row["active"] and newest is not None and now_ns - newest > limit_ns)

@@ -174,6 +174,7 @@ class Pages:
         text = str(form.get("signature") or "")
         if isinstance(upload, UploadFile) and upload.filename:
             text = (await upload.read(MAX_SIGNATURE_BYTES + 1)).decode("utf-8", errors="replace")
+        text = text.replace("\r\n", "\n")  # a browser sends a textarea's lines with CRLF; ssh-keygen wants LF
         if not name:
             return self.approval(request, status=400, message="say who signed (your name in policies/roles.yaml)")
         if not text.strip() or len(text) > MAX_SIGNATURE_BYTES or "BEGIN SSH SIGNATURE" not in text:
