@@ -195,8 +195,10 @@ def check(root: Root, doc: dict[str, Any], *, subject: dict[str, Any] | None = N
         record = None
     if problems or record is None:
         rid = doc["request"]["id"]
-        raise BlockedError(f"approval {rid} ({doc['request']['decision']}) refused: {problems[0]}"
-                           if not problems[0].startswith(f"approval {rid}") else problems[0], details=problems)
+        # every reason in the message: the play's journal and the verifier both explain the whole answer
+        text = "; ".join(dict.fromkeys(problems))
+        raise BlockedError(text if problems[0].startswith(f"approval {rid}")
+                           else f"approval {rid} ({doc['request']['decision']}) refused: {text}", details=problems)
     return record
 
 
