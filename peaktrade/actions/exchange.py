@@ -151,7 +151,7 @@ _LIQUIDATE = {"type": "object", "additionalProperties": False,
                                         "description": "only this market (default: every open position)"}}}
 
 
-@action("orders.liquidate", schema=_LIQUIDATE, effect="act", risk_reducing=True,
+@action("orders.liquidate", schema=_LIQUIDATE, effect="act", risk_reducing=True, idempotent=True,
         description="Emergency liquidation: close the account's positions with reduce-only market orders "
                     "through the order gateway (allowed while the kill switch is engaged; seed 11.2: anyone)",
         describe=lambda args: f"close {'the ' + args['symbol'] if args.get('symbol') else 'every'} open position "

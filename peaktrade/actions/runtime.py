@@ -35,7 +35,7 @@ def _figures_line(fig: dict[str, Any]) -> str:
             f"max drawdown {fig['max_drawdown_pct']}%")
 
 
-@action("runs.start", schema=_START, effect="act", live_sensitive=True, describe=_describe_start,
+@action("runs.start", schema=_START, effect="act", live_sensitive=True, describe=_describe_start, idempotent=True,
         description="Start a shadow/testnet run through the orchestrator (own process); optionally wait for it.")
 def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.config import load_config
@@ -270,3 +270,44 @@ def runs_expect_running(ctx: ActionContext, args: dict[str, Any]) -> ActionResul
                                    + (f" ({len(recs)} still {recs[0].status})" if recs else ""), "\n".join(lines), data)
     return ActionResult(True, f"{len(running)} {args['mode']} session(s) running: "
                               f"{', '.join(r.run_id for r in running)}", "\n".join(lines), data)
+
+
+
+@action("runs.watch", effect="read",
+        schema={"type": "object", "additionalProperties": False, "required": ["run_id"],
+                "properties": {"run_id": _RUN_ID,
+                               "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600,
+                                             "description": "how long to wait for the first order (default 120)"}}},
+        description="Watch a run until its first order (filled, blocked or rejected) or the timeout; fails on "
+                    "a rejected order, an exchange error or a run that ended badly")
+def runs_watch(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
+    from peaktrade.runtime import runlog
+    from peaktrade.runtime.registry import open_registry
+
+    run_id, timeout = args["run_id"], float(args.get("timeout_s", 120))
+    run_dir = runlog.run_dir(ctx.root, run_id)
+    registry = open_registry(ctx.root)
+    waited = 0.0
+    while True:
+        events = runlog.read_events(run_dir) if run_dir.exists() else []
+        orders = [e for e in events if e.get("orders_generated") or e.get("orders_filled")]
+        rec = registry.get(run_id)
+        if orders:
+            first = orders[0]
+            what = ("filled" if first.get("orders_filled") else "blocked" if first.get("orders_blocked")
+                    else "rejected" if first.get("orders_rejected") else "sent")
+            reasons = "; ".join(first.get("risk_reasons") or []) or first.get("error") or ""
+            line = (f"first order of {run_id} at bar {first.get('step')}: {what}" + (f" ({reasons})" if reasons else "")
+                    + f"; position {first.get('position')}, equity {first.get('equity')}")
+            return ActionResult(what in ("filled", "blocked", "sent") and not first.get("error"), line,
+                                data={"run_id": run_id, "first_order": what, "step": first.get("step")})
+        if rec is None or not rec.active:
+            status = rec.status if rec else "unknown to the desk"
+            return ActionResult(status in ("completed", "stopped"), f"run {run_id} {status} before any order "
+                                f"({len(events)} bar(s))", data={"run_id": run_id, "status": status})
+        if waited >= timeout:
+            return ActionResult(True, f"no order from {run_id} yet after {timeout:g} s ({len(events)} bar(s)); "
+                                f"keep watching: peaktrade monitor follow --run-id {run_id}",
+                                data={"run_id": run_id, "first_order": None})
+        ctx.clock.sleep(0.5)
+        waited += 0.5

@@ -18,25 +18,25 @@ from peaktrade.root import Root
 
 __all__ = ["DeskStore", "DeskUnavailable", "desk_path", "open_desk", "reset_cache"]
 
-_CACHE: dict[str, tuple[tuple, DeskStore]] = {}
+_CACHE: dict[str, tuple[tuple[int, int], DeskStore]] = {}
 
 
 def desk_path(root: Root) -> Path:
     return root.var_dir / "desk.sqlite"
 
 
-def _identity(path: Path) -> tuple | None:
-    """Which file this is: device, inode, and the SQLite header with the desk's random application id.
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file the path names now (device, inode), without opening it.
 
-    An inode number is reused at once after a delete, so a file replaced under a running process (garbage,
-    another database) is told apart by its header, not by its inode alone."""
+    Never open()/close() the desk file here: closing any descriptor of a file drops every POSIX lock this
+    process holds on it, SQLite's included, and another process could then delete the WAL under us. The
+    store keeps its own descriptor open (``SqliteDesk.pinned``), so its inode number cannot be reused while
+    we hold it: comparing the path's inode with the pinned one is exact, also after a delete-and-recreate."""
     try:
         st = os.stat(path, follow_symlinks=False)
-        with open(path, "rb") as fh:
-            head = fh.read(72)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, head[:16], head[68:72])
+    return (st.st_dev, st.st_ino)
 
 
 def reset_cache() -> None:
@@ -60,13 +60,13 @@ def open_desk(root: Root) -> DeskStore:
     key = str(path)
     ident = _identity(path)
     cached = _CACHE.get(key)
-    if cached is not None and ident == cached[0]:
+    if cached is not None and ident is not None and ident == cached[0]:
         return cached[1]
     if cached is not None:  # replaced or deleted under us: never keep reading the old file (holders of the
         _CACHE.pop(key, None)  # old handle ask open_desk again on their next call; it is closed when dropped)
     store = create_or_migrate(root, path)
-    ident = _identity(path)
-    if ident is None:
-        raise DeskUnavailable(f"the desk state {path} vanished while it was opened")
+    ident = store.pinned()  # type: ignore[attr-defined]
+    if ident != _identity(path):
+        raise DeskUnavailable(f"the desk state {path} was replaced while it was opened; try again")
     _CACHE[key] = (ident, store)
     return store

@@ -34,7 +34,7 @@ def create_or_migrate(root: Root, path: Path) -> SqliteDesk:
         raise DeskUnavailable(f"the desk state {root.rel(path)} is a symbolic link; it must be a regular file "
                               "(failing closed: every order is blocked)")
     if path.exists():
-        return SqliteDesk(path, create=False)
+        return _open_existing(root, path)
     try:
         root.var_dir.mkdir(parents=True, exist_ok=True)
         with _lock(path):
@@ -61,15 +61,47 @@ def create_or_migrate(root: Root, path: Path) -> SqliteDesk:
 def create_or_migrate_existing(root: Root, path: Path) -> SqliteDesk:
     if path.is_symlink():
         raise DeskUnavailable(f"the desk state {root.rel(path)} is a symbolic link; failing closed")
-    return SqliteDesk(path, create=False)
+    return _open_existing(root, path)
+
+
+def _marker_id(root: Root) -> int | None:
+    try:
+        text = (root.var_dir / MARKER).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("application_id="):
+            try:
+                return int(line.split("=", 1)[1])
+            except ValueError:
+                return None
+    return None
+
+
+def _open_existing(root: Root, path: Path) -> SqliteDesk:
+    """Open the store, and check it is the one this desk created (a fresh file swapped in reads engaged)."""
+    store = SqliteDesk(path, create=False)
+    expected = _marker_id(root)
+    if expected is not None:
+        found = store.application_id()
+        if found != expected:
+            store.close()
+            raise DeskUnavailable(
+                f"the desk state {root.rel(path)} is not the one this desk created (its id {found}, "
+                f"{root.rel(root.var_dir / MARKER)} says {expected}): failing closed, every order is blocked",
+                details=["restore the desk's own var/desk.sqlite from a backup, or recreate it with the kill "
+                         "switch engaged: peaktrade desk migrate --recreate"])
+    return store
 
 
 def _create(root: Root, path: Path, kill_switch: KillSwitchRow) -> SqliteDesk:
     store = SqliteDesk(path)
-    store.set_application_id(secrets.randbits(31) or 1)  # this desk's mark in the file header (see _identity)
+    app_id = secrets.randbits(31) or 1
+    store.set_application_id(app_id)  # this desk's mark in the file header (see _identity and _open_existing)
     store.init_kill_switch(kill_switch)
     store.set_meta("created_at", utc_iso(SYSTEM_CLOCK.now()))
-    (root.var_dir / MARKER).write_text("var/desk.sqlite was created here; its loss fails closed\n", encoding="utf-8")
+    (root.var_dir / MARKER).write_text("var/desk.sqlite was created here; its loss or replacement fails closed\n"
+                                       f"application_id={app_id}\n", encoding="utf-8")
     return store
 
 

@@ -8,6 +8,7 @@ Any SQLite error becomes ``DeskUnavailable`` (one clear line); a full disk is na
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -94,6 +95,9 @@ class SqliteDesk(SqliteClusterOps):
             self._con.execute("PRAGMA journal_mode = WAL")
             self._con.execute("PRAGMA synchronous = FULL")  # a committed intent survives a power cut
             self._migrate()
+            # held open for the store's life: pins the inode (see peaktrade.desk._identity); never closed
+            # while SQLite has the file open, since any close drops this process's locks on it
+            self._pin = os.open(self.path, os.O_RDONLY)
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         except OSError as exc:
@@ -163,14 +167,24 @@ class SqliteDesk(SqliteClusterOps):
             con.execute("ROLLBACK")
             raise
 
+    def application_id(self) -> int:
+        return int(self._read("PRAGMA application_id")[0][0])
+
     def set_application_id(self, value: int) -> None:
         with self._lock:
             self._con.execute(f"PRAGMA application_id = {int(value)}")
             self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # into the main file's header now
 
+    def pinned(self) -> tuple[int, int]:
+        st = os.fstat(self._pin)
+        return (st.st_dev, st.st_ino)
+
     def close(self) -> None:
         with self._lock:
             self._con.close()
+            pin, self._pin = getattr(self, "_pin", None), None
+            if pin is not None:
+                os.close(pin)
 
     def schema_version(self) -> int:
         return int(self._read("PRAGMA user_version")[0][0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from peaktrade.actions.registry import get as get_action
 from peaktrade.errors import BlockedError, PeakTradeError
 from peaktrade.playbook import guards, kinds, pins
 from peaktrade.playbook.context import Frame
@@ -27,8 +28,16 @@ OUTPUT_CHARS = 4000  # the journal keeps an excerpt (the end, where errors are),
 SUMMARY_CHARS = 500
 # Act steps that reduce risk stay allowed while the kill switch is engaged: an emergency
 # shutdown must still be able to stop runs, cancel orders and write its records.
-RISK_REDUCING = ("kill_switch.", "killswitch.", "runs.stop", "orders.cancel", "orders.liquidate", "ops.log",
-                 "logs.backup", "backup.", "incident.")
+RISK_REDUCING = ("kill_switch.", "killswitch.", "runs.stop", "processes.stop", "orders.cancel", "orders.liquidate",
+                 "ops.log", "logs.backup", "backup.", "incident.", "notify")
+
+
+def _risk_reducing(step: Step) -> bool:
+    """An act step allowed while the kill switch is engaged: an action that declares ``risk_reducing``."""
+    if step.kind != "action":
+        return False
+    spec = get_action(step.body)
+    return bool(spec is not None and (spec.risk_reducing or spec.name.startswith(RISK_REDUCING)))
 
 
 def template_context(ctx: PlayContext, frame: Frame) -> dict[str, Any]:
@@ -47,7 +56,7 @@ def _guard(ctx: PlayContext, frame: Frame, step: Step, kind: kinds.StepKind,
     """(the reason this step is blocked or None, why it is live or None)."""
     if not kind.gated:
         return None, None
-    if prep.effect == "act" and not (step.kind == "action" and step.body.startswith(RISK_REDUCING)):
+    if prep.effect == "act" and not _risk_reducing(step):
         state = guards.kill_switch_state(ctx)
         if state != "ACTIVE":
             return f"kill switch is {state}: act steps are blocked", None
@@ -195,18 +204,20 @@ def run_subplay(ctx: PlayContext, parent: Frame, path: str, name: str, with_: di
     """Run playbook ``name`` as a sub-run (own guards, same journal) and map its outcome to a step result."""
     from peaktrade.playbook.model import load_playbook
     from peaktrade.playbook.params import resolve_params
+    from peaktrade.playbook.redaction import mask_params, register_params
 
     if parent.depth >= MAX_DEPTH:
         return StepResult.errored(f"sub-playbooks nested deeper than {MAX_DEPTH} (a cycle?)")
     try:
         pb = load_playbook(ctx.root, name)
         params = resolve_params(pb, with_)
+        register_params(pb, params)  # a sub-playbook's secret params are masked like the top level's
     except PeakTradeError as exc:
         return StepResult.errored(f"sub-playbook {name}: {exc.message}" + "".join(f"; {d}" for d in exc.details))
     frame = Frame(pb, params, path=path, depth=parent.depth + 1)
     ctx.journal.append("subplay_started", frame=path, playbook=name, title=pb.title, playbook_sha256=pb.sha256,
-                       params=params, plan=[{"id": s.id, "title": s.title, "kind": s.kind, "effect": s.effect}
-                                            for s in pb.steps])
+                       params=mask_params(pb, params),
+                       plan=[{"id": s.id, "title": s.title, "kind": s.kind, "effect": s.effect} for s in pb.steps])
     refusal = guards.evaluate_guards(ctx, frame)
     outcome, reason = (Outcome.BLOCKED, refusal) if refusal else run_frame(ctx, frame)
     ctx.journal.append("subplay_finished", frame=path, playbook=name, outcome=str(outcome), reason=reason)

@@ -31,8 +31,9 @@ MODE_NEEDS = {"shadow": "paper", "testnet": "testnet", "live": "live"}
 @dataclass
 class StopResult:
     run_id: str
-    outcome: str  # stopped | completed | killed | crashed | not running
+    outcome: str  # stopped | completed | killed | crashed | not running | stop requested
     seconds: float = 0.0
+    host: str = ""  # a desk on several hosts: where the run was (its agent signalled it)
 
 
 @dataclass
@@ -235,7 +236,7 @@ class Orchestrator:
                 known.add(rec.run_id)
                 if not self._here(rec):  # its agent signals it: a stop request, never a local pid
                     self.registry.update(rec.run_id, only_if=ACTIVE, status="stopping")
-                    report.results.append(StopResult(rec.run_id, f"stop requested (host {rec.host})"))
+                    report.results.append(StopResult(rec.run_id, "stop requested", host=rec.host))
                     continue
                 if rec.pid:
                     handled.add(rec.pid)
@@ -249,7 +250,7 @@ class Orchestrator:
         except RegistryUnavailable as exc:
             report.registry_error = exc.message
             report.registry_details = list(exc.details[:1])
-            self._log(f"Emergency kill: the run registry is unusable ({exc.cause}); finding this root's workers "
+            self._log(f"Emergency kill: the run registry is unusable ({exc.message}); finding this root's workers "
                       f"by their command lines", "WARNING")
         for run_id, handle in self.launcher.find_workers(self.root.path):
             if handle.pid in handled:
@@ -291,7 +292,7 @@ class Orchestrator:
         t0 = self.clock.monotonic()
         waiting: dict[str, ProcessHandle] = {}
         results: dict[str, StopResult] = {}
-        remote: set[str] = set()  # runs of other hosts (or not yet claimed): watched in the desk state only
+        remote: dict[str, str] = {}  # runs of other hosts (or not yet claimed) -> host: watched in the desk state
         for run_id in run_ids:
             rec = self.registry.get(run_id)
             if rec is None:
@@ -305,7 +306,7 @@ class Orchestrator:
             if not self._here(rec) or (self.cluster and not rec.pid):  # its agent signals it
                 self.registry.update(run_id, only_if=("running", "starting"), status="stopping")
                 self._log(f"Run {run_id}: stop requested from the agent of host {rec.host or '(not yet claimed)'}")
-                remote.add(run_id)
+                remote[run_id] = rec.host
                 waiting[run_id] = ProcessHandle(0, None)
                 continue
             if self.registry.update(run_id, only_if=("running",), status="stopping"):
@@ -334,13 +335,14 @@ class Orchestrator:
                 self.reconcile()
                 final = self.registry.get(run_id)
                 results[run_id] = StopResult(run_id, final.status if final else "crashed",
-                                             self.clock.monotonic() - t0)
+                                             self.clock.monotonic() - t0, final.host if final else "")
             if not waiting:
                 break
             if self.clock.monotonic() - t0 >= timeout_s:
                 for run_id, handle in waiting.items():
                     if run_id in remote:  # its agent kills it after its own timeout
-                        results[run_id] = StopResult(run_id, "stop requested", self.clock.monotonic() - t0)
+                        results[run_id] = StopResult(run_id, "stop requested", self.clock.monotonic() - t0,
+                                                     remote[run_id])
                         continue
                     if handle.pid:
                         self.launcher.kill(handle)

@@ -150,6 +150,8 @@ class Session:
                 self.log.error("Order failed: %s", placed.error)
             if placed.fatal:
                 fatal = placed.error
+        if counts["orders_filled"]:  # a fill can reach the daily loss limit itself: halt now, not next bar
+            self.orders.observe(close)
         self.last_signal = signal
         self.writer.append({
             "ts_event": self.clock.now(), "ts_bar": _iso(int(ts)), "price": close, "open": float(o),

@@ -1,0 +1,111 @@
+"""A play acts on the inputs it started with, and a resume never repeats an effect (DESIGN 4, 6).
+
+* policies/risk-limits.yaml loosened between the play's start and its act step: that step is blocked,
+  naming the file;
+* SIGKILL while ``runs.start`` runs, then ``--resume``: the run the step started is found in the desk
+  state by its play step, and no second run starts;
+* SIGKILL inside a non-idempotent act step: the resume refuses to run it again and says what to check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import cli, init_root
+
+PY = sys.executable
+
+
+def _playbook(root: Path, name: str, steps: str) -> None:
+    (root / "playbooks" / f"{name}.yaml").write_text(
+        f"name: {name}\ntitle: Test {name}\nrunbook: 1\nstage: any\nsteps:\n{steps}", encoding="utf-8")
+
+
+def test_a_limit_loosened_while_the_play_waits_blocks_its_act_step(tmp_path):
+    root = init_root(tmp_path / "desk")
+    loosen = ("import pathlib; p = pathlib.Path('policies/risk-limits.yaml'); "
+              "p.write_text(p.read_text().replace('max_order_notional: 100.0', 'max_order_notional: 100000.0'))")
+    _playbook(root, "pinned", f"""\
+  - id: loosen
+    title: Someone loosens the live limit while a prompt waits
+    run: [{json.dumps(PY)}, -c, {json.dumps(loosen)}]
+    effect: read
+  - id: act
+    title: An act step after it
+    action: ops.log
+    with: {{message: "after the change"}}
+    effect: act
+""")
+    out = cli(root, "play", "pinned", "--yes", cwd=root)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "blocked    act" in out.stdout
+    assert "policies/risk-limits.yaml changed since the play started" in out.stdout
+    assert "after the change" not in (root / "logs" / "operations.log").read_text()
+
+
+def _wait(pred, timeout=60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _plays_runs(root: Path) -> list[tuple]:
+    try:
+        con = sqlite3.connect(root / "var" / "desk.sqlite", timeout=5)
+        rows = con.execute("SELECT run_id, play_id, step_key FROM runs WHERE play_id != ''").fetchall()
+        con.close()
+        return rows
+    except sqlite3.Error:
+        return []
+
+
+@pytest.mark.slow
+def test_resume_after_a_sigkill_during_runs_start_finds_the_run_and_starts_no_second(tmp_path):
+    root = init_root(tmp_path / "desk")
+    play = subprocess.Popen([PY, "-m", "peaktrade", "--root", str(root), "play", "testnet-start"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert _wait(lambda: _plays_runs(root)), "the play never registered its run"
+    os.kill(play.pid, signal.SIGKILL)
+    play.communicate(timeout=30)
+    [(run_id, play_id, step_key)] = _plays_runs(root)
+    assert step_key.endswith(":start")
+    out = cli(root, "play", "testnet-start", "--resume", play_id, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"Run {run_id} was already started by this step" in out.stdout
+    assert [r[0] for r in _plays_runs(root)] == [run_id]
+    assert len(list((root / "live_runs").iterdir())) == 1
+
+
+@pytest.mark.slow
+def test_an_interrupted_act_step_is_not_run_again_blindly(tmp_path):
+    root = init_root(tmp_path / "desk")
+    marker = tmp_path / "effects.txt"
+    _playbook(root, "effectful", f"""\
+  - id: effect
+    title: An act with an effect that must not happen twice
+    run: [sh, -c, "echo once >> {marker}; sleep 30"]
+    effect: act
+""")
+    play = subprocess.Popen([PY, "-m", "peaktrade", "--root", str(root), "play", "effectful", "--yes"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert _wait(lambda: marker.exists())
+    os.killpg(play.pid, signal.SIGKILL)
+    play.communicate(timeout=30)
+    play_id = sorted(p.name for p in (root / "var" / "plays").iterdir())[-1]
+    out = cli(root, "play", "effectful", "--resume", play_id, "--yes")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "was interrupted while it ran (started, never finished)" in out.stdout
+    assert marker.read_text() == "once\n"
