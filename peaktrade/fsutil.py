@@ -150,6 +150,32 @@ def atomic_write_text(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
+def overwrite_in_place(path: Path, text: str) -> bool:
+    """Last resort on a full disk: rewrite a small file inside the blocks it already has.
+
+    True when done. Only when the new text fits the file's allocated size (a small file owns a whole
+    block), so no new block is needed; not atomic (a crash in between can leave it torn), which is
+    why only a caller with nothing better (a session recording ``failed`` in meta.json) uses it.
+    """
+    data = text.encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if len(data) > max(st.st_blocks * 512, st.st_size):
+            return False
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -56,8 +56,14 @@ class Journal:
     def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK):
         self.path = path
         self.clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:  # a full or read-only disk: one clear line, not an internal error
+            err = storage_error(exc, path, "no journal was started")
+            if err is None:
+                raise
+            raise err from None
         try:
             # one writer per play: a second `--resume` of a running play is refused
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,6 +11,7 @@ lost or counted twice whatever moment a compaction or a crash happens at.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.clock import utc_iso
-from peaktrade.fsutil import atomic_write_text
+from peaktrade.fsutil import StorageError, atomic_write_text, overwrite_in_place
 from peaktrade.runtime import procinfo
 from peaktrade.runtime.events import EVENT_FIELDS, TIME_FIELDS, arrow_schema, complete_lines
 
@@ -44,10 +45,11 @@ def runs_dir(root: Root) -> Path:
     """``[run_logs] base_dir`` relative to the root (read without the schema: hot path of the monitor)."""
     try:
         with open(root.config_file, "rb") as fh:
-            base = tomllib.load(fh).get("run_logs", {}).get("base_dir")
-    except (OSError, tomllib.TOMLDecodeError):
+            section = tomllib.load(fh).get("run_logs", {})
+        base = section.get("base_dir") if isinstance(section, dict) else None
+    except (OSError, tomllib.TOMLDecodeError, RecursionError):  # a hostile config is reported by validate
         base = None
-    return root.path / base if base else root.live_runs_dir
+    return root.path / base if isinstance(base, str) and base else root.live_runs_dir
 
 
 def run_dir(root: Root, run_id: str) -> Path:
@@ -68,9 +70,16 @@ def list_run_dirs(root: Root) -> list[Path]:
 
 
 def write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
+    """meta.json, atomically. On a full disk (no room for the temporary copy) it is rewritten in
+    place when it fits its own block, so a session can still record that it failed and why."""
     from peaktrade.redact import redact
 
-    atomic_write_text(run_dir / META_FILE, json.dumps(redact(meta), indent=2, default=str) + "\n")
+    text = json.dumps(redact(meta), indent=2, default=str) + "\n"
+    try:
+        atomic_write_text(run_dir / META_FILE, text)
+    except StorageError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not overwrite_in_place(run_dir / META_FILE, text):
+            raise
 
 
 def update_meta(run_dir: Path, **changes: Any) -> dict[str, Any]:

@@ -105,10 +105,25 @@ def validate_paths(root: Root, paths: list[Path] | None = None) -> list[Problem]
     return validate_files(root, paths).problems
 
 
+MAX_PROBLEMS = 100  # per file: beyond this a hostile or broken file only floods the output
+
+
+def _bounded(root: Root, path: Path, problems: list[Problem]) -> list[Problem]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    kept = sorted(problems)[:MAX_PROBLEMS]
+    errors = sum(p.severity == "error" for p in problems[MAX_PROBLEMS:])
+    more = Problem(kept[0].file if kept else root.rel(path), kept[-1].line if kept else 1, 1, "$",
+                   f"... and {len(problems) - MAX_PROBLEMS} more problem(s) in this file "
+                   f"({errors} error(s)); only the first {MAX_PROBLEMS} are shown",
+                   severity="error" if errors else "warning")
+    return [*kept, more]
+
+
 def _guarded(root: Root, path: Path, fn) -> list[Problem]:
     """A bug in a check must not hide the other files' results: report it as a problem."""
     try:
-        return fn()
+        return _bounded(root, path, fn())
     except RecursionError:
         return [Problem(root.rel(path), 1, 1, "$", "document is nested too deeply to validate")]
     except Exception as exc:  # noqa: BLE001 - validation never crashes on a file; the bug is named

@@ -27,6 +27,11 @@ def check_playbook(ws: Workspace, path: Path) -> list[Problem]:
         return problems
     if not isinstance(data, dict):
         return [*problems, locs.problem((), f"a playbook must be a mapping, not {_kind(data)}")]
+    steps = data.get("steps")
+    if isinstance(steps, list) and len(steps) > MAX_STEPS:
+        # refused before the checks: they compare steps with each other (a 700,000-step file ran for minutes)
+        return [*problems, locs.problem(("steps", MAX_STEPS), f"more than {MAX_STEPS} steps "
+                                        f"({len(steps)}); split the runbook into playbooks")]
     from peaktrade import schemas
 
     problems += schema_problems(data, schemas.validator("playbook"), locs)
@@ -38,6 +43,8 @@ def _kind(value: Any) -> str:
     return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
             type(None): "null"}.get(type(value), type(value).__name__)
 
+
+MAX_STEPS = 500  # = maxItems of steps in schemas/playbook.schema.json
 
 # step keys the interpreter uses as written (never rendered)
 _LITERAL_KEYS = ("id", "title", "note")
@@ -202,6 +209,8 @@ class _Checker:
         for name in sorted(facts.params - self.params):
             declared = ", ".join(sorted(self.params)) or "none"
             self.error(path, f"param {name!r} is not declared (declared: {declared})", sid)
+        if not facts.steps and not facts.answers:
+            return
         earlier = {s.get("id"): s for s in self.steps[:index]}
         for ref in sorted(facts.steps):
             if ref not in earlier:

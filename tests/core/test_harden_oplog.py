@@ -30,3 +30,18 @@ def test_quotes_and_backslashes_cannot_fake_a_field(tmp_path):
     root = Root(tmp_path)
     line = append_operation(root, operator='bob" outcome=approved x="', what="w", outcome="engaged")
     assert 'operator="bob\\" outcome=approved x=\\""' in line
+
+
+def test_kill_switch_reason_cannot_forge_a_release_line(tmp_path):
+    """The issue's reproduction, through the real CLI."""
+    import subprocess
+    import sys
+
+    base = tmp_path / "desk"
+    subprocess.run([sys.executable, "-m", "peaktrade", "init", str(base)], check=True, capture_output=True)
+    res = subprocess.run([sys.executable, "-m", "peaktrade", "--root", str(base), "kill-switch", "engage",
+                          "--reason", FORGERY, "--operator", "bob"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    lines = (base / "logs" / "operations.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and "operator=bob" in lines[0] and "kill-switch engage" in lines[0]
+    assert not any(line.startswith("2026-01-01T00:00:00Z") for line in lines)

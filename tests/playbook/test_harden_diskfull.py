@@ -136,7 +136,7 @@ def test_play_on_a_full_disk_is_one_clear_line_and_resumes_after(tmp_path: Path)
     action: test.echo
     with: {{message: "{'m' * 3000}"}}""" for i in range(40))
     write_playbook(root, "noisy", "steps:\n" + steps + "\n")
-    var = base / "var"
+    var = base / "var" / "plays"  # the plays only: the desk state beside them reports its own full disk
     _mount(var, "1m")
     try:
         _fill(var, leave=6 * 4096)
@@ -145,7 +145,7 @@ def test_play_on_a_full_disk_is_one_clear_line_and_resumes_after(tmp_path: Path)
         assert code == 1, err
         assert "internal error" not in err.lower() and "Traceback" not in err
         assert "no space left" in err and "journal.jsonl" in err
-        (play_dir,) = list((var / "plays").iterdir())
+        (play_dir,) = [p for p in var.iterdir() if p.is_dir()]
         check = verify_journal(play_dir / "journal.jsonl")
         assert check.ok, check.problems
         (var / "filler").unlink()
@@ -168,3 +168,21 @@ def _play_in_process(root: Root, *extra: str) -> tuple[int, str]:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         code = run(["--root", str(root.path), "play", "noisy", "--yes", *extra])
     return code, err.getvalue() + out.getvalue()
+
+
+def test_meta_json_can_still_record_failed_on_a_full_disk(small_disk: Path):
+    """The session's last word (status failed and why) fits meta.json's own block."""
+    from peaktrade.runtime import runlog
+
+    run_dir = small_disk / "live_runs" / "testnet_20260101_000000_abcdef"
+    run_dir.mkdir(parents=True)
+    runlog.write_meta(run_dir, {"run_id": run_dir.name, "status": "running", "mode": "testnet"})
+    _fill(small_disk)
+    with pytest.raises(StorageError):  # an ordinary atomic write cannot even create its temporary file
+        from peaktrade.fsutil import atomic_write_text
+
+        atomic_write_text(run_dir / "other.json", "{}")
+    meta = runlog.update_meta(run_dir, status="failed", error="cannot write events.jsonl: no space left")
+    assert meta["status"] == "failed"
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "failed"
+    assert not list(run_dir.glob(".*.tmp"))

@@ -114,3 +114,25 @@ def test_every_problem_message_is_clipped():
     p = Problem("f.yaml", 1, 1, "$", "v" * 1_000_000)
     assert len(p.message) < MAX_MESSAGE + 50 and p.message.endswith("more characters]")
     assert len(p.text()) < 1000
+
+
+def test_a_playbook_with_thousands_of_steps_is_refused_quickly_and_briefly(tmp_path):
+    root = _root(tmp_path)
+    steps = "".join(f"  - {{id: s{i}, title: t, effect: read, run: [echo, '{{{{ params.x }}}}']}}\n"
+                    for i in range(5000))
+    (root / "playbooks" / "many.yaml").write_text(HEADER.replace("bomb", "many") + "steps:\n" + steps)
+    res = _cli(root, "validate", "playbooks/many.yaml")
+    assert res.returncode == 2
+    assert "playbooks/many.yaml:506:5: $.steps[500]: more than 500 steps (5000)" in res.stdout
+    assert len(res.stdout) < 2000
+
+
+def test_problems_per_file_are_capped(tmp_path):
+    root = _root(tmp_path)
+    steps = "".join(f"  - {{id: s{i}, title: t, effect: read, run: [echo, '{{{{ params.x }}}}']}}\n"
+                    for i in range(300))
+    (root / "playbooks" / "many.yaml").write_text(HEADER.replace("bomb", "many") + "steps:\n" + steps)
+    res = _cli(root, "validate", "playbooks/many.yaml")
+    assert res.returncode == 2
+    assert "... and 200 more problem(s) in this file (200 error(s)); only the first 100 are shown" in res.stdout
+    assert len(res.stdout.splitlines()) == 102
