@@ -135,14 +135,15 @@ def _journal_seal(root: Root, records: list[dict[str, Any]]) -> dict[str, Any]:
     from peaktrade.playbook.seal import signature_status
 
     if not records:
-        return {"head": "-", "seq": 0, "signature": "absent"}
+        return {"head": "-", "seq": 0, "seal": "absent"}
     last = records[-1]
     play_id = str((records[0] or {}).get("play_id", ""))
     try:
         status = signature_status(root, play_id, int(last.get("seq", 0)), str(last.get("hash", "")))
     except Exception as exc:  # noqa: BLE001 - a checklist is still rendered; it says why it is unsigned
         status = f"unknown ({type(exc).__name__})"
-    return {"head": last.get("hash", "-"), "seq": last.get("seq", 0), "signature": status}
+    # "seal", not "signature": a key named like a secret would be redacted in the rendered document
+    return {"head": last.get("hash", "-"), "seq": last.get("seq", 0), "seal": status}
 
 
 def _impact(view: dict[str, Any]) -> dict[str, Any]:
