@@ -27,7 +27,7 @@ def test_pnl_divergence_play_on_a_real_run(deploy, capsys):
     assert run(["--root", str(deploy), "session", "run", "--mode", "shadow", "--steps", "30"]) == 0
     [d] = list((deploy / "live_runs").iterdir())
     capsys.readouterr()
-    rc = run(["--root", str(deploy), "play", "incident-pnl-divergence", "-p", f"run_id={d.name}", "-p", "mode=shadow",
+    rc = run(["--root", str(deploy), "play", "incident-pnl-divergence", "-p", f"run_id={d.name}",  # mode: shadow_…
               "--yes", "--answer", "cause=data", "--operator", "alice"])
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -41,15 +41,17 @@ def test_pnl_divergence_play_on_a_real_run(deploy, capsys):
 
 
 def test_pnl_divergence_play_in_live_needs_the_owner(deploy, capsys):
-    assert run(["--root", str(deploy), "session", "run", "--mode", "shadow", "--steps", "25"]) == 0
-    [d] = list((deploy / "live_runs").iterdir())
-    capsys.readouterr()
-    rc = run(["--root", str(deploy), "play", "incident-pnl-divergence", "-p", f"run_id={d.name}", "-p", "mode=live",
+    # the mode comes from the run id (issue 11): a live run's play pauses it and never restarts without the owner
+    live = "live_20251207_120000_abc123"
+    write_run(deploy / "live_runs", live, make_events(25, start=datetime(2025, 12, 7, 12, tzinfo=UTC)),
+              meta={"mode": "live", "status": "stopped", "ended_at": "2025-12-07T12:30:00Z"})
+    rc = run(["--root", str(deploy), "play", "incident-pnl-divergence", "-p", f"run_id={live}",
               "--yes", "--answer", "cause=fee"])
     capsys.readouterr()
     assert rc != 0
     steps = _finished(deploy)
-    assert steps["owner-approval"]["status"] in ("blocked", "failed")
+    assert steps["pause"]["status"] != "skipped"  # live: the pause is attempted
+    assert "owner-approval" not in steps or steps["owner-approval"]["status"] in ("blocked", "failed")
     assert "restart" not in steps or steps["restart"]["status"] != "succeeded"
 
 

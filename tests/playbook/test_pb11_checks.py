@@ -119,3 +119,7 @@ def test_small_truths(root):
     plays = cli_proc(root, "plays", "list").stdout.splitlines()
     assert plays[0].split()[:3] == ["PLAY", "PLAYBOOK", "OUTCOME"]
     assert [ln.split()[1] for ln in plays[1:3]] == ["shutdown", "health-check"]  # newest first
+    session = cli_proc(root, "session", "run", "--mode", "testnet", "--steps", "2", "--json")
+    assert session.returncode == 0 and json.loads(session.stdout)["bars"] == 2  # stdout is the JSON only
+    listed = cli_proc(root, "experiments", "list").stdout.splitlines()
+    assert "Symbol" in listed[0] and "BTC/EUR" in listed[2]

@@ -29,7 +29,9 @@ def test_hand_edited_journal_is_tampered_not_a_crash(root, play_id, capsys, cont
     assert cli(root, "plays", "list") == 0
     out, err = capsys.readouterr()
     assert "internal error" not in err
-    assert out.startswith(f"{play_id}  -  ") and out.rstrip().endswith("TAMPERED")
+    assert out.startswith("PLAY ")  # the header line (issue 11)
+    row = out.splitlines()[1]
+    assert row.startswith(f"{play_id}  -  ") and row.rstrip().endswith("TAMPERED")
     assert cli(root, "plays", "show", play_id) == 1
     out, err = capsys.readouterr()
     assert "internal error" not in err
