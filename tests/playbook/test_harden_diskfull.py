@@ -186,3 +186,19 @@ def test_meta_json_can_still_record_failed_on_a_full_disk(small_disk: Path):
     assert meta["status"] == "failed"
     assert json.loads((run_dir / "meta.json").read_text())["status"] == "failed"
     assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_a_read_only_file_system_is_one_clear_line(small_disk: Path):
+    root = Root(small_disk)
+    append_operation(root, operator="alice", what="health-check", outcome="succeeded")
+    res = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot remount read-only here ({res.stderr.strip()})")
+    try:
+        with pytest.raises(StorageError) as err:
+            append_operation(root, operator="alice", what="health-check", outcome="succeeded")
+        assert "operations.log" in str(err.value) and "read-only (EROFS)" in str(err.value)
+        with pytest.raises(StorageError):
+            Journal(small_disk / "plays" / "p2" / "journal.jsonl")
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], capture_output=True)
