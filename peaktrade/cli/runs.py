@@ -17,11 +17,15 @@ def _start(mode: str, strategy: str | None, symbol: str | None, timeframe: str |
 
     from peaktrade.cli import _common
     from peaktrade.runtime.duplicates import refuse_duplicate
-    from peaktrade.runtime.orchestrator import Orchestrator
+    from peaktrade.runtime.orchestrator import Orchestrator, check_mode
 
     root = _common.root()
     twins = refuse_duplicate(root, mode=mode, profile=profile, strategy=strategy, symbol=symbol,
                              allow=allow_duplicate)
+    from peaktrade.ops.readiness import require_ready
+
+    check_mode(root, mode)
+    require_ready(root, mode)  # seed 10a.7: the stage's readiness check before any run starts
     orch = Orchestrator(root)
     rec = orch.start(mode, profile=profile, strategy=strategy, symbol=symbol, timeframe=timeframe, steps=steps,
                      notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser(), host=host)
@@ -135,7 +139,8 @@ def stop(run_id: str = typer.Option(None, "--run-id", help="The run to stop."),
     else:
         for r in results:
             mark = "⚠️ " if r.outcome == "killed" else "✅"
-            print(f"{mark} Run {r.outcome}: {r.run_id}" + (f" ({r.seconds:.1f} s)" if r.seconds else ""))
+            print(f"{mark} Run {r.outcome}: {r.run_id}" + (f" on host {r.host}" if r.host else "")
+                  + (f" ({r.seconds:.1f} s)" if r.seconds else ""))
         if all_runs:
             print(f"✅ {sum(r.outcome != 'not running' for r in results)} run(s) stopped")
     if any(r.outcome == "killed" for r in results):

@@ -92,19 +92,6 @@ class Orchestrator:
         return self._registry
 
     # --- start ---
-    def readiness(self, mode: str) -> list[str]:
-        """Seed 10a.7: mode matches the config, live refused, then the readiness check of that stage."""
-        check_mode(self.root, mode)
-        try:
-            from peaktrade.exchange.readiness import check_readiness
-        except ImportError:
-            return ["readiness check not available in this installation: orchestrator checks only"]
-        report = check_readiness(self.root, mode, clock=self.clock)
-        if not report.passed:
-            raise BlockedError(f"Readiness-Check FAILED for {mode}: "
-                               + "; ".join(f"{c.name}: {c.message}" for c in report.failed),
-                               details=report.text().splitlines())
-        return [f"{c.name}: {c.message}" for c in report.checks if not c.ok]
 
     def start(self, mode: str, *, profile: str = "standard", strategy: str | None = None,
               symbol: str | None = None, timeframe: str | None = None, steps: int | None = None, notes: str = "",
