@@ -12,8 +12,8 @@ MAX_LINES = 12  # under a status line and in the checklist: enough for a table o
 MAX_CHARS = 240  # per line
 TIMELINE_ROWS = 40
 # data keys of the actions that stop or pause trading (processes.stop, runs.stop, runs.stop_all,
-# killswitch.engage): the first such step that succeeded is the timeline's "paused"
-_PAUSING_KEYS = ("signal", "run", "runs", "kill_switch")
+# killswitch.engage: its status has engaged_since): the first such step that succeeded is the timeline's "paused"
+_PAUSING_KEYS = ("signal", "run", "runs", "engaged_since")
 
 
 def excerpt(text: str | None, max_lines: int = MAX_LINES) -> list[str]:
