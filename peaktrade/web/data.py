@@ -8,7 +8,8 @@ still render, and it must show the kill switch as the order paths see it (engage
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,10 @@ from peaktrade.alerts.policy import load_alerts_policy, resolve_settings
 from peaktrade.desk import open_desk
 from peaktrade.desk.killswitch import read_kill_switch
 from peaktrade.errors import PeakTradeError
-from peaktrade.monitor.columns import parse_ts_ns
-from peaktrade.monitor.views import overview
 from peaktrade.policy.gate import check_live_gate
 from peaktrade.policy.stages import current_stage, load_stage_policy
 from peaktrade.root import Root
+from peaktrade.web.runindex import index_for
 
 STALE_MINUTES_DEFAULT = 10.0  # without a no_events rule in policies/alerts.yaml
 _STATUS_ROW = re.compile(r"^\|\s*Status\s*\|\s*([^|]+?)\s*\|", re.MULTILINE)
@@ -36,22 +36,38 @@ def _error(exc: BaseException) -> str:
     return exc.message if isinstance(exc, PeakTradeError) else f"{type(exc).__name__}: {exc}"
 
 
-def banner(root: Root) -> dict[str, Any]:
-    ks = read_kill_switch(root)
+POLICY_TTL_S = 5.0  # live gate, stage and alert thresholds change by policy edits: re-read every few seconds
+_POLICY: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
+def _policy_view(root: Root) -> dict[str, Any]:
+    """The live gate's halves, the stage and the stale threshold, re-read at most every POLICY_TTL_S:
+    loading and validating the policy files costs more than the rest of a page. The kill switch is
+    never cached (``banner`` reads it on every call)."""
+    key = str(root.path)
+    hit = _POLICY.get(key)
+    if hit is not None and time.monotonic() - hit[0] < POLICY_TTL_S:
+        return hit[1]
     gate = check_live_gate(root, approvals={})
     try:
         stage: str | None = current_stage(root)
-        live_enabled = load_stage_policy(root).live_enabled
+        live_enabled, error = load_stage_policy(root).live_enabled, ""
     except Exception as exc:  # noqa: BLE001 - an unreadable stage policy is shown, never a 500
-        stage, live_enabled = None, False
-        gate_error = _error(exc)
-    else:
-        gate_error = ""
+        stage, live_enabled, error = None, False, _error(exc)
+    view = {"gate": {"allowed": gate.allowed, "missing": list(gate.missing), "live_enabled": live_enabled,
+                     "error": error},
+            "stage": stage, "stale_minutes": stale_minutes(root)}
+    _POLICY[key] = (time.monotonic(), view)
+    return view
+
+
+def banner(root: Root) -> dict[str, Any]:
+    ks = read_kill_switch(root)
+    policy = _policy_view(root)
     alerts = firing_alerts(root)
     return {"kill_switch": ks.to_dict() | {"blocks_orders": ks.blocks_orders},
-            "gate": {"allowed": gate.allowed, "missing": list(gate.missing), "live_enabled": live_enabled,
-                     "error": gate_error},
-            "stage": stage, "incidents": [i for i in incidents(root) if i["open"]],
+            "gate": policy["gate"], "stage": policy["stage"],
+            "incidents": [i for i in incidents(root) if i["open"]],
             "alerts": alerts["rows"], "alerts_error": alerts["error"]}
 
 
@@ -79,13 +95,14 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
     """``monitor overview --include-inactive`` rows, with the registry's status (crashed, lost) and
     ``stale``: an active run whose last event is older than the no_events rule allows."""
     now = now or now_utc()
-    rows = overview(root, include_inactive=True, now=now)
     try:
         registry = {r.run_id: r for r in open_desk(root).list_runs()}
         error = ""
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - the runs' own files still show; meta.json decides "active"
         registry, error = {}, _error(exc)
-    limit_ns = int(stale_minutes(root) * 60 * 1e9)
+    rows = index_for(root).rows(root, {k: r.active for k, r in registry.items()} if not error else None)
+    minutes = _policy_view(root)["stale_minutes"]
+    limit_ns = int(minutes * 60 * 1e9)
     now_ns = int(now.timestamp() * 1e9)
     for row in rows:
         rec = registry.get(row["run_id"])
@@ -93,9 +110,9 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
         if row["status"] == "starting" and row["events"] and row["active"]:
             row["status"] = "running"  # it has logged events: it started (the registry is told later, if ever)
         row["status_note"] = rec.status_note if rec else ""
-        newest = parse_ts_ns(row["last_event"]) or parse_ts_ns(row["started_at"])
+        newest = row.pop("newest_ns")
         row["stale"] = bool(row["active"] and newest is not None and now_ns - newest > limit_ns)
-    return {"rows": rows, "error": error, "stale_minutes": stale_minutes(root)}
+    return {"rows": rows, "error": error, "stale_minutes": minutes}
 
 
 def incidents(root: Root) -> list[dict[str, Any]]:
@@ -124,8 +141,3 @@ def read_report(base: Path, name: str) -> str | None:
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
     except OSError:
         return None
-
-
-def older_than(ts: str | None, now: datetime, minutes: float) -> bool:
-    ns = parse_ts_ns(ts)
-    return ns is not None and now - datetime.fromtimestamp(ns / 1e9, UTC) > timedelta(minutes=minutes)

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from peaktrade.desk.killswitch import read_kill_switch
-from peaktrade.monitor.columns import read_columns
-from peaktrade.monitor.runs import run_dir
 from peaktrade.root import Root
 from peaktrade.web import data, plays
+from peaktrade.web.runindex import index_for
 
 KS_VALUE = {"ACTIVE": 0, "KILLED": 1, "RECOVERING": 2}
 
@@ -22,30 +21,39 @@ KS_VALUE = {"ACTIVE": 0, "KILLED": 1, "RECOVERING": 2}
 def _families(root: Root) -> Iterator[Any]:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-    runs = data.runs(root)["rows"]
-    labels = ["run_id", "mode", "strategy", "symbol"]
+    rows = data.runs(root)["rows"]
+    runs = [r for r in rows if r["active"]]  # an ended run's series end with it (bounded cardinality)
+    index = index_for(root)
+    labels = ["run_id"]  # mode, strategy and symbol once, on peaktrade_run_info (join on run_id)
+    info = GaugeMetricFamily("peaktrade_run_info", "Always 1: the run's mode, strategy and symbol.",
+                             labels=["run_id", "mode", "strategy", "symbol", "timeframe"])
     equity = GaugeMetricFamily("peaktrade_run_equity", "Last equity of the run (quote currency).", labels=labels)
     pnl = GaugeMetricFamily("peaktrade_run_pnl", "Equity minus starting cash.", labels=labels)
     dd = GaugeMetricFamily("peaktrade_run_drawdown_ratio", "Current drawdown, equity / peak - 1 (<= 0).",
                            labels=labels)
     mdd = GaugeMetricFamily("peaktrade_run_max_drawdown_ratio", "Deepest drawdown of the run (<= 0).", labels=labels)
     events = CounterMetricFamily("peaktrade_run_events", "Events in the run log.", labels=labels)
-    active = GaugeMetricFamily("peaktrade_run_active", "1 while the run is active.", labels=labels)
     stale = GaugeMetricFamily("peaktrade_run_stale", "1 for an active run silent for longer than the no_events "
                               "rule allows.", labels=labels)
     blocked = CounterMetricFamily("peaktrade_run_orders_blocked", "Orders blocked by the risk engine, gateway or "
-                                  "kill switch (active runs).", labels=labels)
+                                  "kill switch.", labels=labels)
     for r in runs:
-        lv = [str(r.get(k) or "") for k in labels]
+        lv = [str(r["run_id"])]
+        info.add_metric([str(r.get(k) or "") for k in ("run_id", "mode", "strategy", "symbol", "timeframe")], 1.0)
         for fam, key in ((equity, "equity"), (pnl, "pnl"), (dd, "drawdown"), (mdd, "max_drawdown")):
             if r.get(key) is not None:
                 fam.add_metric(lv, float(r[key]))
         events.add_metric(lv, float(r.get("events") or 0))
-        active.add_metric(lv, 1.0 if r["active"] else 0.0)
         stale.add_metric(lv, 1.0 if r["stale"] else 0.0)
-        if r["active"]:  # finished runs do not change: summing their columns on every scrape is waste
-            blocked.add_metric(lv, _blocked(root, r["run_id"]))
-    yield from (equity, pnl, dd, mdd, events, active, stale, blocked)
+        blocked.add_metric(lv, index.orders_blocked(r["run_id"]))
+    yield from (info, equity, pnl, dd, mdd, events, stale, blocked)
+    by_status = GaugeMetricFamily("peaktrade_runs", "Runs by status (crashed and lost included).", labels=["status"])
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    for status, n in sorted(counts.items()):
+        by_status.add_metric([status], float(n))
+    yield by_status
 
     firing = data.firing_alerts(root)["rows"]
     alerts = GaugeMetricFamily("peaktrade_alerts_firing", "Alerts firing, by severity.", labels=["severity"])
@@ -65,16 +73,6 @@ def _families(root: Root) -> Iterator[Any]:
     bad = GaugeMetricFamily("peaktrade_journal_integrity_failures", "Play journals that fail `plays verify`.")
     bad.add_metric([], float(plays.integrity_failures(root)))
     yield bad
-
-
-def _blocked(root: Root, run_id: str) -> float:
-    import numpy as np
-
-    try:
-        cols = read_columns(run_dir(root, run_id), ["step", "orders_blocked"])
-    except Exception:  # noqa: BLE001 - a run being compacted right now: skip it this scrape
-        return 0.0
-    return float(np.nansum(cols["orders_blocked"]))
 
 
 def render(root: Root) -> tuple[bytes, str]:

@@ -26,7 +26,10 @@ def test_metrics_parse_and_carry_the_desk(client, desk):
     assert _value(fams["peaktrade_run_events"], run_id=run) == 40
     assert _value(fams["peaktrade_run_orders_blocked"], run_id=run) == 1  # the kill-switch block of step 39
     assert _value(fams["peaktrade_run_stale"], run_id="shadow_20260101_000002_bbbbbb") == 1
-    assert _value(fams["peaktrade_run_active"], run_id="testnet_20260101_000003_cccccc") == 0
+    assert "testnet_20260101_000003_cccccc" not in r.text  # ended: its series ended with it
+    assert _value(fams["peaktrade_runs"], status="lost") == 1
+    assert _value(fams["peaktrade_runs"], status="running") == 2
+    assert _value(fams["peaktrade_runs"], status="ended") == 1
     assert _value(fams["peaktrade_alerts_firing"], severity="CRITICAL") == 1
     assert _value(fams["peaktrade_alerts_firing"], severity="WARNING") == 0  # the WARNING one is resolved
     assert _value(fams["peaktrade_kill_switch_state"]) == 0
