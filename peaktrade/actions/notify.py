@@ -4,9 +4,8 @@ The message goes out through the desk's notifiers (``peaktrade.alerts.notifiers`
 ``policies/alerts.yaml`` names for its level, as configured in ``config/config.toml [notifiers]``,
 and always ``logs/alerts.log``. Who is meant is named by role or name from ``policies/roles.yaml``
 and written into the message, so the receiving channel (the owner's mailbox, the desk's chat) and
-the log both say who was to be informed. Named ``incident.*`` because informing people is part of
-handling an incident and stays allowed while the kill switch is engaged (the executor lets the
-risk-reducing ``incident.*`` actions through).
+the log both say who was to be informed. It declares ``risk_reducing``: informing people stays
+allowed while the kill switch is engaged (an emergency is exactly when the owner must hear of it).
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ def _recipients(ctx: ActionContext, wanted: list[str]) -> tuple[list[str], list[
     return found, unknown
 
 
-@action("incident.notify", effect="act", describe=_describe,
+@action("incident.notify", effect="act", describe=_describe, risk_reducing=True,
         description="Inform people (by role or name from policies/roles.yaml) through the desk's notifiers.",
         schema={"type": "object", "additionalProperties": False, "required": ["to", "message"], "properties": {
             "to": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},

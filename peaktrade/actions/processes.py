@@ -133,7 +133,7 @@ def _stop_runs(ctx: ActionContext, kill: bool, timeout_s: float) -> tuple[list[s
     return lines, [r.run_id for r in results], problems
 
 
-@action("processes.stop", effect="act", describe=_describe_stop,
+@action("processes.stop", effect="act", describe=_describe_stop, risk_reducing=True,
         description="Stop every process of the desk: the registered runs through the orchestrator and every "
                     "process of this root matching the desk's patterns; fails if any survives.",
         schema={"type": "object", "additionalProperties": False, "required": ["signal"], "properties": {

@@ -132,3 +132,13 @@ def test_emergency_fails_when_a_process_keeps_coming_back(desk, tmp_path):
     finally:
         os.killpg(supervisor.pid, 9)
         supervisor.wait()
+
+
+def test_emergency_runs_while_the_kill_switch_is_engaged(desk, stubborn):
+    assert _cli(desk, "kill-switch", "engage", "--reason", "unexpected fills", "--operator", "bob").returncode == 0
+    out = _cli(desk, "play", "shutdown-emergency", "--yes", "--answer", "liquidate-decide=keep")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for step in ("force-kill", "cancel-orders", "backup", "record", "inform-owner", "nothing-survived", "incident"):
+        assert f"succeeded  {step} " in out.stdout, step  # risk-reducing acts pass the engaged switch
+    assert "skipped    liquidate " in out.stdout  # keep: advice only
+    stubborn.wait(timeout=5)
