@@ -16,6 +16,7 @@ from typing import Any
 from peaktrade.alerts.policy import load_alerts_policy, resolve_settings
 from peaktrade.desk import open_desk
 from peaktrade.desk.killswitch import read_kill_switch
+from peaktrade.desk.store import RUN_ACTIVE
 from peaktrade.errors import PeakTradeError
 from peaktrade.policy.gate import check_live_gate
 from peaktrade.policy.stages import current_stage, load_stage_policy
@@ -106,7 +107,12 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
     now_ns = int(now.timestamp() * 1e9)
     for row in rows:
         rec = registry.get(row["run_id"])
-        row["status"] = rec.status if rec else ("running" if row["active"] else "ended")
+        meta_status = row.pop("meta_status")
+        row["status"] = rec.status if rec else (meta_status or ("running" if row["active"] else "ended"))
+        if row["status"] in RUN_ACTIVE and not row["active"]:
+            # the registry still says active but the run's own record says otherwise (its process is gone:
+            # crashed); the registry learns it at the next `runs status` (the dashboard writes nothing)
+            row["status"] = meta_status if meta_status and meta_status not in RUN_ACTIVE else "ended"
         if row["status"] == "starting" and row["events"] and row["active"]:
             row["status"] = "running"  # it has logged events: it started (the registry is told later, if ever)
         row["status_note"] = rec.status_note if rec else ""

@@ -76,6 +76,7 @@ class RunIndex:
         if hit is None or hit[0] != (sig, active):
             row = summary_row(meta, fold, active)
             row["newest_ns"] = parse_ts_ns(row["last_event"]) or parse_ts_ns(row["started_at"])
+            row["meta_status"] = meta.get("status")
             hit = self._rows[name] = ((sig, active), row)
         return dict(hit[1])
 

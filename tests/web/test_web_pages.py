@@ -142,3 +142,28 @@ def test_divergence_page_says_what_is_missing(client):
 def test_static_files(client, path):
     r = client.get(path)
     assert r.status_code == 200 and len(r.content) > 100
+
+
+def test_runs_table_follows_new_events_new_runs_and_status_changes(client, desk):
+    import json
+
+    from peaktrade.monitor.synthetic import make_events, write_run
+
+    live = desk["root"] / "live_runs"
+    run = "shadow_20260101_000001_aaaaaa"
+    assert re.search(rf'data-run-id="{run}">.*?<td class="n">40</td>', client.get("/runs").text, re.S)
+    last = json.loads((live / run / "events.jsonl").read_text().splitlines()[-1])
+    with open(live / run / "events.jsonl", "a") as fh:
+        for k in (1, 2):
+            fh.write(json.dumps({**last, "step": last["step"] + k, "equity": 9_000.0}) + "\n")
+    html = client.get("/runs").text
+    assert re.search(rf'data-run-id="{run}">.*?<td class="n">42</td>.*?9,000.00', html, re.S)
+    from datetime import UTC, datetime
+
+    write_run(live, "shadow_20260101_000005_eeeeee", make_events(3, start=datetime.now(UTC)),
+              meta={"status": "running"})
+    assert 'data-run-id="shadow_20260101_000005_eeeeee"' in client.get("/runs").text
+    meta = json.loads((live / run / "meta.json").read_text())
+    (live / run / "meta.json").write_text(json.dumps({**meta, "status": "crashed"}))
+    html = client.get("/runs").text
+    assert f'<tr class=" status-crashed" data-run-id="{run}"' in html  # meta.json says so; not stale: not active
