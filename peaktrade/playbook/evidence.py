@@ -46,6 +46,7 @@ def incident_facts(records: list[dict[str, Any]]) -> dict[str, Any]:
     started = next((r for r in records if r.get("type") == "play_started"), {})
     finished = [r for r in records if r.get("type") == "step_finished"]
     run_ids: list[str] = []
+    pids: list[int] = []  # processes of the desk no registry knew (processes.stop)
     cancelled = closed = 0
     paused = ""
     for rec in finished:
@@ -54,6 +55,7 @@ def incident_facts(records: list[dict[str, Any]]) -> dict[str, Any]:
             run_ids += _strings(data.get(key))
         if isinstance(data.get("run"), dict):
             run_ids += _strings(data["run"].get("run_id"))
+        pids += [p for p in data.get("signalled") or [] if isinstance(p, int) and p not in pids]
         if isinstance(data.get("cancelled"), int):
             cancelled += data["cancelled"]
         if isinstance(data.get("orders"), list) and "account" in data:  # orders.liquidate
@@ -72,6 +74,7 @@ def incident_facts(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "reason": str(params.get("reason") or ""),
         "run_ids": sorted(set(run_ids)),
+        "processes_signalled": pids,
         "orders_cancelled": cancelled,
         "positions_closed": closed,
         "timeline": {"detected": started.get("ts", ""), "paused": paused, "analysed": "",

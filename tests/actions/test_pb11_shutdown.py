@@ -102,6 +102,7 @@ def test_emergency_kills_it_informs_the_owner_and_opens_a_prefilled_incident(des
     assert "| Severity | high |" in text and "Reason given: stubborn run_ script" in text
     assert "`force-kill` | succeeded" in text  # the timeline from the journal
     assert "| Paused | 20" in text and "| Detected | 20" in text  # when the play began and when it stopped them
+    assert f"- Other processes of the desk stopped (no run id): pid {stubborn.pid}" in text
     assert "[CRITICAL] playbook:shutdown-emergency" in (desk / "logs" / "alerts.log").read_text()
     listed = _cli(desk, "incident", "list", "--open")
     assert listed.returncode == 0 and "shutdown-emergency" in listed.stdout and "high" in listed.stdout
