@@ -18,8 +18,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-ORDER = ["cli", "interpreter", "risk", "runlog", "session", "exchange", "alerts", "monitor"]
-FIGURES = ["cli", "interpreter", "risk", "runtime", "exchange", "monitor-alerts"]
+ORDER = ["cli", "interpreter", "risk", "runlog", "session", "exchange", "alerts", "monitor", "web"]
+FIGURES = ["cli", "interpreter", "risk", "runtime", "exchange", "monitor-alerts", "web"]
 
 HEADER = """# Benchmarks
 
@@ -36,6 +36,7 @@ Timing assertions do not belong in tests: these scripts are where the bars are c
 | run-log append ≥ 100,000 events/s; no acknowledged event lost on SIGKILL | Run logs and sessions |
 | `monitor overview`, 1,000 runs × 10,000 events ≤ 1 s; `alerts run-rules`, 1,000,000 events ≤ 0.5 s \
 | Monitor and alerts |
+| dashboard: a page with 1,000 runs ≤ 150 ms, `/metrics` ≤ 200 ms (DESIGN 12) | Dashboard |
 
 """
 
