@@ -108,7 +108,7 @@ def test_playbooks_list_and_show(cli):
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0 and SHIPPED <= set(rows)
     assert rows["health-check"] == {"name": "health-check", "runbook": 6, "stage": "any",
-                                    "title": "Daily system health check", "steps": 7}
+                                    "title": "Daily system health check", "steps": 8}
     code, out, _ = cli("--root", str(REPO), "playbooks", "list")
     assert code == 0 and out.splitlines()[0].split() == ["NAME", "RUNBOOK", "STAGE", "STEPS", "TITLE"]
     assert any(line.split()[:4] == ["shutdown", "5", "any", "7"] for line in out.splitlines())
