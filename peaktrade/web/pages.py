@@ -38,13 +38,13 @@ class Pages:
 
         partial = request.headers.get("hx-request") == "true" and request.method == "GET"
         ctx = {"request": request, "partial": partial, "poll": POLL_SECONDS, "path": request.url.path,
-               "csrf": self.security.csrf_for(request.state.csrf_cookie), **context}
+               "csrf": self.security.csrf_for(request.state.csrf_cookie), **context}  # poll=0: a static page
         if not partial:
             ctx["banner"] = data.banner(self.root)
         return HTMLResponse(self.env.get_template(template).render(ctx), status_code=status)
 
     def _error(self, request: Any, status: int, message: str) -> Any:
-        return self._page(request, "error.html", status=status, message=message, title=f"error {status}")
+        return self._page(request, "error.html", status=status, message=message, title=f"error {status}", poll=0)
 
     async def not_found(self, request: Any, exc: Any) -> Any:
         if not hasattr(request.state, "csrf_cookie"):
@@ -77,7 +77,9 @@ class Pages:
             view = rundata.divergence_view(self.root, run_id)
         except PeakTradeError as exc:
             return self._error(request, 404, exc.message)
-        return self._page(request, "divergence.html", title=f"Backtest vs run {run_id}", run_id=run_id, view=view)
+        # not polled: it runs a backtest (seconds); reload the page to recompute
+        return self._page(request, "divergence.html", title=f"Backtest vs run {run_id}", run_id=run_id, view=view,
+                          poll=0)
 
     def alerts(self, request: Any) -> Any:
         return self._page(request, "alerts.html", title="Alerts", alerts=data.alerts(self.root))
@@ -97,7 +99,8 @@ class Pages:
         text = data.read_report(base, name) if base is not None else None
         if text is None:
             return self._error(request, 404, f"no report {kind}/{name}")
-        return self._page(request, "report.html", title=name, kind=kind, name=name, html=render_markdown(text))
+        return self._page(request, "report.html", title=name, kind=kind, name=name, html=render_markdown(text),
+                          poll=0)
 
     def incidents(self, request: Any) -> Any:
         return self._page(request, "incidents.html", title="Incidents", incidents=data.incidents(self.root))
@@ -126,7 +129,7 @@ class Pages:
 
     def kill_switch(self, request: Any, *, status: int = 200, message: str = "") -> Any:
         return self._page(request, "kill_switch.html", status=status, title="Kill switch", message=message,
-                          engaged=request.query_params.get("engaged") == "1")
+                          engaged=request.query_params.get("engaged") == "1", poll=0)
 
     def metrics(self, request: Any) -> Any:
         from starlette.responses import Response

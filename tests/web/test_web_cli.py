@@ -58,3 +58,29 @@ def test_loopback_names():
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "10.0.0.1", "example.com", "::"))
+
+
+def test_only_the_serve_command_imports_the_dashboard_and_the_dashboard_reaches_no_order_path():
+    """Static check over the sources (import-linter's contracts live with the core layers)."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parents[2] / "peaktrade"
+
+    def imports(path: Path) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+        return names
+
+    users = sorted(str(p.relative_to(pkg)) for p in pkg.rglob("*.py")
+                   if "web" not in p.relative_to(pkg).parts[:1]
+                   and any(n == "peaktrade.web" or n.startswith("peaktrade.web.") for n in imports(p)))
+    assert users == ["cli/serve.py"]
+    forbidden = ("peaktrade.gateway", "peaktrade.actions", "peaktrade.exchange", "peaktrade.runtime.orchestrator")
+    reached = sorted(f"{p.name}: {n}" for p in (pkg / "web").rglob("*.py") for n in imports(p)
+                     if n.startswith(forbidden))
+    assert reached == []

@@ -167,3 +167,12 @@ def test_runs_table_follows_new_events_new_runs_and_status_changes(client, desk)
     (live / run / "meta.json").write_text(json.dumps({**meta, "status": "crashed"}))
     html = client.get("/runs").text
     assert f'<tr class=" status-crashed" data-run-id="{run}"' in html  # meta.json says so; not stale: not active
+
+
+def test_static_pages_do_not_poll(client, desk):
+    assert 'hx-trigger="every 3s"' in client.get("/approvals").text.split('id="content"')[1][:120]
+    for path in ("/runs/testnet_20260101_000003_cccccc/divergence", "/kill-switch", "/runs/nope",
+                 f"/reports/incidents/2026-01-01_health-check_{desk['play_id']}.md"):
+        html = client.get(path).text
+        assert '<main id="content">' in html, path  # the banner still polls by itself
+        assert 'id="banner" hx-get="/banner"' in html
