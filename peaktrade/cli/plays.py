@@ -59,16 +59,24 @@ def show_cmd(
     play_id: str = typer.Argument(..., metavar="PLAY_ID"),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Steps, statuses and journal integrity of one play (exit 1 if the journal is TAMPERED)."""
+    """Steps, statuses and journal integrity of one play: chain, head seal and the desk state's records
+    (exit 1 if the journal is TAMPERED)."""
     from peaktrade.cli import _common
     from peaktrade.errors import UsageError
     from peaktrade.playbook.journal import journal_path
+    from peaktrade.playbook.seal import verify_play
 
     root = _common.root()
     path = journal_path(root.plays_dir, play_id)
     if not path.is_file():
         raise UsageError(f"no play {play_id!r} (no {root.rel(path)})")
     check, view, row = _summary(path)
+    # the chain alone accepts a rebuilt, cut or extended journal: the seal and the desk records decide
+    sealed = verify_play(root, play_id)
+    if check.ok and not sealed.ok:
+        check.ok, check.problems = False, sealed.problems
+        row["integrity"] = f"TAMPERED ({', '.join(sealed.findings)})"
+    row["seal"] = sealed.signature
     steps = [{k: s.get(k) for k in ("step", "title", "kind", "effect", "status", "who", "when", "duration",
                                     "summary", "answer", "note")} for s in view["steps"]]
     if json_out:
@@ -80,7 +88,7 @@ def show_cmd(
         print(f"outcome: {row['outcome']}" + (f" - {view['reason']}" if view["reason"] else ""))
         for s in steps:
             print(f"  {s['status']:<10} {s['step']}  {s['title']}" + (f" - {s['summary']}" if s["summary"] else ""))
-        print(f"journal integrity: {row['integrity']} ({root.rel(path)})")
+        print(f"journal integrity: {row['integrity']} ({root.rel(path)}); head seal: {sealed.signature}")
         for p in check.problems:
             print(f"  {p}")
     if not check.ok:

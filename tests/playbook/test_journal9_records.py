@@ -86,6 +86,9 @@ def test_truncation_is_detected_and_refused(failed_play, capsys):
     code, res = _verify(root, capsys, play_id)
     assert code == 1 and res["findings"] == ["truncated"]
     _resume_refused(root, capsys, play_id, "truncated")
+    capsys.readouterr()
+    assert cli(root, "plays", "show", play_id) == 1  # show no longer says the journal is fine
+    assert "journal integrity: TAMPERED (truncated)" in capsys.readouterr().out
 
 
 def test_a_rebuilt_chain_is_detected_and_refused(failed_play, capsys):
