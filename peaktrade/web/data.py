@@ -18,6 +18,7 @@ from peaktrade.desk import open_desk
 from peaktrade.desk.killswitch import read_kill_switch
 from peaktrade.desk.store import RUN_ACTIVE
 from peaktrade.errors import PeakTradeError
+from peaktrade.monitor.crashed import CRASHED, read_ack
 from peaktrade.policy.gate import check_live_gate
 from peaktrade.policy.stages import current_stage, load_stage_policy
 from peaktrade.root import Root
@@ -101,7 +102,8 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
         error = ""
     except Exception as exc:  # noqa: BLE001 - the runs' own files still show; meta.json decides "active"
         registry, error = {}, _error(exc)
-    rows = index_for(root).rows(root, {k: r.active for k, r in registry.items()} if not error else None)
+    index = index_for(root)
+    rows = index.rows(root, {k: r.active for k, r in registry.items()} if not error else None)
     minutes = _policy_view(root)["stale_minutes"]
     limit_ns = int(minutes * 60 * 1e9)
     now_ns = int(now.timestamp() * 1e9)
@@ -116,6 +118,8 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
         if row["status"] == "starting" and row["events"] and row["active"]:
             row["status"] = "running"  # it has logged events: it started (the registry is told later, if ever)
         row["status_note"] = rec.status_note if rec else ""
+        # crashed and lost runs stay flagged until someone ran `peaktrade runs ack` (monitor.crashed)
+        row["attention"] = row["status"] in CRASHED and read_ack(index.run_dir(row["run_id"])) is None
         newest = row.pop("newest_ns")
         row["stale"] = bool(row["active"] and newest is not None and now_ns - newest > limit_ns)
     return {"rows": rows, "error": error, "stale_minutes": minutes}

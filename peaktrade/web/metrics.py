@@ -54,6 +54,10 @@ def _families(root: Root) -> Iterator[Any]:
     for status, n in sorted(counts.items()):
         by_status.add_metric([status], float(n))
     yield by_status
+    attention = GaugeMetricFamily("peaktrade_runs_needing_attention", "Crashed or lost runs nobody acknowledged "
+                                  "(peaktrade runs ack).")
+    attention.add_metric([], float(sum(1 for r in rows if r["attention"])))
+    yield attention
 
     firing = data.firing_alerts(root)["rows"]
     alerts = GaugeMetricFamily("peaktrade_alerts_firing", "Alerts firing, by severity.", labels=["severity"])

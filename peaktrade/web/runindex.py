@@ -80,6 +80,9 @@ class RunIndex:
             hit = self._rows[name] = ((sig, active), row)
         return dict(hit[1])
 
+    def run_dir(self, run_id: str) -> Path:
+        return self._dirs[run_id]
+
     def orders_blocked(self, run_id: str) -> float:
         """Blocked orders over the run's events (what ``monitor run`` sums), recomputed when its files change;
         for a run of the last ``rows`` call."""

@@ -30,6 +30,7 @@ def test_metrics_parse_and_carry_the_desk(client, desk):
     assert _value(fams["peaktrade_runs"], status="lost") == 1
     assert _value(fams["peaktrade_runs"], status="running") == 2
     assert _value(fams["peaktrade_runs"], status="completed") == 1  # not registered: meta.json says
+    assert _value(fams["peaktrade_runs_needing_attention"]) == 1  # the lost one
     assert _value(fams["peaktrade_alerts_firing"], severity="CRITICAL") == 1
     assert _value(fams["peaktrade_alerts_firing"], severity="WARNING") == 0  # the WARNING one is resolved
     assert _value(fams["peaktrade_kill_switch_state"]) == 0

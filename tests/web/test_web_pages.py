@@ -18,6 +18,8 @@ def test_runs_page_shows_active_ended_stale_and_lost_runs(client):
     assert fresh and "stale" not in fresh.group(1)
     assert 'class=" status-lost" data-run-id="shadow_20260101_000004_dddddd"' in html
     assert "process gone" in html
+    lost = html.split('data-run-id="shadow_20260101_000004_dddddd"')[1].split("</tr>")[0]
+    assert "needs attention" in lost and "peaktrade runs ack --run-id shadow_20260101_000004_dddddd" in lost
     assert client.get("/").text.count("data-run-id=") == 4
 
 
@@ -167,6 +169,9 @@ def test_runs_table_follows_new_events_new_runs_and_status_changes(client, desk)
     (live / run / "meta.json").write_text(json.dumps({**meta, "status": "crashed"}))
     html = client.get("/runs").text
     assert f'<tr class=" status-crashed" data-run-id="{run}"' in html  # meta.json says so; not stale: not active
+    assert "needs attention" in html.split(f'data-run-id="{run}"')[1].split("</tr>")[0]
+    (live / run / "ack.json").write_text(json.dumps({"by": "alice", "note": "seen"}))
+    assert "needs attention" not in client.get("/runs").text.split(f'data-run-id="{run}"')[1].split("</tr>")[0]
 
 
 def test_static_pages_do_not_poll(client, desk):
