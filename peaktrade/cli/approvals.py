@@ -104,14 +104,14 @@ def verify(request_id: str = typer.Argument(..., help="The request id."),
     from peaktrade.cli import _common
     from peaktrade.errors import BlockedError
     from peaktrade.policy.approvals import default_person, describe_subject, load_request
-    from peaktrade.policy.verify import check, verify_frame
+    from peaktrade.policy.verify import check, current_subject, verify_frame
 
     root = _common.root()
     doc = load_request(root, request_id)
     frame = verify_frame(root, doc, play_params)
     who = default_person(operator)
     try:
-        record = check(root, doc, frame=frame, subject=None if frame else doc["request"]["subject"],
+        record = check(root, doc, frame=frame, subject=None if frame else current_subject(root, doc),
                        token=play_id, operator=who)
     except BlockedError as exc:
         if as_json:

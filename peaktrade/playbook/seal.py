@@ -99,10 +99,15 @@ def seal(root: Root, play_id: str, *, outcome: str, operator: str, identity: dic
     data = _payload(play_id, row.records, str(row.head))
     sig: dict[str, Any] = {"play_id": play_id, "seq": row.records, "head": row.head,
                            "signed_at": utc_iso((clock or SYSTEM_CLOCK).now())}
+    proof = None
     if identity is not None:
         from peaktrade.policy.identity import prove
 
-        proof = prove(root, operator, data, key, what="operator")
+        try:
+            proof = prove(root, operator, data, key, what="operator")
+        except PeakTradeError as exc:  # e.g. the agent went away: the head is still sealed, with the desk key
+            sig["ssh_failed"] = exc.message
+    if proof is not None:
         sig.update(method="ssh", signer=proof.name, fingerprint=proof.fingerprint, signature=proof.signature)
     else:
         desk = desk_key(create=True) or b""

@@ -320,7 +320,7 @@ def verify_frame(root: Root, doc: dict[str, Any], play_params: list[str]) -> dic
     if subj.get("kind") != "playbook":
         if play_params:
             raise UsageError("--play-params only applies to playbook requests")
-        return None
+        return None  # see current_subject
     if not play_params:
         return _own_frame(root, subj)
     from peaktrade.hashing import playbook_hash
@@ -330,3 +330,22 @@ def verify_frame(root: Root, doc: dict[str, Any], play_params: list[str]) -> dic
     pb = load_playbook(root, str(subj.get("playbook")))
     return {"playbook": pb.name, "playbook_hash": playbook_hash(root, pb.name),
             "params": resolve_params(pb, split_assignments(play_params))}
+
+
+def current_subject(root: Root, doc: dict[str, Any]) -> dict[str, Any]:
+    """What a non-playbook request must equal now: the current engagement, or the current transition."""
+    from peaktrade.errors import PeakTradeError
+
+    subj = doc["request"].get("subject") or {}
+    try:
+        if subj.get("kind") == "kill_switch":
+            from peaktrade.policy.killswitch import KillSwitch
+
+            return {"kind": "kill_switch", "engaged_since": KillSwitch(root).status().engaged_since}
+        if subj.get("kind") == "stage_promotion":
+            from peaktrade.policy.promote import promotion_subject
+
+            return promotion_subject(root, str(subj.get("to")))
+    except PeakTradeError as exc:
+        return {"kind": subj.get("kind"), "unavailable": exc.message}
+    return subj

@@ -123,3 +123,19 @@ def test_live_gate_for_request_reverifies_the_stored_request(aroot, keys, cli, s
     set_yaml("stages", "enabled: true", "enabled: false")
     why = live_gate_for_request(aroot, rid, play_id="p-1")
     assert why.startswith("live gate closed: live.enabled is not true") and "no valid live_activation" in why
+
+
+def test_verify_of_a_release_checks_the_current_engagement(aroot, keys, cli):
+    assert cli("kill-switch", "engage", "--reason", "drill", "--operator", "bob")[0] == 0
+    code, out = cli("approvals", "request", "--decision", "kill_switch_release", "--kill-switch",
+                    "--requester", "bob", "--json")
+    rid = json.loads(out)["id"]
+    for n in ("alice", "erin"):
+        assert cli("approvals", "sign", rid, "--as", n, "--key", str(keys[n]))[0] == 0
+    assert cli("approvals", "verify", rid, "--operator", "bob")[0] == 0
+    from peaktrade.desk import open_desk
+
+    # a later engagement: the request was signed for the earlier one
+    open_desk(aroot).engage(reason="again", by="bob", at="2099-01-01T00:00:00Z")
+    code, out = cli("approvals", "verify", rid, "--operator", "bob")
+    assert code == 3 and "was signed for" in out
