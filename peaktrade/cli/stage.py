@@ -53,6 +53,8 @@ def promote(to: str = typer.Option(..., "--to", help="The next stage."),
             operator: str = typer.Option(None, "--operator", help="Who (default: $PEAKTRADE_OPERATOR)."),
             yes: bool = typer.Option(False, "--yes", help="Tick every checklist item without asking (the items are "
                              "attested by the approval's signers, who signed them with the request)."),
+            key: str = typer.Option(None, "--key", envvar="PEAKTRADE_KEY",
+                                    help="Your private SSH key: proves who promotes (default: ssh-agent)."),
             as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Promote to the next stage: evidence, checklist confirmed, approval verified, checklist rendered, recorded."""
     from peaktrade.cli import _common
@@ -60,7 +62,7 @@ def promote(to: str = typer.Option(..., "--to", help="The next stage."),
     from peaktrade.policy.promote import promote as do_promote
 
     result = do_promote(_common.root(), to, operator=default_person(operator), request_id=request_id,
-                        confirm=_confirmer(yes), via_yes=yes)
+                        confirm=_confirmer(yes), via_yes=yes, key=key)
     if as_json:
         _common.print_json(result)
         return

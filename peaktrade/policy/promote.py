@@ -83,12 +83,13 @@ def promotion_subject(root: Root, to: str) -> dict[str, Any]:
 
 
 def promote(root: Root, to: str, *, operator: str, request_id: str | None,
-            confirm: Callable[[str], bool], clock: Clock = SYSTEM_CLOCK, via_yes: bool = False) -> dict[str, Any]:
+            confirm: Callable[[str], bool], clock: Clock = SYSTEM_CLOCK, via_yes: bool = False,
+            key: str | None = None) -> dict[str, Any]:
     """``confirm(item)`` asks the operator about each checklist item; one "no" blocks the promotion. The
     items are also signed, as part of the approval's subject, by the approval's signers."""
     from peaktrade.fsutil import atomic_write_text
     from peaktrade.hashing import policies_hash
-    from peaktrade.policy.approvals import list_requests, verify_request
+    from peaktrade.policy.approvals import list_requests, load_request, verify_request
     from peaktrade.templating import render_template_file
 
     if to not in STAGES:
@@ -113,17 +114,29 @@ def promote(root: Root, to: str, *, operator: str, request_id: str | None,
                                details=[f"peaktrade approvals request --decision {t.decision} --stage-to {to}",
                                         "then: peaktrade approvals sign REQUEST_ID --as NAME --key KEY"])
         request_id = found[0]["request"]["id"]
+    from peaktrade.hashing import canonical_json
+    from peaktrade.policy.identity import prove
+    from peaktrade.policy.verify import check
+
+    # the approval is checked first (its refusal is the useful message), then the operator proves who
+    # they are with their key, and only then is the approval bound
+    check(root, load_request(root, request_id), subject=subject, token=f"stage-promotion {cur}->{to}",
+          operator=operator, clock=clock)
+    proof = prove(root, operator, canonical_json({"purpose": "stage promotion", "request_id": request_id,
+                                                  "from": cur, "to": to}).encode("utf-8"), key)
     record = verify_request(root, request_id, decision=t.decision, subject=subject,
                             token=f"stage-promotion {cur}->{to}", requester=operator, clock=clock)
     now = clock.now()
     text = render_template_file(TEMPLATE, {
         "transition": t, "evidence": ev, "approval": record.to_dict(), "operator": operator, "via_yes": via_yes,
+        "operator_key": proof.fingerprint,
         "date": utc_iso(now), "root": str(root.path), "policies_hash": policies_hash(root),
         "live_enabled": policy.live_enabled})
     checklist = root.checklists_dir / f"{now:%Y-%m-%d}_stage-promotion_{cur}-to-{to}_{record.request_id}.md"
     atomic_write_text(checklist, text)
     previous = read_stage_record(root) or {"stage": cur, "history": []}
-    entry = {"stage": to, "since": utc_iso(now), "by": operator, "from": cur, "request_id": record.request_id,
+    entry = {"stage": to, "since": utc_iso(now), "by": operator, "by_key": proof.fingerprint, "from": cur,
+             "request_id": record.request_id,
              "checklist": root.rel(checklist)}
     history = [*previous.get("history", []), entry]
     write_stage_record(root, {**entry, "history": history})

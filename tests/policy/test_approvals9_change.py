@@ -97,6 +97,7 @@ def test_stage_promote_to_live_is_the_only_way_the_gate_sees_live(aroot, keys, c
     assert "not live" not in gate.check_live_gate(aroot, approvals={}).message
     checklist = next(aroot.checklists_dir.glob("*stage-promotion_testnet-to-live*.md")).read_text()
     assert "signed by alice and erin as part of the approval; ticked via --yes by bob" in checklist
+    assert "**Promoted by:** bob (key `SHA256:" in checklist  # the promoter proved who they are
 
 
 def test_live_gate_for_request_reverifies_the_stored_request(aroot, keys, cli, set_yaml):
