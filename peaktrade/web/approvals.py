@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime
+import time
 from typing import Any
 
-from peaktrade.desk import open_desk
 from peaktrade.errors import PeakTradeError
 from peaktrade.policy import approvals as ap
-from peaktrade.policy.roles import Roles, best_assignment, load_roles
+from peaktrade.policy.roles import Roles, load_roles
 from peaktrade.policy.sshsig import NAMESPACE
+from peaktrade.policy.verify import status_row
 from peaktrade.redact import redact
 from peaktrade.root import Root
-from peaktrade.web.data import now_utc
 
 
 def fingerprint(public_key: str) -> str:
@@ -32,37 +31,25 @@ def signers(roles: Roles) -> list[dict[str, Any]]:
                                                        for k in p.keys]} for p in roles.people.values()]
 
 
-def _slots(doc: dict[str, Any], roles: Roles) -> dict[str, Any]:
-    """Which of the decision's signer slots the signatures fill (requester excluded unless allowed)."""
-    req = doc["request"]
-    try:
-        spec = roles.decision(req["decision"])
-    except Exception:  # noqa: BLE001 - a decision no longer in roles.yaml: nothing can fill it
-        return {"requires": [], "open": ["(decision not in policies/roles.yaml)"], "complete": False}
-    names = [s.get("name") for s in doc["signatures"]]
-    people = [roles.people[n] for n in names if n in roles.people
-              and (spec.allow_requester or n != req.get("requester"))]
-    filled, open_roles = best_assignment(spec.requires, people)
-    return {"requires": spec.requires, "open": open_roles, "complete": not open_roles,
-            "filled": [p.name if p else None for p in filled]}
+STATUS_TTL_S = 5.0  # each row runs ssh-keygen per signature: a page polled every 3 s re-verifies every 5 s
+_STATUS: dict[str, tuple[float, tuple[Any, ...], dict[str, Any]]] = {}
 
 
-def _row(root: Root, doc: dict[str, Any], roles: Roles) -> dict[str, Any]:
-    """One listing row: what the file says, the desk's record of its use, and the slots its signatures
-    fill. Not a verification (that is ``approvals verify``, run when a play binds it)."""
-    req = doc["request"]
+def _row(root: Root, doc: dict[str, Any]) -> dict[str, Any]:
+    """The listing row of ``approvals list``: ``verify.status_row``, the one verifier's answer (complete,
+    pending, used, expired, void and why), re-computed when the request file changed or after STATUS_TTL_S."""
+    rid = doc["request"]["id"]
     try:
-        used = open_desk(root).approval_use(req["id"]) or doc.get("used_by")
-    except PeakTradeError:
-        used = doc.get("used_by")
-    slots = _slots(doc, roles)
-    expired = now_utc() >= datetime.fromisoformat(str(req["expires_at"]).replace("Z", "+00:00"))
-    status = (f"used by {used.get('by')}" if isinstance(used, dict) else "used" if used else
-              "expired" if expired else "complete" if slots["complete"] else "pending")
-    return {"id": req["id"], "decision": req["decision"], "subject": ap.describe_subject(req["subject"]),
-            "requester": req.get("requester"), "created_at": req.get("created_at"),
-            "expires_at": req.get("expires_at"), "signed_by": [s.get("name") for s in doc["signatures"]],
-            "status": status, "slots": slots}
+        st = (ap.approvals_dir(root) / f"{rid}.json").stat()
+        sig: tuple[Any, ...] = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        sig = ()
+    hit = _STATUS.get(f"{root.path}/{rid}")
+    if hit is not None and hit[1] == sig and time.monotonic() - hit[0] < STATUS_TTL_S:
+        return hit[2]
+    row = status_row(root, doc)
+    _STATUS[f"{root.path}/{rid}"] = (time.monotonic(), sig, row)
+    return row
 
 
 def requests(root: Root) -> dict[str, Any]:
@@ -70,7 +57,7 @@ def requests(root: Root) -> dict[str, Any]:
         roles = load_roles(root)
     except Exception as exc:  # noqa: BLE001 - the page says why instead of failing
         return {"rows": [], "signers": [], "error": getattr(exc, "message", str(exc))}
-    rows = [_row(root, doc, roles) for doc in ap.list_requests(root)]
+    rows = [_row(root, doc) for doc in ap.list_requests(root)]
     return {"rows": redact(rows), "signers": signers(roles), "error": ""}
 
 
@@ -78,10 +65,14 @@ def request(root: Root, request_id: str) -> dict[str, Any]:
     """Raises UsageError/BlockedError for an unknown id (a 404 for the page)."""
     doc = ap.load_request(root, request_id)
     roles = load_roles(root)
-    row = _row(root, doc, roles)
-    slots = row["slots"]
+    row = _row(root, doc)
     text = ap.request_bytes(doc).decode("utf-8")
-    return {"row": row, "slots": slots, "bytes": text, "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    try:
+        requires = roles.decision(doc["request"]["decision"]).describe()
+    except PeakTradeError:
+        requires = "(decision not in policies/roles.yaml)"
+    return {"row": redact(row), "requires": requires, "bytes": text,
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "command": f"ssh-keygen -Y sign -n {NAMESPACE} -f ~/.ssh/id_ed25519 {request_id}.json",
             "signatures": [{k: s.get(k) for k in ("name", "fingerprint", "signed_at")} for s in doc["signatures"]],
             "signers": signers(roles), "request": doc["request"]}
@@ -89,4 +80,6 @@ def request(root: Root, request_id: str) -> dict[str, Any]:
 
 def upload(root: Root, request_id: str, name: str, signature: str) -> dict[str, Any]:
     """Verify and record an uploaded signature with the function ``approvals sign`` records with."""
-    return ap.add_signature(root, request_id, name=name, signature=signature)
+    doc = ap.add_signature(root, request_id, name=name, signature=signature)
+    _STATUS.pop(f"{root.path}/{request_id}", None)
+    return doc

@@ -3,9 +3,7 @@ an incident report, approval requests and people whose SSH keys are real (made h
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
 import shutil
 import subprocess
 import warnings
@@ -48,19 +46,17 @@ def set_people(root: Path, keys: dict[str, str]) -> None:
     path.write_text(text)
 
 
-def write_request(root: Path, decision: str, subject: dict, *, requester: str = "bob",
+def write_request(root: Path, key: Path, *, requester: str = "bob",
                   expires_in: timedelta = timedelta(hours=2)) -> str:
-    """A request file as ``approvals request`` writes it. Written directly: the request command's
-    options are changing (requester keys) and these tests are about showing and signing one."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    rid = f"{decision.replace('_', '-')}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    req = {"version": 1, "id": rid, "decision": decision, "subject": subject, "policies_hash": "sha256:test",
-           "requester": requester, "created_at": now.isoformat().replace("+00:00", "Z"),
-           "expires_at": (now + expires_in).isoformat().replace("+00:00", "Z"), "nonce": secrets.token_hex(8)}
-    d = root / "var" / "approvals"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / f"{rid}.json").write_text(json.dumps({"request": req, "signatures": [], "used_by": None}, indent=2))
-    return rid
+    """A live_activation request for live-start-small, made as ``approvals request`` makes it (signed by the
+    requester's key)."""
+    from peaktrade.policy.approvals import create_request, playbook_subject
+    from peaktrade.root import Root
+
+    r = Root.resolve(root)
+    doc = create_request(r, "live_activation", playbook_subject(r, "live-start-small", {}), requester=requester,
+                         expires_in=expires_in, requester_key=key)
+    return doc["request"]["id"]
 
 
 def sign_file(key: Path, data: bytes, where: Path) -> str:
@@ -151,8 +147,7 @@ def desk(tmp_path: Path) -> dict:
     add_runs(root)
     add_alerts(root)
     play_id = add_play(root)
-    rid = write_request(root, "live_activation", {"kind": "playbook", "playbook": "live-start-small",
-                                                  "playbook_hash": "sha256:x", "params": {}})
+    rid = write_request(root, keys["bob"][0])
     return {"root": root, "keys": {n: k for n, (k, _) in keys.items()}, "play_id": play_id, "request": rid,
             "tmp": tmp_path}
 

@@ -58,8 +58,7 @@ def served(tmp_path):
     cfg.write_text(re.sub(r"(?m)^bar_seconds = .*$", "bar_seconds = 0.25", cfg.read_text(), count=1))
     keys = {n: keypair(tmp_path, n) for n in ("alice", "bob", "carol")}
     set_people(root, {n: pub for n, (_, pub) in keys.items()})
-    rid = write_request(root, "live_activation", {"kind": "playbook", "playbook": "live-start-small",
-                                                  "playbook_hash": "sha256:x", "params": {}})
+    rid = write_request(root, keys["bob"][0])
     port = _free_port()
     env = {**os.environ, "PEAKTRADE_WEB_TOKEN": ""}
     server = subprocess.Popen([sys.executable, "-m", "peaktrade", "--root", str(root), "serve", "--port", str(port)],

@@ -107,7 +107,7 @@ def test_approvals_list_and_request_detail(client, desk):
     rid = desk["request"]
     html = client.get("/approvals").text
     assert f'href="/approvals/{rid}"' in html and "live_activation" in html and "pending" in html
-    assert "owner, any" in html  # both slots still open
+    assert "missing an owner, another person" in html  # the reason `approvals list` gives
     for name in ("alice", "bob", "carol"):
         assert f"<td>{name}</td>" in html
     assert re.search(r"<code>ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}</code>", html)
