@@ -90,6 +90,10 @@ class _Checker:
                     self.error(("params", name, "enum", i), f"enum value {value!r} is not of type {ptype}")
             if "default" in spec and (why := value_problem(spec["default"], spec, "default")) is not None:
                 self.error(("params", name, "default"), why)
+            if spec.get("secret") is True and spec.get("default") not in (None, ""):
+                self.error(("params", name, "default"), "a secret param's default is readable in the playbook "
+                                                        "file (and its git history); pass it with -p instead",
+                           severity="warning")
 
     def check_guards(self) -> None:
         guards = self.data.get("guards")

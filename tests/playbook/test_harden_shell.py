@@ -101,3 +101,15 @@ def test_validate_rejects_a_template_in_a_sh_c_argv(root):
 def test_safe_shell_text_passes():
     assert shell_problem("echo {{ params.x }} | grep -c \"$(date)\" 'a b' ${HOME}") is None
     assert shell_problem("awk '{print $1}' {{ params.file }}") is None
+
+
+def test_a_secret_default_is_a_validation_warning(root):
+    write_playbook(root, "sdef", """
+        params:
+          pin: {type: string, secret: true, default: "s3cr3t-value"}
+        steps:
+          - {id: s, title: t, effect: read, manual: m}
+        """)
+    res = cli_proc(root, "validate", str(root.playbook_file("sdef")))
+    assert res.returncode == 0
+    assert "$.params.pin.default: a secret param's default is readable" in res.stdout and "[warning]" in res.stdout

@@ -2,7 +2,8 @@
 
 Every generated file must give located problems: no traceback, no internal error, bounded output.
 The checks run in-process on ``validate_files`` (the code behind ``peaktrade validate``) to keep the
-suite within ~30 s; one CLI round at the end checks the process boundary on a few of the worst shapes.
+suite within ~20-30 s (200 examples per file kind); one CLI round at the end checks the process
+boundary on a few of the worst shapes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from peaktrade.root import Root
 from peaktrade.validation import validate_files
 
 REPO = Path(__file__).resolve().parents[2]
-SETTINGS = settings(max_examples=400, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 MAX_OUT = 20_000  # characters of problems per file
 
@@ -78,12 +79,14 @@ def _check(root: Root, rel: str, data: str | bytes) -> None:
         assert p.line >= 1 and p.col >= 1
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(text=_mutations())
 def test_malformed_playbooks_give_located_bounded_problems(root, text):
     _check(root, "playbooks/fuzz.yaml", text)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(text=_mutations())
 def test_malformed_policies_give_located_bounded_problems(root, text):
@@ -108,6 +111,7 @@ def _toml() -> st.SearchStrategy[str]:
         lambda b: b.decode("latin-1")))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(text=_toml())
 def test_malformed_config_gives_located_bounded_problems(root, text):
