@@ -49,6 +49,13 @@ _ACC = "account, cash, realized_pnl, fees, day, day_start_equity, halted_day, ha
 _ALERT = ("key", "rule", "run_id", "severity", "status", "message", "playbook", "first_fired", "last_notified",
           "resolved_at", "notifications")
 _PLAY = ("play_id", "playbook", "operator", "started_at", "outcome", "finished_at", "head", "records")
+# the account, its positions and its open intents, in one statement (read under the account's row lock)
+_RESERVE_READ = (f"SELECT {_ACC}, (SELECT COALESCE(json_agg(json_build_array(symbol, quantity, avg_price, mark)), "
+                 "'[]') FROM positions p WHERE p.account = a.account), (SELECT COALESCE(json_agg(json_build_array("
+                 f"{_INTENTS}) ORDER BY created_at), '[]') FROM intents i WHERE i.account = a.account AND "
+                 "i.status = ANY(%s)) FROM accounts a WHERE a.account = %s")
+_RESERVE_WRITE = (f"WITH added AS (INSERT INTO intents ({_INTENTS}) VALUES ({', '.join('%s' for _ in INTENT_COLUMNS)}) "
+                  "RETURNING account) UPDATE accounts SET version = version + 1 WHERE account = %s")
 IDLE_PROBE_S = 2.0  # a connection idle longer than this is probed before use (the server may have restarted)
 
 
@@ -379,15 +386,20 @@ class PostgresDesk(LedgerOps, ClusterOps):
 
     def reserve(self, intent: Intent, decide: Callable[[Ledger, list[Intent]], tuple[bool, Any]]) -> tuple[bool, Any]:
         with self._tx() as con:
-            # the account row lock serialises every reservation of this account, on every host
-            ledger = self._ledger(con, intent.account, lock=True)
-            if ledger is None:
+            # the account row lock serialises every reservation of this account, on every host; it is held
+            # for two round trips only (read all, write all) plus the commit. The read is its own statement:
+            # under READ COMMITTED a statement that waited for the lock would still see its older snapshot
+            with con.pipeline():  # lock, then read with a snapshot taken after the lock: one round trip
+                con.execute("SELECT 1 FROM accounts WHERE account = %s FOR UPDATE", (intent.account,))
+                row = con.execute(_RESERVE_READ, (list(INTENT_OPEN), intent.account)).fetchone()
+            if row is None:
                 return False, "account unknown to the desk ledger"
-            ok, info = decide(ledger, self._open(con, intent.account))
+            ledger = Ledger(*row[:8], version=row[8])
+            for sym, qty, avg, mark in row[9]:
+                ledger.positions[sym] = Position(sym, qty, avg, mark)
+            ok, info = decide(ledger, [Intent(*i) for i in row[10]])
             if ok:
-                con.execute(f"INSERT INTO intents ({_INTENTS}) VALUES ({_marks(len(INTENT_COLUMNS))})",
-                            [getattr(intent, c) for c in INTENT_COLUMNS])
-                con.execute("UPDATE accounts SET version = version + 1 WHERE account = %s", (intent.account,))
+                con.execute(_RESERVE_WRITE, [*(getattr(intent, c) for c in INTENT_COLUMNS), intent.account])
             return ok, info
 
     def get_intent(self, client_order_id: str) -> Intent | None:

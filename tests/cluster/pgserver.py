@@ -50,7 +50,8 @@ def find_problem() -> str | None:
 
 
 class PgServer:
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # benchmarks: fsync and synchronous commits as in production
         self.bindir = _bindir()
         assert self.bindir is not None
         self.dir = Path(tempfile.mkdtemp(prefix="peaktrade-pg-"))
@@ -74,8 +75,9 @@ class PgServer:
 
     def start(self) -> None:
         # fsync off: test data need not survive a power cut, and the machine's CPU and disk are shared
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses={self.listen} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses={self.listen} -c max_connections=300"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "server.log"), "-w", "-t", "60",
                   "start")
 

@@ -1,0 +1,230 @@
+"""Benchmark: a desk on several hosts on one PostgreSQL (DESIGN 11).
+
+Starts a PostgreSQL on loopback the way the cluster tests do (initdb/pg_ctl, as the postgres user
+under root), durable (fsync and synchronous_commit on), then measures:
+
+1. claim latency: one agent claiming queued runs one at a time, then three agents (processes)
+   claiming at once from one queue (``FOR UPDATE SKIP LOCKED``);
+2. kill-switch propagation across hosts: three "hosts" (processes) reading the switch the way an
+   order does (``kill_switch()``, LISTEN/NOTIFY watcher plus bounded poll) every millisecond; the
+   time from the engage's commit to each host seeing it, over repeated engagements;
+3. desk risk reservations per second from 50 concurrent sessions (processes, one connection each),
+   all on one account (the worst case: they serialise on its row lock), with the real risk decision.
+
+    .venv/bin/python bench/bench_cluster.py [--claims N] [--engagements N] [--sessions N] [--per-session N]
+                                            [--no-fsync]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "cluster"))
+
+from pgserver import PgServer, find_problem  # noqa: E402
+
+T0 = "2026-01-01T00:00:00Z"
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def ms(v: float) -> str:
+    return f"{v * 1000:.2f} ms"
+
+
+def queue(url: str, n: int, tag: str) -> None:
+    from peaktrade.desk.postgres import PostgresDesk
+    from peaktrade.desk.store import RunRecord
+
+    store = PostgresDesk(url)
+    for i in range(n):
+        run_id = f"shadow_20260101_{tag}_{i:06x}"
+        store.add_run(RunRecord(run_id, "shadow", "ma", "BTC/EUR", "1m", "standard", created_at=f"{tag}{i:08d}"))
+        store.queue_run(run_id, host="")
+    store.close()
+
+
+def claimer(url: str, host: str, start, out) -> None:
+    from peaktrade.desk.postgres import PostgresDesk
+
+    store = PostgresDesk(url, host_id=host)
+    store.kill_switch()  # connected before the start
+    start.wait()
+    times, got = [], 0
+    while True:
+        t = time.perf_counter()
+        batch = store.claim_runs(host, limit=1, at=T0)
+        times.append(time.perf_counter() - t)
+        if not batch:
+            break
+        got += 1
+    out.put((host, got, times[:-1]))
+
+
+def bench_claims(url: str, n: int) -> list[str]:
+    queue(url, n, "000001")
+    ctx = mp.get_context("fork")
+    start, out = ctx.Event(), ctx.Queue()
+    p = ctx.Process(target=claimer, args=(url, "solo", start, out))
+    p.start()
+    start.set()
+    _, got, solo = out.get(timeout=600)
+    p.join()
+    queue(url, n, "000002")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=claimer, args=(url, f"h{i}", start, out)) for i in range(3)]
+    for q in procs:
+        q.start()
+    time.sleep(1.0)
+    t = time.perf_counter()
+    start.set()
+    parts = [out.get(timeout=600) for _ in procs]
+    wall = time.perf_counter() - t
+    for q in procs:
+        q.join()
+    contended = [x for _, _, ts in parts for x in ts]
+    total = sum(g for _, g, _ in parts)
+    return [f"one agent: {got} claims, p50 {ms(statistics.median(solo))}, p99 {ms(pct(solo, 99))}",
+            f"three agents at once: {total} claims (each exactly once: {total == n}), "
+            f"{', '.join(f'{h} {g}' for h, g, _ in parts)}; p50 {ms(statistics.median(contended))}, "
+            f"p99 {ms(pct(contended, 99))}; {total / wall:.0f} claims/s together"]
+
+
+def watcher(url: str, host: str, ready, stop, out) -> None:
+    from peaktrade.desk.postgres import PostgresDesk
+
+    store = PostgresDesk(url, host_id=host)
+    store.kill_switch()
+    store.kill_switch()  # the second read starts the LISTEN watcher, as in a session
+    time.sleep(0.3)
+    ready.set()
+    seen: dict[int, float] = {}
+    while not stop.is_set():
+        row = store.kill_switch()
+        if row.engagement not in seen:
+            seen[row.engagement] = time.time()
+        time.sleep(0.001)
+    out.put(seen)
+
+
+def bench_propagation(url: str, n: int) -> list[str]:
+    from peaktrade.desk.postgres import PostgresDesk
+
+    ctx = mp.get_context("fork")
+    stop, out = ctx.Event(), ctx.Queue()
+    readies = [ctx.Event() for _ in range(3)]
+    procs = [ctx.Process(target=watcher, args=(url, f"host-{i}", readies[i], stop, out)) for i in range(3)]
+    for p in procs:
+        p.start()
+    for r in readies:
+        r.wait(60)
+    store = PostgresDesk(url, host_id="engager")
+    committed: dict[int, float] = {}
+    for _ in range(n):
+        row = store.engage(reason="bench", by="bench", at=T0)
+        committed[row.engagement] = time.time()
+        time.sleep(0.2)
+    time.sleep(1.0)
+    stop.set()
+    seen = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join()
+    delays = [s[e] - t for s in seen for e, t in committed.items() if e in s]
+    missed = sum(1 for s in seen for e in committed if e not in s)
+    return [f"{n} engagements x 3 hosts: p50 {ms(statistics.median(delays))}, p99 {ms(pct(delays, 99))}, "
+            f"max {ms(max(delays))}; never seen: {missed}"]
+
+
+def session(url: str, idx: int, k: int, start, out) -> None:
+    from peaktrade.desk.postgres import PostgresDesk
+    from peaktrade.desk.store import Intent
+    from peaktrade.gateway.deskrisk import DeskRisk
+    from peaktrade.policy.limits import RiskLimits
+
+    store = PostgresDesk(url, host_id=f"s{idx}")
+    risk = DeskRisk(RiskLimits(max_total_exposure=1e12, max_symbol_exposure=1e12, max_order_notional=1e9))
+    store.kill_switch()
+    start.wait()
+    times, ok = [], 0
+    for j in range(k):
+        intent = Intent(f"s{idx}-{j}", "testnet", "BTC/EUR", "buy", 0.001, None, "market", f"run-{idx}", str(j))
+
+        def decide(ledger, open_intents):
+            d = risk.decide(ledger, open_intents, symbol="BTC/EUR", side="buy", quantity=0.001, price=None,
+                            mark=100.0)
+            return d.allowed, d
+
+        t = time.perf_counter()
+        ok += store.reserve(intent, decide)[0]
+        times.append(time.perf_counter() - t)
+    out.put((ok, times))
+
+
+def bench_reservations(url: str, sessions: int, k: int) -> list[str]:
+    from peaktrade.desk.postgres import PostgresDesk
+
+    PostgresDesk(url).ensure_account("testnet", cash=1e9)
+    ctx = mp.get_context("fork")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=session, args=(url, i, k, start, out)) for i in range(sessions)]
+    for p in procs:
+        p.start()
+    time.sleep(3.0)
+    t = time.perf_counter()
+    start.set()
+    parts = [out.get(timeout=900) for _ in procs]
+    wall = time.perf_counter() - t
+    for p in procs:
+        p.join()
+    total = sum(ok for ok, _ in parts)
+    lat = [x for _, ts in parts for x in ts]
+    return [f"{sessions} sessions x {k} reservations on one account: {total} accepted in {wall:.2f} s = "
+            f"{total / wall:.0f} reservations/s; per reservation p50 {ms(statistics.median(lat))}, "
+            f"p99 {ms(pct(lat, 99))}"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--claims", type=int, default=300)
+    ap.add_argument("--engagements", type=int, default=50)
+    ap.add_argument("--sessions", type=int, default=50)
+    ap.add_argument("--per-session", type=int, default=40)
+    ap.add_argument("--no-fsync", action="store_true", help="Compare: a server without fsync (never in production).")
+    args = ap.parse_args()
+    problem = find_problem()
+    if problem:
+        print(f"bench_cluster: skipped: {problem}")
+        return 0
+    from peaktrade.desk.postgres import PostgresDesk
+
+    server = PgServer(durable=not args.no_fsync)
+    try:
+        server.start()
+        url = server.url()
+        PostgresDesk(url).migrate(at=T0)
+        import os
+
+        print(f"PostgreSQL on loopback, {'no fsync' if args.no_fsync else 'durable commits'}; load average "
+              f"{os.getloadavg()[0]:.1f}")
+        for title, lines in (("claim latency", bench_claims(url, args.claims)),
+                             ("kill-switch propagation", bench_propagation(url, args.engagements)),
+                             ("risk reservations", bench_reservations(url, args.sessions, args.per_session))):
+            print(f"{title}:")
+            for line in lines:
+                print(f"  {line}")
+    finally:
+        server.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
