@@ -95,6 +95,7 @@ class Agent:
                 self.log(f"agent {self.host}: claimed {what}")
                 self.launched += 1
             self._watch_runs(store)
+            self._copy_plays(store)
             for rec in store.expire_agents(lost_after_s=self.lost_after_s, at=self._now()):
                 self._raise_lost(store, rec)
             store.kill_switch()  # pushes an engage made here while the store was unreachable
@@ -144,6 +145,24 @@ class Agent:
                 continue
             self._copied.add(rec.run_id)
             self.log(f"agent {self.host}: {rec.run_id}: {len(rows)} file(s) copied to {self._artifacts.url('')}")
+
+    def _copy_plays(self, store: DeskStore) -> None:
+        """Finished plays whose folder is on this host: their journals to object storage, once."""
+        if self._artifacts is None:
+            return
+        for play in store.list_plays(limit=50):
+            done = play.outcome is not None and (self.root.plays_dir / play.play_id).is_dir()
+            if not done or play.play_id in self._copied or play.play_id in self._copy_failed:
+                continue
+            if store.list_artifacts(play.play_id):
+                self._copied.add(play.play_id)
+                continue
+            try:
+                s3.upload_play(self.root, self._artifacts, store, play.play_id, host=self.host)
+                self._copied.add(play.play_id)
+            except PeakTradeError as exc:
+                self._copy_failed.add(play.play_id)  # said once; retried when the agent restarts
+                self.log(f"agent {self.host}: play {play.play_id}: {exc.message}")
 
     def _raise_lost(self, store: DeskStore, rec: RunRecord) -> None:
         now = self._now()

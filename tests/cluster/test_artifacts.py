@@ -103,6 +103,12 @@ def test_agent_copies_its_closed_runs_once(pg_deploy: Path, s3_server: str):
     store = open_desk(root)
     _closed_run(pg_deploy, store, "shadow_20260101_000003_abcdef", "h1")
     _closed_run(pg_deploy, store, "shadow_20260101_000004_abcdef", "h2")  # another host's: not ours to copy
+    from peaktrade.desk.store import PlayRow
+
+    play = pg_deploy / "var" / "plays" / "20260101-000000-abcdef"
+    play.mkdir(parents=True)
+    (play / "journal.jsonl").write_text('{"seq": 1}\n')
+    store.record_play(PlayRow(play.name, "shutdown", "alice", "2026-01-01T00:00:00Z", outcome="succeeded"))
     lines: list[str] = []
     agent = Agent(root, "h1", log=lines.append)
     agent.tick(store)
@@ -110,3 +116,5 @@ def test_agent_copies_its_closed_runs_once(pg_deploy: Path, s3_server: str):
     assert len(store.list_artifacts("shadow_20260101_000003_abcdef")) == 2
     assert store.list_artifacts("shadow_20260101_000004_abcdef") == []
     assert sum("copied" in line for line in lines) == 1
+    [journal] = store.list_artifacts(play.name)
+    assert journal.kind == "journal" and journal.url.endswith(f"/plays/{play.name}/journal.jsonl")
