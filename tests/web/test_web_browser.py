@@ -1,5 +1,5 @@
 """End to end in headless Chromium: a real `peaktrade serve` (uvicorn, free loopback port), a real shadow
-session started with `peaktrade runs start-shadow`, and the page driven over the DevTools protocol.
+session (`peaktrade session run` in its own process), and the page driven over the DevTools protocol.
 
 Screenshots of the main pages are kept under the test's tmp dir (and copied to $PEAKTRADE_SCREENSHOTS
 when set; docs/img/ holds two of them).
@@ -34,11 +34,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "peaktrade", "--root", str(root), *args], capture_output=True,
-                          text=True, timeout=timeout)
-
-
 def _wait_http(url: str, timeout: float = 60) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -65,16 +60,41 @@ def served(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_http(f"http://127.0.0.1:{port}/runs")
-        yield {"root": root, "url": f"http://127.0.0.1:{port}", "keys": {n: k for n, (k, _) in keys.items()},
-               "request": rid, "tmp": tmp_path}
+        served = {"root": root, "url": f"http://127.0.0.1:{port}", "keys": {n: k for n, (k, _) in keys.items()},
+                  "request": rid, "tmp": tmp_path}
+        yield served
     finally:
-        _cli(root, "runs", "stop", "--all")
+        session = served.get("session") if "served" in locals() else None
+        if session is not None and session.poll() is None:
+            session.terminate()  # SIGTERM: the session ends gracefully after the current bar
+            try:
+                session.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                session.kill()
+                session.wait(timeout=10)
         server.terminate()
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+def _start_session(served: dict) -> str:
+    """A real shadow session (`peaktrade session run`, until SIGTERM) in its own process; its run id."""
+    root = served["root"]
+    served["session"] = subprocess.Popen(
+        [sys.executable, "-m", "peaktrade", "--root", str(root), "session", "run", "--mode", "shadow",
+         "--profile", "standard", "--strategy", "ma_crossover", "--symbol", "BTC/EUR", "--timeframe", "1m"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        found = [p.name for p in (root / "live_runs").iterdir() if (p / "events.jsonl").is_file()]
+        if found:
+            return found[0]
+        assert served["session"].poll() is None, served["session"].stderr.read().decode()
+        time.sleep(0.1)
+    raise AssertionError("the session logged no event in 60 s")
 
 
 def _shots(tmp_path: Path) -> Path:
@@ -97,10 +117,7 @@ def test_dashboard_in_chromium(served):
         assert page.eval("document.querySelectorAll('tr[data-run-id]').length") == 0
 
         # a session starts while the page is open: htmx polling brings its row, no reload
-        out = _cli(root, "runs", "start-shadow", "--strategy", "ma_crossover", "--symbol", "BTC/EUR",
-                   "--timeframe", "1m", "--json")
-        assert out.returncode == 0, out.stderr
-        run_id = json.loads(out.stdout)["run_id"]
+        run_id = _start_session(served)
         page.eval("window.loadedOnce = true")  # survives polling, not a reload
         page.wait(f"document.querySelector('tr[data-run-id=\"{run_id}\"]') !== null", what="the run's row")
         assert page.eval("window.loadedOnce") is True
