@@ -47,7 +47,14 @@ def _row(root: Root, doc: dict[str, Any]) -> dict[str, Any]:
     hit = _STATUS.get(f"{root.path}/{rid}")
     if hit is not None and hit[1] == sig and time.monotonic() - hit[0] < STATUS_TTL_S:
         return hit[2]
-    row = status_row(root, doc)
+    try:
+        row = status_row(root, doc)
+    except PeakTradeError as exc:  # e.g. the desk state (where uses are recorded) is unreadable: say so
+        req = doc["request"]
+        return {"id": rid, "decision": req.get("decision"), "subject": ap.describe_subject(req.get("subject") or {}),
+                "requester": req.get("requester"), "created_at": req.get("created_at"),
+                "expires_at": req.get("expires_at"), "signed_by": [s.get("name") for s in doc["signatures"]],
+                "status": "unknown", "reason": exc.message, "used_by": None}
     _STATUS[f"{root.path}/{rid}"] = (time.monotonic(), sig, row)
     return row
 

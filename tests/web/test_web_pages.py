@@ -181,3 +181,20 @@ def test_static_pages_do_not_poll(client, desk):
         html = client.get(path).text
         assert '<main id="content">' in html, path  # the banner still polls by itself
         assert 'id="banner" hx-get="/banner"' in html
+
+
+def test_a_broken_desk_state_reads_engaged_and_every_page_still_renders(client, desk):
+    from peaktrade.desk import reset_cache
+
+    client.get("/runs")
+    path = desk["root"] / "var" / "desk.sqlite"
+    for extra in ("-wal", "-shm"):
+        (path.parent / (path.name + extra)).unlink(missing_ok=True)
+    path.unlink()
+    path.write_bytes(b"this is not a database" * 100)
+    reset_cache()
+    for page in ("/runs", "/alerts", "/plays", "/approvals", "/kill-switch", "/runs/shadow_20260101_000001_aaaaaa"):
+        r = client.get(page)
+        assert r.status_code == 200, (page, r.text[-500:])
+        assert "Kill switch: <strong>engaged</strong>" in r.text, page  # fail closed, as every order path reads it
+    assert "peaktrade_kill_switch_state 1.0" in client.get("/metrics").text
