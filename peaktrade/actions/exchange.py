@@ -31,7 +31,7 @@ def _exchange_failure(exc: Exception) -> ActionResult:
         description="Readiness check for a stage (config, mode, risk limits, exchange, credentials, "
                     "connectivity, kill switch, disk)")
 def readiness_check(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
-    from peaktrade.exchange.readiness import check_readiness
+    from peaktrade.ops.readiness import check_readiness
 
     report = check_readiness(ctx.root, args["stage"], clock=ctx.clock)
     summary = ("Readiness-Check PASSED" if report.passed else
@@ -80,7 +80,7 @@ def exchange_credentials(ctx: ActionContext, args: dict[str, Any]) -> ActionResu
     import os
 
     from peaktrade.config import load_config
-    from peaktrade.exchange.readiness import credential_names
+    from peaktrade.ops.readiness import credential_names
 
     config = load_config(ctx.root)
     mode = args.get("mode") or config.mode

@@ -42,7 +42,8 @@ def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.runtime import runlog
     from peaktrade.runtime.duplicates import refuse_duplicate
     from peaktrade.runtime.experiments import key_figures
-    from peaktrade.runtime.orchestrator import Orchestrator
+    from peaktrade.ops.readiness import require_ready
+    from peaktrade.runtime.orchestrator import Orchestrator, check_mode
     from peaktrade.runtime.runner import resolve_profile
 
     orch = Orchestrator(ctx.root, clock=ctx.clock)
@@ -67,6 +68,8 @@ def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
                                 blocked=True)
     refuse_duplicate(ctx.root, mode=args["mode"], profile=profile, strategy=args.get("strategy"),
                      symbol=args.get("symbol"), allow=bool(args.get("allow_duplicate")), flag="allow_duplicate: true")
+    check_mode(ctx.root, args["mode"])
+    require_ready(ctx.root, args["mode"], clock=ctx.clock)  # seed 10a.7, before the run exists
     rec = orch.start(args["mode"], profile=profile, strategy=args.get("strategy"), symbol=args.get("symbol"),
                      timeframe=args.get("timeframe"), notes=args.get("notes", ""), operator=ctx.operator,
                      play_id=ctx.play_id or "", step_key=step_key, approval_id=approval_id)

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         from peaktrade.cli import _common
         from peaktrade.config import load_config
         from peaktrade.errors import UsageError
-        from peaktrade.exchange.readiness import credential_names
+        from peaktrade.ops.readiness import credential_names
         from peaktrade.exchange.simulator import KrakenSimulator
 
         names = credential_names(load_config(_common.root()), "testnet")

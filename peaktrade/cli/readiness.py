@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
         """Check that a session of STAGE may start: prints 'Readiness-Check PASSED' or what to fix."""
         from peaktrade.cli import _common
         from peaktrade.errors import UsageError
-        from peaktrade.exchange.readiness import STAGES, check_readiness
+        from peaktrade.ops.readiness import STAGES, check_readiness
 
         if stage not in STAGES:
             raise UsageError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")

@@ -53,8 +53,7 @@ def check(symbol: str = typer.Option(..., "--symbol", help="e.g. BTC/EUR"),
     from peaktrade.cli import _common
     from peaktrade.config import load_config
     from peaktrade.errors import UsageError
-    from peaktrade.gateway import OrderRequest, open_gateway
-    from peaktrade.gateway.venues import PaperVenue
+    from peaktrade.gateway import DecideOnly, OrderRequest, open_gateway
     from peaktrade.policy.killswitch import read_kill_switch
     from peaktrade.policy.limits import load_risk_limits
     from peaktrade.policy.risk import format_blocked
@@ -67,7 +66,7 @@ def check(symbol: str = typer.Option(..., "--symbol", help="e.g. BTC/EUR"),
     config = load_config(root)
     mark = price if price is not None else _ticker_price(config, symbol)
     # the desk ledger of the stage's account, never another account's runs; nothing is reserved or sent
-    gateway = open_gateway(root, config, the_stage, client=PaperVenue(0, 0), limits=limits)
+    gateway = open_gateway(root, config, the_stage, venue=DecideOnly(), limits=limits)
     decision, _ = gateway.decide(OrderRequest(symbol, side, quantity, mark, "risk-check", "what-if", price=price))
     ledger = gateway.ledger()
     state_source = (f"desk ledger of the {gateway.account} account: cash {ledger.cash:,.2f}, "

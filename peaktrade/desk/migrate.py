@@ -43,7 +43,8 @@ def create_or_migrate(root: Root, path: Path) -> SqliteDesk:
             legacy = [n for n in LEGACY if (root.var_dir / n).exists()]
             if (root.var_dir / MARKER).exists() and not legacy:
                 raise DeskUnavailable(
-                    f"the desk state {root.rel(path)} is missing, but this desk had one ({root.rel(root.var_dir / MARKER)}):"
+                    f"the desk state {root.rel(path)} is missing, but this desk had one "
+                    f"({root.rel(root.var_dir / MARKER)}):"
                     " failing closed, every order is blocked",
                     details=["restore var/desk.sqlite from a backup, or recreate it with the kill switch engaged: "
                              "peaktrade desk migrate --recreate"])
@@ -171,7 +172,8 @@ def _import_kill_switch(path: Path, store: SqliteDesk) -> None:
         if not isinstance(data, dict) or data.get("state") not in KS_STATES:
             raise ValueError("no valid state")
     except (OSError, ValueError) as exc:
-        data = {"state": "KILLED", "reason": f"migrated from an unreadable var/kill-switch.json ({exc}); failing closed",
+        data = {"state": "KILLED",
+                "reason": f"migrated from an unreadable var/kill-switch.json ({exc}); failing closed",
                 "since": now, "by": "migration", "engaged_since": now}
     state = data["state"]
     with store._tx() as con:  # the row of a new store is replaced by the migrated one

@@ -418,7 +418,8 @@ class SqliteDesk(SqliteClusterOps):
     # -- approvals, alerts, plays ----------------------------------------------------------------------
     def bind_approval(self, request_id: str, *, by: str, at: str) -> str:
         with self._tx() as con:
-            con.execute("INSERT OR IGNORE INTO approval_use (request_id, by, at) VALUES (?, ?, ?)", (request_id, by, at))
+            con.execute("INSERT OR IGNORE INTO approval_use (request_id, by, at) VALUES (?, ?, ?)",
+                        (request_id, by, at))
             return con.execute("SELECT by FROM approval_use WHERE request_id = ?", (request_id,)).fetchone()[0]
 
     def approval_use(self, request_id: str) -> dict[str, Any] | None:

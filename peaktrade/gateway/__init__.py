@@ -9,12 +9,12 @@ from typing import Any
 from peaktrade.clock import SYSTEM_CLOCK, Clock
 from peaktrade.config import Config
 from peaktrade.gateway.core import Gateway, OrderOutcome, OrderRequest, account_for, client_order_id
-from peaktrade.gateway.venues import ExchangeVenue, PaperVenue, Venue
+from peaktrade.gateway.venues import DecideOnly, ExchangeVenue, PaperVenue, Venue
 from peaktrade.policy.limits import RiskLimits, load_risk_limits
 from peaktrade.root import Root
 
-__all__ = ["Gateway", "OrderOutcome", "OrderRequest", "account_for", "client_order_id", "open_gateway",
-           "paper_venue"]
+__all__ = ["DecideOnly", "Gateway", "OrderOutcome", "OrderRequest", "account_for", "client_order_id",
+           "open_gateway", "paper_venue"]
 
 STAGE_OF = {"shadow": "shadow", "paper": "shadow", "testnet": "testnet", "live": "live"}
 
@@ -25,15 +25,15 @@ def paper_venue(config: Config) -> PaperVenue:
 
 def open_gateway(root: Root, config: Config, mode: str, *, clock: Clock = SYSTEM_CLOCK,
                  log: logging.Logger | None = None, client: Any = None, limits: RiskLimits | None = None,
-                 live_gate: Callable[[], str | None] | None = None, skip_limits: bool = False) -> Gateway:
+                 live_gate: Callable[[], str | None] | None = None, skip_limits: bool = False,
+                 venue: Venue | None = None) -> Gateway:
     """The gateway for ``mode``'s account: paper fills for shadow, the exchange adapter otherwise.
 
     ``client`` is the exchange adapter to use (a session passes the one its feed reads from); ``limits``
     the limits pinned by a play (default: the stage's limits read now)."""
-    venue: Venue
-    if mode in ("shadow", "paper"):
+    if venue is None and mode in ("shadow", "paper"):
         venue = paper_venue(config)
-    else:
+    elif venue is None:
         if client is None:
             from peaktrade.exchange.factory import make_exchange
 

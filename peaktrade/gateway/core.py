@@ -204,7 +204,8 @@ class Gateway:
         after = qty + (req.quantity if req.side == "buy" else -req.quantity)
         if abs(after) < abs(qty) - 1e-12 and (after == 0 or (after > 0) == (qty > 0)):
             return True, "reduces the position"
-        return False, f"liquidation refused: {req.side} {req.quantity:g} {req.symbol} does not reduce the position {qty:g}"
+        return False, (f"liquidation refused: {req.side} {req.quantity:g} {req.symbol} does not reduce the "
+                       f"position {qty:g}")
 
     def _send(self, intent: Intent, req: OrderRequest) -> OrderOutcome:
         cid = intent.client_order_id

@@ -106,3 +106,24 @@ class ExchangeVenue:
                  client_order_id: str) -> Order:
         return self.client.create_order(symbol, side, order_type, quantity, price, client_order_id=client_order_id,
                                         validate_only=True)
+
+
+class DecideOnly:
+    """A venue for what-if decisions (``peaktrade risk check``): it refuses to place anything."""
+
+    name = "what-if"
+    paper = True
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Order:
+        raise RuntimeError("a what-if gateway never sends orders")
+
+    place = validate = _refuse
+
+    def lookup(self, client_order_id: str) -> Order | None:
+        return None
+
+    def cancel_all(self, symbol: str | None) -> int:
+        return 0
+
+    def cancel(self, order_id: str, symbol: str | None) -> None:
+        return None

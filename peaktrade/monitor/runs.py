@@ -24,15 +24,12 @@ ACTIVE_STATUSES = ("starting", "running", "stopping")
 
 
 def run_dirs(root: Root) -> list[Path]:
+    from peaktrade.runtime.runlog import list_run_dirs
+
     try:
-        from peaktrade.runtime.runlog import list_run_dirs
-    except ImportError:
-        list_run_dirs = None
-    if list_run_dirs is not None:
-        try:
-            return list(list_run_dirs(root))
-        except Exception:  # noqa: BLE001 - a half-landed runtime must not take the monitor down
-            pass
+        return list(list_run_dirs(root))
+    except OSError:
+        pass
     base = root.live_runs_dir
     if not base.is_dir():
         return []
@@ -40,10 +37,8 @@ def run_dirs(root: Root) -> list[Path]:
 
 
 def _runs_base(root: Root) -> Path:
-    try:
-        from peaktrade.runtime.runlog import runs_dir
-    except ImportError:
-        return root.live_runs_dir
+    from peaktrade.runtime.runlog import runs_dir
+
     return runs_dir(root)
 
 
@@ -62,12 +57,10 @@ def read_meta(path: Path) -> dict[str, Any]:
     """``meta.json`` of a run dir (the runtime's reader marks a dead process ``crashed``);
     a missing or unreadable file yields ``{"run_id": <dir name>}``."""
     meta: Any = None
-    try:
-        from peaktrade.runtime.runlog import read_meta as runtime_read_meta
+    from peaktrade.runtime.runlog import read_meta as runtime_read_meta
 
+    try:
         meta = runtime_read_meta(path)
-    except ImportError:
-        pass
     except Exception:  # noqa: BLE001 - unreadable meta: show the run anyway
         meta = {}
     if meta is None:

@@ -14,7 +14,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock
-from peaktrade.errors import PeakTradeError
+from peaktrade.desk.killswitch import read_kill_switch
+from peaktrade.errors import BlockedError, PeakTradeError
+from peaktrade.policy.limits import load_risk_limits
 from peaktrade.root import Root
 
 STAGES = ("shadow", "testnet", "live")
@@ -99,22 +101,8 @@ def check_readiness(root: Root, stage: str, *, clock: Clock = SYSTEM_CLOCK,
 def _risk_limits(root: Root, stage: str) -> Check:
     action = f"Configure stages.{stage} in policies/risk-limits.yaml (reviewed pull request)."
     try:
-        from peaktrade.policy.limits import load_risk_limits
-    except ImportError:
-        load_risk_limits = None
-    try:
-        if load_risk_limits is not None:
-            limits = load_risk_limits(root, stage)
-            values = {k: v for k, v in vars(limits).items() if k.startswith("max_") and v is not None}
-        else:
-            from peaktrade.loader import load_yaml
-
-            loaded = load_yaml(root.policy_file("risk-limits"), "policies/risk-limits.yaml")
-            if loaded.problems or not isinstance(loaded.data, dict):
-                return Check("risk_limits", False, "policies/risk-limits.yaml: "
-                             + "; ".join(p.text() for p in loaded.problems[:3]) or "not a mapping", action)
-            section = (loaded.data.get("stages") or {}).get(stage)
-            values = {k: v for k, v in (section or {}).items() if k.startswith("max_") and v is not None}
+        limits = load_risk_limits(root, stage)
+        values = {k: v for k, v in vars(limits).items() if k.startswith("max_") and v is not None}
     except PeakTradeError as exc:
         return Check("risk_limits", False, exc.message, action)
     if not values:
@@ -130,10 +118,8 @@ def _exchange_type(config: Any, stage: str) -> Check:
             return Check("exchange_type", False, "exchange.default_type = 'dummy' is not allowed for live",
                          "Set [exchange] default_type to a ccxt exchange id (e.g. \"kraken\").")
         return Check("exchange_type", True, "dummy exchange (offline, deterministic simulation)")
-    try:
-        from peaktrade.exchange.ccxt_adapter import testnet_execution
-    except ImportError as exc:
-        return Check("exchange_type", False, f"ccxt adapter unavailable: {exc}", "Install ccxt (pip install ccxt).")
+    from peaktrade.exchange.ccxt_adapter import testnet_execution
+
     ccxt_id = config.get("exchange.ccxt_id") or kind
     detail = f"ccxt exchange {ccxt_id!r}"
     how = testnet_execution(ccxt_id, config)
@@ -188,17 +174,13 @@ def _connectivity(config: Any, stage: str, clock: Clock) -> Check:
 
 
 def _kill_switch(root: Root, stage: str, clock: Clock) -> Check:
-    try:
-        from peaktrade.policy.killswitch import KillSwitch
-    except ImportError:
-        return Check("kill_switch", False, "kill switch module not available",
-                     "Install the policy part; live cannot start without a kill switch.", hard=stage == "live")
-    status = KillSwitch(root, clock=clock).status()
+    status = read_kill_switch(root, clock)
     if status.state != "ACTIVE":
-        return Check("kill_switch", False, f"kill switch is {status.state} since {status.since} "
+        since = f" since {status.since}" if status.since else ""
+        return Check("kill_switch", False, f"kill switch is {status.word}{since} "
                      f"({status.reason or 'no reason given'})",
                      "Resolve the incident, then 'peaktrade kill-switch release' (needs approval).")
-    return Check("kill_switch", True, "not engaged (ACTIVE)")
+    return Check("kill_switch", True, "released (not engaged)")
 
 
 def _disk(root: Root) -> Check:
@@ -206,3 +188,14 @@ def _disk(root: Root) -> Check:
     free_pct = 100.0 * usage.free / usage.total if usage.total else 0.0
     return Check("disk_space", free_pct >= MIN_FREE_DISK_PCT, f"{free_pct:.1f}% free on {root.path}",
                  f"Free disk space: at least {MIN_FREE_DISK_PCT:.0f}% is required (logs, run logs).")
+
+
+def require_ready(root: Root, mode: str, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
+    """Seed 10a.7 before a run starts: the readiness check of the mode's stage; BlockedError when it fails.
+    Returns the warnings (soft checks that did not pass)."""
+    report = check_readiness(root, mode, clock=clock)
+    if not report.passed:
+        raise BlockedError(f"Readiness-Check FAILED for {mode}: "
+                           + "; ".join(f"{c.name}: {c.message}" for c in report.failed),
+                           details=report.text().splitlines())
+    return [f"{c.name}: {c.message}" for c in report.checks if not c.ok]

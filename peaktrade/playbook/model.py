@@ -92,20 +92,10 @@ def playbook_names(root: Root) -> list[str]:
 
 def _problems(root: Root, path: Path) -> tuple[list[Problem], Any]:
     from peaktrade.loader import load_yaml
+    from peaktrade.validation import validate_playbook
 
     loaded = load_yaml(path, root.rel(path))
-    try:
-        from peaktrade.validation import validate_playbook
-    except ImportError:
-        validate_playbook = None
-    if validate_playbook is not None:
-        problems = validate_playbook(root, path)
-    else:  # the validation package has not landed: schema check only
-        from peaktrade import schemas
-
-        problems = list(loaded.problems)
-        if loaded.data is not None:
-            problems += schemas.check(loaded.data, "playbook", loaded.locations)
+    problems = validate_playbook(root, path)
     return [p for p in problems if p.severity == "error"], loaded.data
 
 

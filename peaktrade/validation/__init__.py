@@ -92,10 +92,8 @@ def _policy_semantics(root: Root, files: list[str]) -> list[Problem]:
     policy_files = {f for f in files if f.startswith("policies/")}
     if not policy_files:
         return []
-    try:
-        from peaktrade.policy.semantics import check_policies
-    except ImportError:  # the policy part is not installed: its files still got their schema checks
-        return []
+    from peaktrade.policy.semantics import check_policies
+
     found = _guarded(root, root.policies_dir, lambda: check_policies(root))
     return [p for p in found if p.file in policy_files or p.file == "policies"]
 

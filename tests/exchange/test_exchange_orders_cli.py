@@ -204,13 +204,3 @@ def test_unknown_ccxt_id_fails_readiness(droot, capsys):
                    .replace('mode = "testnet"', 'mode = "paper"', 1))
     assert cli(droot, "readiness", "--stage", "shadow") == 1
     assert "[FAIL] exchange_type: ccxt exchange 'nosuchexchange': unknown to ccxt" in capsys.readouterr().out
-
-
-def test_preview_without_the_strategy_engine(droot, monkeypatch, capsys):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "peaktrade.runtime.strategies", None)
-    assert cli(droot, "orders", "preview", "--strategy", "ma_crossover") == 1
-    assert "strategy engine not available" in capsys.readouterr().err
-    result = get("orders.preview").fn(ActionContext(Root(droot)), {"strategy": "ma_crossover"})
-    assert not result.ok and "strategy engine not available" in result.summary

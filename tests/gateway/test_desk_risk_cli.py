@@ -40,7 +40,8 @@ def test_a_halted_day_stays_halted_for_every_later_session(tmp_path):
     ev = _events(root, first)
     assert sum(e["orders_filled"] for e in ev) >= 1
     con = sqlite3.connect(root / "var" / "desk.sqlite")
-    halted_day, reason = con.execute("SELECT halted_day, halted_reason FROM accounts WHERE account = 'paper'").fetchone()
+    halted_day, reason = con.execute(
+        "SELECT halted_day, halted_reason FROM accounts WHERE account = 'paper'").fetchone()
     assert halted_day and reason.startswith("max_daily_loss_abs reached (")
     # halted at the first bar whose loss reached the limit (the day started at the starting cash), not later
     reached = float(reason.split("(", 1)[1].split(" >=")[0])

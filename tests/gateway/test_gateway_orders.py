@@ -90,8 +90,8 @@ def test_an_unknown_outcome_is_reconciled_by_client_id_never_resubmitted(root, d
 
 
 def test_insufficient_funds_is_a_rejection(root, dummy):
-    gw = Gateway(root, account="testnet", venue=ExchangeVenue(dummy), limits=load_risk_limits(root, "shadow").__class__(),
-                 clock=FakeClock())
+    no_limits = load_risk_limits(root, "shadow").__class__()
+    gw = Gateway(root, account="testnet", venue=ExchangeVenue(dummy), limits=no_limits, clock=FakeClock())
     out = gw.submit(req(qty=10.0))
     assert out.status == "rejected" and out.message.startswith("order rejected: Insufficient funds")
 
