@@ -127,6 +127,10 @@ def add_play(root: Path, play_id: str = "20260101-000000-abcdef") -> str:
              summary="disk <b>90 %</b> full")
     j.append("play_finished", outcome="failed", reason="step disk failed")
     j.close()
+    from peaktrade.playbook.seal import seal
+    from peaktrade.root import Root
+
+    seal(Root.resolve(root), play_id, outcome="failed", operator="alice", identity=None, key=None)
     (root / "reports" / "checklists").mkdir(parents=True, exist_ok=True)
     (root / "reports" / "checklists" / f"2026-01-01_health-check_{play_id}.md").write_text(
         "# Checklist: health-check\n\n| Step | Status |\n|---|---|\n| `disk` | failed |\n\n"

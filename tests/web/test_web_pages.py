@@ -83,9 +83,29 @@ def test_plays_list_and_play_with_integrity(client, desk):
 def test_tampered_journal_shows_tampered(client, desk):
     path = desk["root"] / "var" / "plays" / desk["play_id"] / "journal.jsonl"
     path.write_text(path.read_text().replace('"operator":"alice"', '"operator":"mallory"', 1))
-    assert '<td class="missing">TAMPERED</td>' in client.get("/plays").text
+    assert '<td class="missing">TAMPERED (chain' in client.get("/plays").text
     html = client.get(f"/plays/{desk['play_id']}").text
     assert "TAMPERED" in html and "content does not match its hash" in html
+
+
+def test_a_rebuilt_journal_is_caught_by_the_desk_records(client, desk):
+    """A chain recomputed after an edit verifies on its own; the desk state's head (plays verify) does not."""
+    import json
+
+    from peaktrade.playbook.journal import GENESIS, record_hash
+
+    path = desk["root"] / "var" / "plays" / desk["play_id"] / "journal.jsonl"
+    prev, lines = GENESIS, []
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        rec["operator"] = "mallory" if "operator" in rec else rec.get("operator")
+        rec = {k: v for k, v in rec.items() if v is not None and k != "hash"} | {"prev_hash": prev}
+        rec["hash"] = prev = record_hash(rec)
+        lines.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+    path.write_text("\n".join(lines) + "\n")
+    (path.parent / "journal.head").write_text(f"{len(lines):012d} {prev}\n")
+    html = client.get("/plays").text
+    assert '<td class="missing">TAMPERED (rebuilt' in html
 
 
 def test_reports_rendered_from_markdown_safely(client, desk):
