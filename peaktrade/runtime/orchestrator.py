@@ -104,8 +104,8 @@ class Orchestrator:
             raise BlockedError(LIVE_REFUSED)
         if host and not self.cluster:
             raise UsageError("--host needs a desk on several hosts ([desk_state] url in config/config.toml)")
-        if check:
-            self.readiness(mode)
+        if check:  # the readiness check itself is the caller's (a use case, ops.readiness): here the mode rule
+            check_mode(self.root, mode)
         rec = prepare_run(self.root, mode=mode, profile=profile, strategy=strategy, symbol=symbol,
                           timeframe=timeframe, steps=steps, notes=notes, skip_live_risk=skip_live_risk,
                           operator=operator, clock=self.clock, play_id=play_id, step_key=step_key,
