@@ -147,6 +147,7 @@ def check_approval(ctx: PlayContext, frame: Frame, decision: str,
                    why: str = "dry run") -> tuple[dict[str, Any] | None, str]:
     """(record, message) like ``verify_approval`` (the very same check), but the request is not bound."""
     try:
+        from peaktrade.policy.approvals import load_request  # noqa: F401 - no approvals module: fail closed
         from peaktrade.policy.verify import find_for_play
     except ImportError:
         return None, APPROVALS_UNAVAILABLE
