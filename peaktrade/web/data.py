@@ -19,15 +19,13 @@ from peaktrade.desk.killswitch import read_kill_switch
 from peaktrade.desk.store import RUN_ACTIVE
 from peaktrade.errors import PeakTradeError
 from peaktrade.monitor.crashed import CRASHED, read_ack
+from peaktrade.playbook.incidents import list_incidents
 from peaktrade.policy.gate import check_live_gate
 from peaktrade.policy.stages import current_stage, load_stage_policy
 from peaktrade.root import Root
 from peaktrade.web.runindex import index_for
 
 STALE_MINUTES_DEFAULT = 10.0  # without a no_events rule in policies/alerts.yaml
-_STATUS_ROW = re.compile(r"^\|\s*Status\s*\|\s*([^|]+?)\s*\|", re.MULTILINE)
-_TITLE = re.compile(r"^#\s+(.+)$", re.MULTILINE)
-CLOSED = ("closed", "resolved")
 
 
 def now_utc() -> datetime:
@@ -126,20 +124,13 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
 
 
 def incidents(root: Root) -> list[dict[str, Any]]:
-    """``reports/incidents/*.md`` with their title and the Status line of their header table."""
-    out = []
-    base = root.incidents_dir
-    for path in sorted(base.glob("*.md"), reverse=True) if base.is_dir() else []:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")[:8192]
-        except OSError:
-            continue
-        status = _STATUS_ROW.search(text)
-        title = _TITLE.search(text)
-        word = status.group(1).strip() if status else "unknown"
-        out.append({"name": path.name, "title": title.group(1).strip() if title else path.stem,
-                    "status": word, "open": word.lower() not in CLOSED})
-    return out
+    """``peaktrade incident list``: every report with its title, severity and Status line."""
+    try:
+        found = list_incidents(root)
+    except OSError:
+        return []
+    return [{"name": Path(i.path).name, "title": i.title, "status": i.status, "severity": i.severity,
+             "open": i.status == "open"} for i in found]
 
 
 def read_report(base: Path, name: str) -> str | None:
