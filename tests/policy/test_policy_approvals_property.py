@@ -34,6 +34,7 @@ def signed(tmp_path_factory, keys):
     import yaml
 
     from peaktrade.clock import FakeClock
+    from peaktrade.hashing import file_sha256
     from peaktrade.root import Root
 
     repo = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -42,15 +43,23 @@ def signed(tmp_path_factory, keys):
         shutil.copytree(repo / sub, d / sub)
     root = Root(d)
     data = yaml.safe_load(root.policy_file("roles").read_text())
+    import subprocess
+
+    zed = d / "zed"  # the requester signs the request too (issue 9): a listed person with a key
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(zed)], check=True, capture_output=True)
     data["people"] = [{"name": n, "roles": r, "keys": [keys[n].with_suffix(".pub").read_text().strip()]}
                       for n, r in PEOPLE.items()]
+    data["people"].append({"name": "zed", "roles": ["operator"], "keys": [zed.with_suffix(".pub").read_text().strip()]})
     root.policy_file("roles").write_text(yaml.safe_dump(data, sort_keys=False))
     clock = FakeClock()
     out = {}
     for decision in DECISIONS:
         subject = playbook_subject(root, "live-start-small", {})
+        change = {"base": "HEAD", "before": {}, "changes": [],
+                  "after": {p.name: file_sha256(p) for p in root.policies_dir.glob("*.yaml")}}
         rid = create_request(root, decision, subject, requester="zed", expires_in=timedelta(hours=1),
-                             clock=clock)["request"]["id"]
+                             clock=clock, requester_key=zed,
+                             policy_change=change if decision == "risk_limit_change" else None)["request"]["id"]
         for n in PEOPLE:
             sign_request(root, rid, name=n, key_path=keys[n], clock=clock)
         out[decision] = (rid, load_request(root, rid)["signatures"])
