@@ -411,9 +411,11 @@ class SqliteDesk(SqliteClusterOps):
         with self._tx() as con:
             con.execute("INSERT INTO accounts (account, cash) VALUES (?, ?) ON CONFLICT(account) DO UPDATE SET "
                         "cash = excluded.cash, version = version + 1", (account, cash))
-            con.execute("DELETE FROM positions WHERE account = ?", (account,))
-            con.executemany("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES (?, ?, ?, ?, ?)",
-                            [(account, s, q, marks.get(s, 0.0), marks.get(s)) for s, q in positions.items() if q])
+            # the symbols named are set to what the exchange reports; others are left as they are
+            con.executemany("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES (?, ?, ?, ?, ?) "
+                            "ON CONFLICT(account, symbol) DO UPDATE SET quantity = excluded.quantity, "
+                            "mark = COALESCE(excluded.mark, positions.mark)",
+                            [(account, s, q, marks.get(s, 0.0), marks.get(s)) for s, q in positions.items()])
 
     # -- approvals, alerts, plays ----------------------------------------------------------------------
     def bind_approval(self, request_id: str, *, by: str, at: str) -> str:

@@ -267,7 +267,9 @@ class DeskStore(Protocol):
     def set_marks(self, account: str, marks: dict[str, float]) -> None: ...
 
     def sync_account(self, account: str, *, cash: float, positions: dict[str, float],
-                     marks: dict[str, float]) -> None: ...
+                     marks: dict[str, float]) -> None:
+        """Set the account's cash and the named symbols' positions to what the exchange reports."""
+        ...
 
     # -- approvals, alerts, plays ---------------------------------------------------------------
     def bind_approval(self, request_id: str, *, by: str, at: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ from peaktrade.exchange.base import (
     ExchangeAuthenticationError,
     ExchangeError,
     ExchangeOrderError,
+    ExchangeOrderStateUnknown,
+    ExchangeRateLimitError,
     Order,
 )
 from peaktrade.gateway.deskrisk import DeskRisk
@@ -38,6 +41,11 @@ from peaktrade.policy.risk import RiskDecision
 from peaktrade.root import Root
 
 ACCOUNTS = {"shadow": "paper", "paper": "paper", "testnet": "testnet", "live": "live"}
+DEADMAN_S = 60  # Kraken cancels every open order this long after the last re-arm
+DEADMAN_REFRESH_S = 15.0
+# an order request not found at the exchange this long after it was sent never landed (Kraken applies a
+# request within seconds or not at all; the adapter's own timeout is 10 s)
+LANDING_WINDOW_S = 120.0
 LIVE_GATE_MISSING = "live gate not checked by the caller: refused"
 
 
@@ -88,19 +96,22 @@ class OrderOutcome:
 class Gateway:
     def __init__(self, root: Root, *, account: str, venue: Venue, limits: RiskLimits, clock: Clock = SYSTEM_CLOCK,
                  log: logging.Logger | None = None, live_gate: Callable[[], str | None] | None = None,
-                 skip_limits: bool = False, starting_cash: float = 10_000.0, store: DeskStore | None = None):
+                 skip_limits: bool = False, starting_cash: float = 10_000.0, store: DeskStore | None = None,
+                 landing_window_s: float = LANDING_WINDOW_S):
         if skip_limits and account == "live":
             raise PeakTradeError("--skip-live-risk is refused for the live account")
         self.root, self.account, self.venue, self.clock = root, account, venue, clock
         self.log = log or logging.getLogger("peaktrade.gateway")
         self.live_gate = live_gate
+        self.landing_window_s = landing_window_s
         self._store = store
         self.risk = DeskRisk(limits, clock=clock, skip_limits=skip_limits)
         self.store.ensure_account(account, cash=starting_cash)
         self._ledger: Ledger | None = None
         self._marker: int | None = None
         self._marks: dict[str, float] = {}
-        self._halted_seen: str | None = None
+        self._armed_at: float | None = None
+        self._tripped = False
 
     @property
     def store(self) -> DeskStore:
@@ -218,7 +229,10 @@ class Gateway:
         except ExchangeOrderError as exc:
             self._final(cid, "rejected", f"order rejected: {exc}")
             return OrderOutcome("rejected", cid, [f"order rejected: {exc}"])
-        except ExchangeError as exc:  # network, rate limit, API: the order may or may not exist
+        except ExchangeRateLimitError as exc:  # Kraken refused it before placing (EOrder/EAPI rate limit, lockout)
+            self._final(cid, "rejected", f"not placed (rate limited): {exc}")
+            return OrderOutcome("rejected", cid, [f"not placed, rate limited: {exc}"])
+        except (ExchangeOrderStateUnknown, ExchangeError) as exc:  # timeout, 5xx, API: it may or may not exist
             self.store.update_intent(cid, status="unknown", reason=f"{type(exc).__name__}: {exc}",
                                      updated_at=utc_iso(self.clock.now()))
             self.log.error("[ORDER] outcome of %s unknown (%s: %s): reconciling by client id, never resubmitting",
@@ -249,11 +263,26 @@ class Gateway:
                 # a paper fill is made in this process: a reservation without one never filled
                 self._final(cid, "not_placed", "paper order never filled (process ended first)")
                 return OrderOutcome("rejected", cid, [f"intent {cid} was never placed"])
+            age = self._age_s(intent)
+            if age is not None and age > self.landing_window_s:
+                # a request that has not landed this long after it was sent never will: the intent is
+                # closed as not placed (and its reservation released); it was never sent again
+                self._final(cid, "not_placed", f"not found at the exchange {age:.0f} s after it was sent: it never "
+                                               "landed")
+                self.log.warning("[ORDER] intent %s closed as not placed: not found %.0f s after it was sent", cid, age)
+                return OrderOutcome("rejected", cid, [f"intent {cid} never landed (not found {age:.0f} s later)"])
             self.store.update_intent(cid, status="unknown", reason="not found at the exchange (yet)",
                                      updated_at=utc_iso(self.clock.now()))
             return OrderOutcome("unknown", cid, [f"order state unknown: {cid} not found at the exchange; "
                                                  "not resubmitted (it may still land)"])
         return self._book(intent, order, mark)
+
+    def _age_s(self, intent: Intent) -> float | None:
+        try:
+            sent = datetime.fromisoformat(intent.created_at.replace("Z", "+00:00"))
+        except (ValueError, AttributeError):
+            return None
+        return (self.clock.now() - sent).total_seconds()
 
     def _book(self, intent: Intent, order: Order, mark: float | None) -> OrderOutcome:
         cid = intent.client_order_id
@@ -330,8 +359,51 @@ class Gateway:
                 self.reconcile(intent)
         return n
 
+    def heartbeat(self, symbol: str) -> str | None:
+        """Each bar of a session on a real exchange: keep Kraken's dead-man timer armed while the kill switch
+        is released (a session that hangs or dies leaves no order open for long); once it is engaged, cancel
+        this symbol's open orders at once and stop re-arming. Returns what it did, if anything."""
+        if self.venue.paper or not hasattr(self.venue, "arm_deadman"):
+            return None
+        ks = read_kill_switch(self.root, self.clock)
+        try:
+            if ks.blocks_orders:
+                if self._tripped:
+                    return None
+                self._tripped = True
+                n = self.venue.cancel_all(symbol)
+                return f"kill switch {ks.word}: {n} open {symbol} order(s) cancelled, dead-man timer not re-armed"
+            self._tripped = False
+            now = self.clock.monotonic()
+            if self._armed_at is None or now - self._armed_at >= DEADMAN_REFRESH_S:
+                armed = self.venue.arm_deadman(DEADMAN_S)  # type: ignore[attr-defined]
+                self._armed_at = now
+                if armed.get("armed"):
+                    return f"dead-man timer armed for {DEADMAN_S} s"
+        except ExchangeError as exc:
+            self.log.warning("[ORDER] dead-man timer / cancel failed: %s", exc)
+        return None
+
+    def drift(self, symbol: str) -> list[str]:
+        """The desk ledger against what the exchange reports for this symbol's two currencies (empty = equal).
+        Only for a venue whose balances are the account's (a real exchange placing orders)."""
+        if not getattr(self.venue, "reconcilable", False):
+            return []
+        base, quote = symbol.split("/")
+        balances = self.venue.balances()  # type: ignore[attr-defined]
+        ledger = self.store.ledger(self.account)
+        pos = ledger.positions.get(symbol) if ledger else None
+        held = pos.quantity if pos else 0.0
+        found = []
+        if abs(balances.get(base, 0.0) - held) > 1e-8 * max(1.0, abs(held)):
+            found.append(f"position_drift: {base} ledger {held:.8f} vs exchange {balances.get(base, 0.0):.8f}")
+        cash = ledger.cash if ledger else 0.0
+        if abs(balances.get(quote, 0.0) - cash) > 0.01:
+            found.append(f"position_drift: {quote} ledger {cash:.2f} vs exchange {balances.get(quote, 0.0):.2f}")
+        return found
+
     def sync_from(self, balances: dict[str, float], *, quote: str, marks: dict[str, float]) -> None:
         """Live: the ledger starts from (and is reconciled with) what the exchange reports."""
-        positions = {f"{cur}/{quote}": qty for cur, qty in balances.items() if cur != quote and qty}
+        positions = {f"{cur}/{quote}": qty for cur, qty in balances.items() if cur != quote}
         self.store.sync_account(self.account, cash=float(balances.get(quote, 0.0)), positions=positions, marks=marks)
         self._invalidate()

@@ -107,6 +107,20 @@ class ExchangeVenue:
         return self.client.create_order(symbol, side, order_type, quantity, price, client_order_id=client_order_id,
                                         validate_only=True)
 
+    @property
+    def reconcilable(self) -> bool:
+        """Its balances are the account's: a real exchange that places orders (not the per-process dummy,
+        not a validate-only testnet whose fills are on paper)."""
+        return self.name != "dummy" and not getattr(self.client, "orders_validate_only", False)
+
+    def arm_deadman(self, seconds: int) -> dict[str, Any]:
+        """Kraken's CancelAllOrdersAfter: the exchange cancels every open order unless re-armed in time."""
+        arm = getattr(self.client, "cancel_all_after", None)
+        return arm(seconds) if arm is not None else {"supported": False}
+
+    def balances(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.client.fetch_balance().items() if isinstance(v, (int, float))}
+
 
 class DecideOnly:
     """A venue for what-if decisions (``peaktrade risk check``): it refuses to place anything."""

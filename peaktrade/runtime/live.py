@@ -47,10 +47,10 @@ def signed_live_limits(root: Root, request_id: str) -> RiskLimits:
     return limits
 
 
-def sync_live_ledger(gateway: Gateway, exchange: Any, symbol: str) -> None:
-    """The live account's ledger starts from what the exchange reports (balances and the symbol's mark)."""
-    quote = symbol.split("/")[1]
+def sync_ledger(gateway: Gateway, exchange: Any, symbol: str) -> None:
+    """A session on a real exchange account (live, a testnet sandbox) starts its ledger from what the
+    exchange reports: the quote balance and the symbol's base balance, at the current mark."""
+    base, quote = symbol.split("/")
     balances = {k: float(v) for k, v in exchange.fetch_balance().items() if isinstance(v, (int, float))}
     marks = {symbol: float(exchange.fetch_ticker(symbol)["last"])}
-    gateway.sync_from({k: v for k, v in balances.items() if k == quote or f"{k}/{quote}" == symbol},
-                      quote=quote, marks=marks)
+    gateway.sync_from({quote: balances.get(quote, 0.0), base: balances.get(base, 0.0)}, quote=quote, marks=marks)

@@ -218,7 +218,7 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     from peaktrade.exchange.factory import make_exchange
     from peaktrade.gateway import open_gateway
     from peaktrade.runtime.book import Book
-    from peaktrade.runtime.live import LiveGateCache, signed_live_limits, sync_live_ledger
+    from peaktrade.runtime.live import LiveGateCache, signed_live_limits, sync_ledger
     from peaktrade.runtime.feeds import PacedFeed, ReplayFeed, ScaledClock, SteppedFeed, stepped_market_clock
     from peaktrade.runtime.routing import SessionOrders
     from peaktrade.runtime.session import Session
@@ -262,8 +262,8 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     limits = signed_live_limits(root, record.approval_id) if mode == "live" else None
     gateway = open_gateway(root, config, mode, clock=clock, log=log, client=exchange, limits=limits,
                            skip_limits=bool(meta.get("skip_live_risk")), live_gate=live_gate)
-    if mode == "live":
-        sync_live_ledger(gateway, exchange, symbol)
+    if getattr(gateway.venue, "reconcilable", False):  # live, or a testnet sandbox: the account is the truth
+        sync_ledger(gateway, exchange, symbol)
     orders = SessionOrders(gateway, run_id, symbol)
     book = Book(float(config.get("session.starting_cash", 10000.0)))
     writer = RunLogWriter(run_dir, compact_every=int(config.get("run_logs.compact_every", 5000)))

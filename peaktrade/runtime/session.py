@@ -125,9 +125,17 @@ class Session:
         signal = self.strategy.signal(self.closes)
         self.orders.observe(close)
         counts = dict(orders_generated=0, orders_filled=0, orders_rejected=0, orders_blocked=0)
-        for fill in self.orders.late_fills(close):  # partial fills and late landings of earlier bars
+        settled = self.orders.settle(close)  # partial fills and late landings of earlier bars, dead-man timer
+        for fill in settled.fills:
             self._fill(fill)
             counts["orders_filled"] += 1
+        for note in settled.notes:
+            self.log.info("%s", note)
+        if settled.fatal or settled.drift:
+            self.writer.append({"kind": "error" if settled.fatal else "drift", "ts_event": self.clock.now(),
+                                "error": settled.fatal or "; ".join(settled.drift), **self._book_fields(close)})
+        if settled.fatal:
+            return settled.fatal
         equity = self.book.equity(close)
         target = self.strategy.target_position(signal, equity=equity, price=close, position=self.book.position)
         delta = target - self.book.position
