@@ -32,7 +32,7 @@ def test_live_start_small_is_blocked_by_the_shipped_policy_naming_both_halves(cl
 def test_live_start_small_blocked_even_with_live_mode_configured(cli_root, capsys):
     cfg = cli_root.config_file
     cfg.write_text(cfg.read_text().replace('mode = "testnet"', 'mode = "live"'))
-    assert run(["play", "live-start-small", "--yes", "-p", "quantity=0.0002"]) == 3
+    assert run(["play", "live-start-small", "--yes", "-p", "max_notional=40"]) == 3
     out = capsys.readouterr()
     assert "live.enabled is not true" in out.out + out.err
 
