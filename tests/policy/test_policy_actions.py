@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from peaktrade.actions.registry import ActionContext, get
-from peaktrade.errors import BlockedError, UsageError
-from peaktrade.policy.records import ApprovalRecord, Signer, remember
+from peaktrade.errors import BlockedError
 
 
 def ctx(root, clock, approvals=None):
     return ActionContext(root=root, operator="bob", play_id="p1", clock=clock, approvals=approvals or {})
 
 
-def test_go_live_is_blocked_by_the_shipped_gate_before_any_exchange_is_touched(root, clock):
-    spec = get("orders.go_live")
-    assert spec.live_sensitive and spec.effect == "act"
-    res = spec.fn(ctx(root, clock), {"mode": "live", "symbol": "BTC/EUR", "side": "buy", "quantity": 0.0001})
-    assert res.blocked and not res.ok
-    assert res.summary.startswith("orders.go_live blocked: live gate closed: live.enabled is not true")
-    assert spec.describe({"side": "buy", "quantity": 0.0001, "symbol": "BTC/EUR"}) == \
-        "would send the first LIVE order: buy 0.0001 BTC/EUR at market"
-
-
-def test_go_live_with_an_open_gate_reaches_the_exchange_factory(root, clock, set_yaml):
-    from tests.policy.conftest import set_desk_stage
-
-    set_yaml("stages", "enabled: false", "enabled: true")
-    set_desk_stage(root, "live")  # the third half of the gate (issue 9)
-    rec = remember(ApprovalRecord("live_activation", "go-live-test", {"kind": "playbook"}, "bob",
-                                  [Signer("alice", ["owner"], "SHA256:a")], clock.now() + timedelta(hours=1),
-                                  clock.now()))
-    # the shipped config uses the offline dummy exchange, which refuses live: the gate opened, the factory said no
-    with pytest.raises(UsageError, match="dummy"):
-        get("orders.go_live").fn(ctx(root, clock, {"live_activation": rec.to_dict()}),
-                                 {"mode": "live", "symbol": "BTC/EUR", "side": "buy", "quantity": 0.0001})
+# orders.go_live is gone: live orders are placed by a live session through the order gateway, whose
+# gate is tested in tests/gateway and tests/policy/test_approvals9_change.py (live_gate_for_request)
 
 
 def test_gate_check_and_status_actions(root, clock):
