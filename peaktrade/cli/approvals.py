@@ -104,7 +104,8 @@ def verify(request_id: str = typer.Argument(..., help="The request id."),
     from peaktrade.cli import _common
     from peaktrade.errors import BlockedError
     from peaktrade.policy.approvals import default_person, describe_subject, load_request
-    from peaktrade.policy.verify import check, current_subject, verify_frame
+    from peaktrade.policy.verify import check
+    from peaktrade.policy.verifyview import current_subject, verify_frame
 
     root = _common.root()
     doc = load_request(root, request_id)
@@ -136,7 +137,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
     """List approval requests, newest first: complete / pending / used / expired / void (the play's own check)."""
     from peaktrade.cli import _common
     from peaktrade.policy import approvals
-    from peaktrade.policy.verify import status_row
+    from peaktrade.policy.verifyview import status_row
 
     root = _common.root()
     rows = [status_row(root, d) for d in approvals.list_requests(root)]

@@ -12,7 +12,7 @@ from peaktrade.errors import PeakTradeError
 from peaktrade.policy import approvals as ap
 from peaktrade.policy.roles import Roles, load_roles
 from peaktrade.policy.sshsig import NAMESPACE
-from peaktrade.policy.verify import status_row
+from peaktrade.policy.verifyview import status_row
 from peaktrade.redact import redact
 from peaktrade.root import Root
 
@@ -36,7 +36,7 @@ _STATUS: dict[str, tuple[float, tuple[Any, ...], dict[str, Any]]] = {}
 
 
 def _row(root: Root, doc: dict[str, Any]) -> dict[str, Any]:
-    """The listing row of ``approvals list``: ``verify.status_row``, the one verifier's answer (complete,
+    """The listing row of ``approvals list``: ``verifyview.status_row``, the one verifier's answer (complete,
     pending, used, expired, void and why), re-computed when the request file changed or after STATUS_TTL_S."""
     rid = doc["request"]["id"]
     try:
