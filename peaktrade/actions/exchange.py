@@ -105,7 +105,7 @@ def orders_preview(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.ops.orders import preview_orders
 
     try:
-        preview = preview_orders(ctx.root, args["strategy"], clock=ctx.clock)
+        preview = preview_orders(ctx.root, args["strategy"], clock=ctx.clock, approvals=ctx.approvals)
     except Exception as exc:  # noqa: BLE001
         return _exchange_failure(exc)
     n = len(preview.orders)

@@ -18,8 +18,9 @@ from peaktrade.errors import CheckFailed, PeakTradeError
 from peaktrade.exchange.base import Order
 from peaktrade.gateway import OrderOutcome, OrderRequest, open_gateway
 from peaktrade.gateway.venues import ExchangeVenue
-from peaktrade.policy.gate import require_live
+from peaktrade.policy.gate import check_live_gate, require_live
 from peaktrade.root import Root
+from peaktrade.runtime.live import sync_ledger
 from peaktrade.runtime.strategies import get_strategy
 
 _MIN_ORDER = 1e-8
@@ -59,7 +60,10 @@ def _client(root: Root, clock: Clock) -> tuple[Any, Any]:
     return config, make_exchange(config, mode=config.mode, clock=clock)
 
 
-def preview_orders(root: Root, strategy: str, *, clock: Clock = SYSTEM_CLOCK, client: Any = None) -> Preview:
+def preview_orders(root: Root, strategy: str, *, clock: Clock = SYSTEM_CLOCK, client: Any = None,
+                   approvals: dict[str, Any] | None = None) -> Preview:
+    """What the strategy would order now, sent validate-only through the gateway. In live the live gate must be
+    open for the calling frame (``approvals``: its verified records), as for any order path."""
     config, made = _client(root, clock)
     client = client or made
     strat = get_strategy(strategy, config)
@@ -80,14 +84,20 @@ def preview_orders(root: Root, strategy: str, *, clock: Clock = SYSTEM_CLOCK, cl
     orders = []
     if abs(delta) >= _MIN_ORDER:
         gateway = open_gateway(root, config, config.mode, clock=clock, client=client,
-                               live_gate=lambda: "order previews never open the live gate: validate-only in live "
-                                                 "is refused here")
+                               live_gate=lambda: _gate(root, approvals, clock))
+        if getattr(gateway.venue, "reconcilable", False):  # live: decide on what the exchange reports
+            sync_ledger(gateway, client, symbol)
         origin = f"preview-{clock.now().strftime('%Y%m%dT%H%M%S%f')}"
         out = gateway.preview(OrderRequest(symbol, "buy" if delta > 0 else "sell", abs(delta), price, origin, strategy))
         if out.status != "validated":
             raise CheckFailed(f"order preview {out.status}: {out.message}")
         orders.append(out.order)
     return Preview(strategy, symbol, timeframe, price, signal, position, target, orders)
+
+
+def _gate(root: Root, approvals: dict[str, Any] | None, clock: Clock) -> str | None:
+    result = check_live_gate(root, approvals=approvals or {}, clock=clock)
+    return None if result.allowed else f"order preview blocked: {result.message}"
 
 
 def open_orders(root: Root, *, clock: Clock = SYSTEM_CLOCK, client: Any = None) -> list[Order]:

@@ -1,0 +1,156 @@
+"""A live session on the loopback Kraken simulator with the real ccxt client, through the CLI (DESIGN 5, 6):
+
+* `play live-start-small` with a signed live_activation request (owner + a second person), both persons:2
+  steps countersigned, starts a live session of the strategy as its own process; its orders reach the
+  exchange only through the gateway, within the signed max_notional; the play watches its first order;
+* the same playbook without an approval, or `runs start-*`/`session run --mode live` from the command
+  line, never starts a live session;
+* `orders liquidate --yes` closes the live position through the gateway (reduce-only), from what the
+  exchange reports.
+
+The exchange factory of the processes is pointed at the simulator by test code only (simhook/sitecustomize.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from peaktrade.exchange.simulator import KrakenSimulator
+
+from .conftest import init_root
+
+pytestmark = pytest.mark.slow
+
+KEY, SECRET = "live-sim-key-55aa", "bGl2ZS1zaW0tc2VjcmV0LTEyMzQ1Ng=="
+PEOPLE = {"alice": ["owner"], "bob": ["operator"], "dave": ["owner"], "erin": ["operator"]}
+HOOK = Path(__file__).with_name("simhook")
+
+
+@pytest.fixture
+def sim():
+    s = KrakenSimulator(KEY, SECRET, balances={"EUR": 10_000.0}, timeout_delay_s=0.2)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def keys(tmp_path):
+    if not shutil.which("ssh-keygen") or not os.environ.get("SSH_AUTH_SOCK"):
+        pytest.skip("needs ssh-keygen and the test session's ssh-agent (tests/conftest.py)")
+    out = {}
+    for name in PEOPLE:
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@test", "-f",
+                        str(tmp_path / name)], check=True, capture_output=True)
+        out[name] = tmp_path / name
+    subprocess.run(["ssh-add", "-q", *(str(p) for p in out.values())], check=True, capture_output=True)
+    return out
+
+
+def _live_root(base: Path, keys) -> Path:
+    root = init_root(base, mode="live")
+    roles = root / "policies" / "roles.yaml"
+    data = yaml.safe_load(roles.read_text())
+    data["people"] = [{"name": n, "roles": r, "keys": [keys[n].with_suffix(".pub").read_text().strip()]}
+                      for n, r in PEOPLE.items()]
+    roles.write_text("# yaml-language-server: $schema=../schemas/roles.schema.json\n" + yaml.safe_dump(data))
+    stages = root / "policies" / "stages.yaml"
+    stages.write_text(stages.read_text().replace("enabled: false", "enabled: true"))
+    cfg = root / "config" / "config.toml"
+    text = cfg.read_text()
+    text = re.sub(r'(?m)^default_type = "dummy"', 'default_type = "kraken"', text, count=1)
+    # a finite, unpaced profile so the test does not wait for real one-minute bars
+    text += '\n[session.profiles.live_test]\nsteps = 40\nwarmup_bars = 20\npace = false\n' \
+            'description = "test: a few bars of history, no waiting"\n'
+    cfg.write_text(text)
+    from peaktrade.policy.stages import write_stage_record
+    from peaktrade.root import Root
+
+    write_stage_record(Root(root), {"stage": "live", "since": "2026-01-01T00:00:00Z", "by": "test", "history": []})
+    return root
+
+
+def _env(sim) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(HOOK), "PEAKTRADE_TEST_SIM_URL": sim.base_url,
+            "PEAKTRADE_TEST_SIM_KEY": KEY, "PEAKTRADE_TEST_SIM_SECRET": SECRET,
+            "KRAKEN_API_KEY": KEY, "KRAKEN_API_SECRET": SECRET}
+
+
+def _cli(root: Path, env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "peaktrade", "--root", str(root), *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_live_session_started_by_the_playbook_orders_through_the_gateway_and_is_liquidated(tmp_path, sim, keys):
+    root = _live_root(tmp_path / "desk", keys)
+    env = _env(sim)
+    params = ["-p", "profile=live_test", "-p", "max_notional=60"]
+    # without an approval: refused before anything runs
+    out = _cli(root, env, "play", "live-start-small", "--yes", "--operator", "bob", *params)
+    assert out.returncode == 3 and "no live_activation approval request" in out.stdout, out.stdout + out.stderr
+    # and never from the command line
+    out = _cli(root, env, "session", "run", "--mode", "live", "--profile", "live_test")
+    assert out.returncode in (2, 3) and "Traceback" not in out.stderr, out.stderr
+    out = _cli(root, env, "approvals", "request", "--playbook", "live-start-small", "--decision", "live_activation",
+               "--requester", "bob", "--json", *params)
+    assert out.returncode == 0, out.stderr
+    rid = json.loads(out.stdout)["id"]
+    for n in ("alice", "dave"):
+        signed = _cli(root, env, "approvals", "sign", rid, "--as", n, "--key", str(keys[n]))
+        assert signed.returncode == 0, signed.stderr
+    out = _cli(root, env, "play", "live-start-small", "--yes", "--operator", "bob", *params)
+    play_id = sorted(p.name for p in (root / "var" / "plays").iterdir())[-1]
+    for _ in range(3):  # each persons: 2 step waits for the second person's signature
+        if out.returncode != 1 or "needs the second person's signature" not in out.stdout:
+            break
+        step = re.search(r"--step (\S+) --as NAME", out.stdout).group(1)
+        cs = _cli(root, env, "plays", "countersign", play_id, "--step", step, "--as", "erin", "--key",
+                  str(keys["erin"]))
+        assert cs.returncode == 0, cs.stdout + cs.stderr
+        out = _cli(root, env, "play", "live-start-small", "--yes", "--operator", "bob", "--resume", play_id,
+                   *[])
+    text = out.stdout + out.stderr
+    assert "succeeded  go-live" in text, text
+    con = sqlite3.connect(root / "var" / "desk.sqlite")
+    [(run_id, mode, approval_id, run_play)] = con.execute(
+        "SELECT run_id, mode, approval_id, play_id FROM runs WHERE mode = 'live'").fetchall()
+    assert (mode, approval_id, run_play) == ("live", rid, play_id)
+    # wait for the finite session to end, then: its orders are the gateway's intents, each placed once
+    for _ in range(600):
+        status = con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        if status not in ("starting", "running", "stopping"):
+            break
+        __import__("time").sleep(0.1)
+    assert status == "completed", (root / "live_runs" / run_id / "worker.out").read_text()
+    intents = con.execute("SELECT client_order_id, status, quantity * 60000 FROM intents WHERE account = 'live' "
+                          "AND origin = ?", (run_id,)).fetchall()
+    wire = [o["cl_ord_id"] for o in sim.orders.values()]
+    assert len(wire) == len(set(wire))
+    placed = {cid for cid, status, _ in intents if status in ("filled", "open", "canceled")}
+    assert placed <= set(wire)
+    events = [json.loads(x) for x in (root / "live_runs" / run_id / "events.jsonl").read_text().splitlines()
+              if x.strip()] if (root / "live_runs" / run_id / "events.jsonl").exists() else []
+    assert placed, "the live session placed no order"
+    # no order above the signed size (60 EUR, below the live limit of 100) ever reached the exchange
+    costs = [float(o["cost"]) for o in sim.orders.values() if float(o.get("vol_exec") or 0) > 0]
+    assert costs and max(costs) <= 60.0 * 1.01, costs  # the fill price may differ from the mark a little
+    assert all(r.startswith("max_order_notional exceeded") and r.endswith("> 60.00)") for e in events
+               for r in (e.get("risk_reasons") or []) if "max_order_notional" in r)
+    btc = sim.balances.get("XXBT", sim.balances.get("BTC", 0.0))
+    assert btc > 0  # the session ends holding a position (the simulator's market is seeded)
+    # the emergency liquidation closes it through the gateway, from what the exchange reports; it is allowed
+    # while the kill switch is engaged (seed 11.2: anyone may)
+    assert _cli(root, env, "kill-switch", "engage", "--reason", "drill", "--operator", "erin").returncode == 0
+    liq = _cli(root, env, "orders", "liquidate", "--yes")
+    assert liq.returncode == 0, liq.stdout + liq.stderr
+    assert sim.balances.get("XXBT", sim.balances.get("BTC", 0.0)) == pytest.approx(0.0, abs=1e-9)
