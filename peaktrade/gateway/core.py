@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso

@@ -48,8 +48,8 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     A run started by a play step records ``play_id`` and ``step_key``; the desk state keeps at most one run
     per play step, so a resumed play finds its run instead of starting a second one."""
     from peaktrade.config import load_config
-    from peaktrade.redact import redact
     from peaktrade.policy.risk import skip_allowed
+    from peaktrade.redact import redact
     from peaktrade.runtime.strategies import get_strategy
 
     if mode not in MODES:
@@ -218,8 +218,8 @@ def _run_session(root: Root, run_id: str, run_dir: Path, *, stop: threading.Even
     from peaktrade.exchange.factory import make_exchange
     from peaktrade.gateway import open_gateway
     from peaktrade.runtime.book import Book
-    from peaktrade.runtime.live import LiveGateCache, signed_live_limits, sync_ledger
     from peaktrade.runtime.feeds import PacedFeed, ReplayFeed, ScaledClock, SteppedFeed, stepped_market_clock
+    from peaktrade.runtime.live import LiveGateCache, signed_live_limits, sync_ledger
     from peaktrade.runtime.routing import SessionOrders
     from peaktrade.runtime.session import Session
     from peaktrade.runtime.strategies import get_strategy
