@@ -203,9 +203,20 @@ class Orchestrator:
     def stop(self, run_id: str, *, timeout_s: float = STOP_TIMEOUT_S) -> StopResult:
         return self.stop_many([run_id], timeout_s=timeout_s)[0]
 
-    def stop_all(self, *, timeout_s: float = STOP_TIMEOUT_S) -> list[StopResult]:
-        self.reconcile()
-        return self.stop_many([r.run_id for r in self.registry.list(active_only=True)], timeout_s=timeout_s)
+    def stop_all(self, *, timeout_s: float = STOP_TIMEOUT_S, rounds: int = 5) -> list[StopResult]:
+        """Stop every active run, including runs registered while the stop was under way: after each round
+        the registry is read again, until a round finds no run it has not stopped yet (a start racing the
+        stop never slips through)."""
+        results: list[StopResult] = []
+        seen: set[str] = set()
+        for _ in range(rounds):
+            self.reconcile()
+            new = [r.run_id for r in self.registry.list(active_only=True) if r.run_id not in seen]
+            if not new:
+                break
+            seen.update(new)
+            results += self.stop_many(new, timeout_s=timeout_s)
+        return results
 
     def kill_all(self, *, reason: str = "force-killed (emergency shutdown)") -> KillReport:
         """SIGKILL every active run at once (runbook 5.3); each is marked killed.

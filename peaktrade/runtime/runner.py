@@ -49,7 +49,7 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     per play step, so a resumed play finds its run instead of starting a second one."""
     from peaktrade.config import load_config
     from peaktrade.policy.risk import skip_allowed
-    from peaktrade.redact import redact
+    from peaktrade.redact import redact, redact_text
     from peaktrade.runtime.strategies import get_strategy
 
     if mode not in MODES:
@@ -78,6 +78,7 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     registry = open_registry(root)  # an unusable registry refuses the run before any file is written
     now = clock.now()
     run_id = runlog.new_run_id(mode, now)
+    notes = redact_text(notes)  # the registry is redacted like meta.json: a secret in --notes never lands in it
     rec = RunRecord(run_id, mode, strategy, symbol, timeframe, profile, created_at=utc_iso(now), notes=notes,
                     operator=operator, play_id=play_id, step_key=step_key, account=account_for(mode),
                     approval_id=approval_id)

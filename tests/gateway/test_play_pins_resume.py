@@ -109,3 +109,34 @@ def test_an_interrupted_act_step_is_not_run_again_blindly(tmp_path):
     assert out.returncode == 3, out.stdout + out.stderr
     assert "was interrupted while it ran (started, never finished)" in out.stdout
     assert marker.read_text() == "once\n"
+
+
+@pytest.mark.slow
+def test_runs_stop_all_also_stops_runs_registered_while_it_runs(tmp_path):
+    """Issue 10: `runs stop --all` issued right after two starts stops both (a start racing the stop)."""
+    root = init_root(tmp_path / "desk")
+    starts = [subprocess.Popen([PY, "-m", "peaktrade", "--root", str(root), "runs", "start-testnet", "--profile",
+                                "standard", "--symbol", sym], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True) for sym in ("BTC/EUR", "ETH/EUR")]
+    time.sleep(0.1)
+    stop = cli(root, "runs", "stop", "--all", timeout=180)
+    for p in starts:
+        p.communicate(timeout=60)
+    # whatever the interleaving, nothing is left running once both commands returned and a last stop ran
+    again = cli(root, "runs", "stop", "--all", timeout=180)
+    assert stop.returncode == 0 and again.returncode == 0, stop.stderr + again.stderr
+    con = sqlite3.connect(root / "var" / "desk.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM runs WHERE status IN ('starting', 'running', 'stopping')").fetchone() == (0,)
+
+
+def test_a_secret_in_notes_is_redacted_in_the_registry_too(tmp_path):
+    root = init_root(tmp_path / "desk")
+    env = {**os.environ, "KRAKEN_API_SECRET": "s3cr3t-marker-value-77"}
+    out = cli(root, "session", "run", "--mode", "testnet", "--profile", "quick_smoke", "--notes",
+              "key s3cr3t-marker-value-77", env=env)
+    assert out.returncode == 0, out.stderr
+    con = sqlite3.connect(root / "var" / "desk.sqlite")
+    [(notes,)] = con.execute("SELECT notes FROM runs").fetchall()
+    assert "s3cr3t-marker-value-77" not in notes
+    for f in (root / "var").glob("desk.sqlite*"):
+        assert b"s3cr3t-marker-value-77" not in f.read_bytes()
