@@ -134,6 +134,13 @@ def test_dashboard_in_chromium(served):
         assert page.eval("window.loadedOnce") is True
         assert page.eval("document.querySelector('#drawdown-chart polyline') !== null")
 
+        # backtest vs run (seed 9.3 step 4): both equity curves over the run's window
+        page.goto(f"{url}/runs/{run_id}/divergence")
+        series = page.eval("[...document.querySelectorAll('#divergence-chart polyline')].map(p => p.dataset.series)")
+        missing = page.eval("[...document.querySelectorAll('p.missing')].map(p => p.textContent)")
+        assert series == ["run", "backtest"], (series, missing)
+        _keep(page.screenshot(_shots(tmp) / "dashboard-divergence.png"))
+
         # engage the kill switch from the page; the session blocks its next order
         page.goto(f"{url}/kill-switch")
         page.eval("document.querySelector('#operator').value = 'alice';"
