@@ -1,5 +1,5 @@
-"""Guards: kill switch, live gate, approvals, stages. Every policy module is imported lazily and,
-where safety is involved, its absence blocks (fail closed).
+"""Guards: kill switch, live gate, approvals, stages. Every check that cannot be made blocks (fail closed);
+the policy modules are imported at the top: a missing one is a bug, never an open gate.
 
 Approvals are scoped to the frame they were verified in: ``ctx.approvals`` maps a frame path to that
 frame's ``{decision: record}``, and the live gate of a step sees only its own frame's approvals, checked
@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from peaktrade.desk.killswitch import read_kill_switch
 from peaktrade.errors import BlockedError, PeakTradeError
+from peaktrade.policy.approvals import verify_for_play
+from peaktrade.policy.gate import DECISION, require_live
+from peaktrade.policy.stages import current_stage
+from peaktrade.policy.verify import find_for_play
 
 if TYPE_CHECKING:
     from peaktrade.playbook.context import Frame, PlayContext
 
-APPROVALS_UNAVAILABLE = "approvals are not available"
-LIVE_UNAVAILABLE = "live gate unavailable: approvals are not available"
 STAGES = ("shadow", "testnet", "live")
 _LIVE_FLAGS = ("--mode", "--stage")
 
@@ -90,10 +92,6 @@ def check_live_gate(ctx: PlayContext, what: str, frame: Frame | None = None, *,
     when the only missing half is a ``live_activation`` approval that was found valid for this frame,
     the gate counts as open *for that check* (the executor runs no live step in a dry run)."""
     try:
-        from peaktrade.policy.gate import DECISION, require_live
-    except ImportError:
-        return LIVE_UNAVAILABLE
-    try:
         require_live(ctx.root, approvals=frame_approvals(ctx, frame), what=what, clock=ctx.clock,
                      frame=frame_of(frame) if frame is not None else None)
     except BlockedError as exc:
@@ -118,10 +116,6 @@ def dry_run_gate_note(ctx: PlayContext) -> str:
 
 def verify_approval(ctx: PlayContext, frame: Frame, decision: str) -> tuple[dict[str, Any] | None, str]:
     """(record, message): the verified approval of ``decision`` for this frame, bound to the play."""
-    try:
-        from peaktrade.policy.approvals import verify_for_play
-    except ImportError:
-        return None, APPROVALS_UNAVAILABLE
     checked, why = check_approval(ctx, frame, decision, "pending")
     if checked is None:  # what is missing about the approval itself is said first
         return None, why
@@ -147,11 +141,6 @@ def check_approval(ctx: PlayContext, frame: Frame, decision: str,
                    why: str = "dry run") -> tuple[dict[str, Any] | None, str]:
     """(record, message) like ``verify_approval`` (the very same check), but the request is not bound."""
     try:
-        from peaktrade.policy.approvals import load_request  # noqa: F401 - no approvals module: fail closed
-        from peaktrade.policy.verify import find_for_play
-    except ImportError:
-        return None, APPROVALS_UNAVAILABLE
-    try:
         _, record = find_for_play(ctx.root, decision, frame=frame_of(frame), play_id=ctx.play_id,
                                   operator=ctx.operator, clock=ctx.clock)
     except PeakTradeError as exc:
@@ -166,11 +155,7 @@ def check_approval(ctx: PlayContext, frame: Frame, decision: str,
 
 def _stage_at_least(ctx: PlayContext, wanted: str) -> tuple[bool, str]:
     try:
-        from peaktrade.policy.stages import current_stage
-
         stage = current_stage(ctx.root)
-    except ImportError:
-        return False, "stages are not available: cannot confirm the current stage"
     except Exception as exc:  # noqa: BLE001
         return False, f"current stage could not be read: {getattr(exc, 'message', exc)}"
     if stage not in STAGES or STAGES.index(stage) < STAGES.index(wanted):
