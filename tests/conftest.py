@@ -24,7 +24,6 @@ def _desk_key_and_agent(tmp_path_factory):
     """Every test session: the desk HMAC key under a temporary config dir (never the real ~/.config), and
     one ssh-agent of its own (``ssh_agent`` adds keys to it: people prove who they are with the agent)."""
     import os
-    import re
     import shutil
     import subprocess
 
@@ -32,22 +31,30 @@ def _desk_key_and_agent(tmp_path_factory):
     os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
     os.environ.pop("PEAKTRADE_DESK_KEY", None)
     os.environ.pop("SSH_AUTH_SOCK", None)
-    pid = None
+    agent = None
     if shutil.which("ssh-agent"):
-        sock = tmp_path_factory.mktemp("agent") / "sock"
-        out = subprocess.run(["ssh-agent", "-s", "-a", str(sock)], capture_output=True, text=True, timeout=30).stdout
-        m = re.search(r"SSH_AGENT_PID=(\d+)", out)
-        if m:
-            pid = int(m.group(1))
-            os.environ["SSH_AUTH_SOCK"] = str(sock)
-    yield
-    if pid is not None:
-        import signal
+        import sys
+        import time
 
+        sock = tmp_path_factory.mktemp("agent") / "sock"
+        # the agent runs a watcher as its command and dies with it; the watcher exits when this test
+        # session is gone, even if it was killed, so no agent outlives its session
+        watch = "import os,sys,time\nwhile True:\n    time.sleep(1)\n    try: os.kill(int(sys.argv[1]), 0)\n" \
+                "    except OSError: break\n"
+        agent = subprocess.Popen(["ssh-agent", "-a", str(sock), sys.executable, "-c", watch, str(os.getpid())],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if sock.exists():
+                os.environ["SSH_AUTH_SOCK"] = str(sock)
+                break
+            time.sleep(0.05)
+    yield
+    if agent is not None:
+        agent.terminate()
         try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
+            agent.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            agent.kill()
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
