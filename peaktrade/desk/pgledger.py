@@ -16,20 +16,26 @@ class LedgerOps:
 
     def apply_fill(self, client_order_id: str, *, quantity: float, price: float, fee: float, at: str,
                    status: str | None = None, exchange_order_id: str | None = None) -> None:
-        with self._tx() as con:
+        with self._tx(pipeline=True) as con:
+            # one round trip: BEGIN, lock the intent and its account (in the reservations' order), read the
+            # position; then one more: the three writes and COMMIT
             row = con.execute("SELECT account, symbol, side, quantity, filled, avg_price, fee FROM intents "
-                              "WHERE client_order_id = %s FOR UPDATE", (client_order_id,)).fetchone()
+                              "WHERE client_order_id = %s FOR UPDATE", (client_order_id,))
+            con.execute("SELECT 1 FROM accounts WHERE account = (SELECT account FROM intents WHERE client_order_id = "
+                        "%s) FOR UPDATE", (client_order_id,))
+            pos = con.execute("SELECT quantity, avg_price FROM positions WHERE (account, symbol) = (SELECT account, "
+                              "symbol FROM intents WHERE client_order_id = %s)", (client_order_id,)).fetchone()
+            row = row.fetchone()
             if row is None:
                 raise DeskUnavailable(f"no order intent {client_order_id} to book a fill against")
             account, symbol, side, total, filled, avg, paid = row
-            con.execute("SELECT 1 FROM accounts WHERE account = %s FOR UPDATE", (account,))
             new_filled = filled + quantity
             new_avg = ((avg or 0.0) * filled + price * quantity) / new_filled if new_filled > 0 else price
             final = status or ("filled" if new_filled >= total - 1e-12 else "open")
             con.execute("UPDATE intents SET filled = %s, avg_price = %s, fee = %s, status = %s, updated_at = %s, "
                         "exchange_order_id = COALESCE(%s, exchange_order_id) WHERE client_order_id = %s",
                         (new_filled, new_avg, paid + fee, final, at, exchange_order_id, client_order_id))
-            _book(con, account, symbol, quantity if side == "buy" else -quantity, price, fee)
+            _book(con, account, symbol, quantity if side == "buy" else -quantity, price, fee, pos)
 
     def set_day(self, account: str, *, day: str, day_start_equity: float) -> None:
         with self._tx() as con:
@@ -55,16 +61,16 @@ class LedgerOps:
         with self._tx() as con:
             con.execute("INSERT INTO accounts (account, cash) VALUES (%s, %s) ON CONFLICT (account) DO UPDATE SET "
                         "cash = excluded.cash, version = accounts.version + 1", (account, cash))
-            con.execute("DELETE FROM positions WHERE account = %s", (account,))
+            # the symbols named are set to what the exchange reports; others are left as they are (as SQLite)
             with con.cursor() as cur:
                 cur.executemany("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES "
-                                "(%s, %s, %s, %s, %s)",
-                                [(account, s, q, marks.get(s, 0.0), marks.get(s)) for s, q in positions.items() if q])
+                                "(%s, %s, %s, %s, %s) ON CONFLICT (account, symbol) DO UPDATE SET quantity = "
+                                "excluded.quantity, mark = COALESCE(excluded.mark, positions.mark)",
+                                [(account, s, q, marks.get(s, 0.0), marks.get(s)) for s, q in positions.items()])
 
 
-def _book(con: Any, account: str, symbol: str, delta: float, price: float, fee: float) -> None:
-    pos = con.execute("SELECT quantity, avg_price FROM positions WHERE account = %s AND symbol = %s",
-                      (account, symbol)).fetchone()
+def _book(con: Any, account: str, symbol: str, delta: float, price: float, fee: float,
+          pos: tuple[float, float] | None) -> None:
     qty, avg = pos if pos else (0.0, 0.0)
     realized = 0.0
     if qty and (qty > 0) != (delta > 0):  # reducing: realise PnL on the closed part

@@ -108,7 +108,8 @@ def test_ledger_bookings_match(make_store):
     assert s.get_intent("c3") is None
     s.update_intent("c2", reason="x")
     s.sync_account("paper", cash=5.0, positions={"ETH/EUR": 1.0}, marks={"ETH/EUR": 10.0})
-    assert set(s.ledger("paper").positions) == {"ETH/EUR"}
+    synced = s.ledger("paper")
+    assert synced.cash == 5.0 and synced.positions["ETH/EUR"].quantity == 1.0
     stranger = Intent("c4", "nobody", "X/Y", "buy", 1, None, "market", "r", "1")
     assert s.reserve(stranger, lambda *a: (True, 1))[0] is False
 
