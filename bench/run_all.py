@@ -18,8 +18,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-ORDER = ["cli", "interpreter", "risk", "runlog", "session", "exchange", "alerts", "monitor", "web"]
-FIGURES = ["cli", "interpreter", "risk", "runtime", "exchange", "monitor-alerts", "web"]
+ORDER = ["cli", "interpreter", "risk", "runlog", "session", "exchange", "alerts", "monitor", "web", "gateway",
+         "desk_risk", "killswitch"]
+FIGURES = ["cli", "interpreter", "risk", "runtime", "exchange", "monitor-alerts", "web", "gateway"]
 
 HEADER = """# Benchmarks
 
@@ -37,6 +38,9 @@ Timing assertions do not belong in tests: these scripts are where the bars are c
 | `monitor overview`, 1,000 runs × 10,000 events ≤ 1 s; `alerts run-rules`, 1,000,000 events ≤ 0.5 s \
 | Monitor and alerts |
 | dashboard: a page with 1,000 runs ≤ 150 ms, `/metrics` ≤ 200 ms (DESIGN 12) | Dashboard |
+| gateway overhead per order, durable intent included, ≤ 1 ms median; desk-wide risk decision \
+≥ 300,000 checks/s, p99 ≤ 20 µs; kill switch engage → every running session blocks its next order ≤ 1 s \
+| Order gateway, desk risk, kill switch |
 
 """
 
