@@ -99,21 +99,27 @@ def verify(request_id: str = typer.Argument(..., help="The request id."),
            operator: str = typer.Option(None, "--operator", help="Who will run the play (default: "
                                         "$PEAKTRADE_OPERATOR); an operator cannot be a signer."),
            play_id: str = typer.Option(None, "--play-id", help="Check as this play (a resume) would."),
+           change_only: bool = typer.Option(False, "--change-only", help="CI, risk_limit_change: only the "
+                                            "signatures and that the working tree is the signed change (no desk "
+                                            "state, stage or exchange there)."),
            as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Run the very check a play runs, without binding. Exit 0 valid, 3 refused (every reason listed)."""
     from peaktrade.cli import _common
     from peaktrade.errors import BlockedError
     from peaktrade.policy.approvals import default_person, describe_subject, load_request
     from peaktrade.policy.verify import check
-    from peaktrade.policy.verifyview import current_subject, verify_frame
+    from peaktrade.policy.verifyview import check_change, current_subject, verify_frame
 
     root = _common.root()
     doc = load_request(root, request_id)
     frame = verify_frame(root, doc, play_params)
     who = default_person(operator)
     try:
-        record = check(root, doc, frame=frame, subject=None if frame else current_subject(root, doc),
-                       token=play_id, operator=who)
+        if change_only:
+            record = check_change(root, doc, operator=who)
+        else:
+            record = check(root, doc, frame=frame, subject=None if frame else current_subject(root, doc),
+                           token=play_id, operator=who)
     except BlockedError as exc:
         if as_json:
             _common.print_json({"valid": False, "id": request_id, "reasons": exc.details or [exc.message]})

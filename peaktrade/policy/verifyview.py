@@ -98,3 +98,24 @@ def current_subject(root: Root, doc: dict[str, Any]) -> dict[str, Any]:
     except PeakTradeError as exc:
         return {"kind": subj.get("kind"), "unavailable": exc.message}
     return subj
+
+
+def check_change(root: Root, doc: dict[str, Any], *, operator: str | None = None,
+                 clock: Clock = SYSTEM_CLOCK) -> Any:
+    """CI's check of a ``risk_limit_change``: its signatures and roles, and that the working tree's policy
+    files are exactly the signed "after". The desk-bound parts (use, stage, exchange) are the play's."""
+    from peaktrade.policy.verify import _change_problems
+
+    req = doc["request"]
+    if req.get("decision") != "risk_limit_change":
+        raise BlockedError(f"--change-only checks risk_limit_change requests; {req['id']} is {req.get('decision')}")
+    problems = _change_problems(root, req)
+    try:
+        record = verify_doc(root, doc, requester=operator, clock=clock)
+    except BlockedError as exc:
+        problems += exc.details or [exc.message]
+        record = None
+    if problems or record is None:
+        raise BlockedError(f"approval {req['id']} (risk_limit_change) refused: {'; '.join(problems)}",
+                           details=problems)
+    return record

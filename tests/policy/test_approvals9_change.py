@@ -54,10 +54,19 @@ def test_a_risk_limit_change_binds_the_change_and_refuses_any_other(aroot, keys,
         assert cli("approvals", "sign", rid, "--as", n, "--key", str(keys[n]))[0] == 0
     code, out = cli("approvals", "verify", rid, "--operator", "erin")
     assert code == 0, out
+    # CI's check (no desk state there): signatures and the signed change only
+    from peaktrade.policy.stages import write_stage_record
+
+    write_stage_record(aroot, {"stage": "live", "since": "2026-01-01T00:00:00Z", "by": "t", "history": []})
+    assert cli("approvals", "verify", rid, "--operator", "erin")[0] == 3  # the desk moved on: void for a play
+    code, out = cli("approvals", "verify", rid, "--operator", "ci", "--change-only")
+    assert code == 0, out
     # the working tree now differs from the signed "after": refused, naming the file
     _loosen(aroot, "max_order_notional: 1100", "max_order_notional: 5000")
     code, out = cli("approvals", "verify", rid, "--operator", "erin")
     assert code == 3 and "the policies differ from the change signed in" in out and "risk-limits.yaml" in out
+    code, out = cli("approvals", "verify", rid, "--operator", "ci", "--change-only")
+    assert code == 3 and "the policies differ from the change signed in" in out
 
 
 def test_a_risk_limit_change_request_without_a_change_is_refused(aroot, cli):
