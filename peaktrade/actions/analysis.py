@@ -36,7 +36,9 @@ def alerts_run_rules(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     settings = resolve_settings(load_alerts_policy(ctx.root), **overrides)
     report = run_rules(ctx.root, args["run_id"], settings, ctx.clock,
                        notify=bool(args.get("notify", True)) and not ctx.dry_run)
-    lines = [f"{a.level:8} {a.rule}: {a.message}" for a in report.alerts] or ["no alerts"]
+    # notifications follow the desk's alert state (DESIGN 6): a play re-run on the same CRITICAL pages once
+    lines = [f"{a.level:8} {a.rule}: {a.message} (playbook: {a.playbook})" if a.playbook else
+             f"{a.level:8} {a.rule}: {a.message}" for a in report.alerts] or ["no alerts"]
     worst = "CRITICAL" if report.critical else ("WARNING" if report.alerts else "OK")
     return ActionResult(not report.critical, f"alerts on {args['run_id']}: {worst} ({len(report.alerts)} alert(s))",
                         output="\n".join(lines), data=report.to_dict())

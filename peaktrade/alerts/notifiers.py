@@ -55,7 +55,9 @@ class Delivery:
 
 def format_alert(alert: Alert) -> str:
     run = f" run={alert.run_id}" if alert.run_id else ""
-    return redact_text(f"[{alert.level}] {alert.rule}{run}: {alert.message}")
+    state = " RESOLVED" if alert.status == "resolved" else ""
+    play = f" -> run playbook {alert.playbook}" if alert.playbook and not state else ""
+    return redact_text(f"[{alert.level}{state}] {alert.rule}{run}: {alert.message}{play}")
 
 
 def _secret_from_env(var: str, what: str) -> str:

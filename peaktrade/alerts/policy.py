@@ -25,6 +25,8 @@ class RuleSettings:
     no_events_max_minutes: float | None = None
     error_spike_max_errors: int | None = None
     error_spike_window_minutes: float = 10.0
+    position_drift_window_minutes: float | None = None  # None: not evaluated
+    repeat_interval_minutes: float = 60.0  # a firing alert is notified again after this long (DESIGN 6)
     channels: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_CHANNELS))
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,6 +36,9 @@ class RuleSettings:
             "no_events": None if self.no_events_max_minutes is None else {"max_minutes": self.no_events_max_minutes},
             "error_spike": None if self.error_spike_max_errors is None else
             {"max_errors": self.error_spike_max_errors, "window_minutes": self.error_spike_window_minutes},
+            "position_drift": None if self.position_drift_window_minutes is None else
+            {"window_minutes": self.position_drift_window_minutes},
+            "run_crashed": {},
         }
 
 
@@ -111,6 +116,10 @@ def resolve_settings(policy: dict[str, Any], *, pnl_drop_threshold_pct: float | 
 
     pnl, silent, spike = rule("pnl_drop"), rule("no_events"), rule("error_spike")
     channels = {**DEFAULT_CHANNELS, **(policy.get("channels") or {})}
+    # position_drift runs unless the policy switches it off: a ledger that differs from the account is never
+    # something to learn about only because someone remembered to add the rule to an older policy file
+    drift = rules.get("position_drift") or {}
+    drift_window = float(drift.get("window_minutes", 60.0)) if drift.get("enabled", True) else None
     return RuleSettings(
         pnl_drop_threshold_pct=_pick(pnl_drop_threshold_pct, pnl.get("threshold_pct")),
         pnl_drop_window_hours=_pick(pnl_drop_window_hours, (rules.get("pnl_drop") or {}).get("window_hours"), 1.0),
@@ -118,6 +127,8 @@ def resolve_settings(policy: dict[str, Any], *, pnl_drop_threshold_pct: float | 
         error_spike_max_errors=_pick(error_spike_max_errors, spike.get("max_errors")),
         error_spike_window_minutes=_pick(error_spike_window_minutes,
                                          (rules.get("error_spike") or {}).get("window_minutes"), 10.0),
+        position_drift_window_minutes=drift_window,
+        repeat_interval_minutes=float(policy.get("repeat_interval_minutes", 60.0)),
         channels=channels,
     )
 

@@ -22,6 +22,8 @@ class Alert:
     message: str
     run_id: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    playbook: str = ""  # the playbook an operator runs for it (`peaktrade play NAME`), see docs/alerts.md
+    status: str = "firing"  # firing | resolved (a resolution is notified once, with the level it had)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +64,7 @@ def pnl_drop(ts_ns: Any, equity: Any, *, threshold_pct: float, window_s: float, 
                "window_start": _iso(start), "window_end": _iso(end)}
     return Alert("pnl_drop", CRITICAL,
                  f"PnL drop {drop:.2f}% ≥ {threshold_pct:g}% within {_span(window_s)} "
-                 f"(equity {baseline:.2f} -> {last:.2f})", run_id, details)
+                 f"(equity {baseline:.2f} -> {last:.2f})", run_id, details, playbook="incident-pnl-divergence")
 
 
 def no_events(last_ts_ns: int | None, now_ns: int, *, max_silence_s: float, started_ns: int | None = None,
@@ -76,7 +78,7 @@ def no_events(last_ts_ns: int | None, now_ns: int, *, max_silence_s: float, star
     what = "last event" if last_ts_ns is not None else "run start (no events yet)"
     if ref is None:
         return Alert("no_events", WARNING, "no events and no start time: silence cannot be measured", run_id,
-                     {"max_silence_s": max_silence_s})
+                     {"max_silence_s": max_silence_s}, playbook="health-check")
     silence = (now_ns - int(ref)) / NS_PER_S
     if silence <= max_silence_s:
         return None
@@ -84,7 +86,7 @@ def no_events(last_ts_ns: int | None, now_ns: int, *, max_silence_s: float, star
     details = {"silence_s": round(silence, 3), "max_silence_s": max_silence_s, "since": _iso(int(ref)),
                "now": _iso(now_ns), "reference": "last_event" if last_ts_ns is not None else "started_at"}
     return Alert("no_events", level, f"no events for {_span(silence)} since {what} (max {_span(max_silence_s)})",
-                 run_id, details)
+                 run_id, details, playbook="health-check")
 
 
 def error_spike(ts_ns: Any, rejected: Any, blocked: Any, has_error: Any, *, max_errors: int, window_s: float,
@@ -113,9 +115,11 @@ def error_spike(ts_ns: Any, rejected: Any, blocked: Any, has_error: Any, *, max_
     level = CRITICAL if total > 2 * max_errors else WARNING
     details = {"errors": total, "orders_rejected": int(rej), "orders_blocked": int(blk), "error_events": err,
                "max_errors": max_errors, "window_s": window_s, "window_start": _iso(start), "window_end": _iso(end)}
+    # mostly orders a risk limit blocked: the risk-limit runbook; rejections and exchange errors: runbook 7
+    playbook = "incident-risk-limit" if blk > rej + err else "incident-exchange-error"
     return Alert("error_spike", level,
                  f"{total} errors within {_span(window_s)} > max {max_errors} "
-                 f"(rejected {int(rej)}, blocked {int(blk)}, error events {err})", run_id, details)
+                 f"(rejected {int(rej)}, blocked {int(blk)}, error events {err})", run_id, details, playbook=playbook)
 
 
 def run_crashed(meta: dict[str, Any], *, acknowledged: bool, run_id: str = "") -> Alert | None:
@@ -125,12 +129,36 @@ def run_crashed(meta: dict[str, Any], *, acknowledged: bool, run_id: str = "") -
     if status not in ("crashed", "lost") or acknowledged:
         return None
     why = meta.get("status_note") or "its process ended without a clean shutdown"
+    rid = run_id or str(meta.get("run_id", ""))
+    # a live run that died may leave orders resting and a position nobody watches: stop everything first;
+    # a shadow or testnet one needs a look at the desk (health check), nothing is at risk
+    live = meta.get("mode") == "live" or rid.startswith("live_")
+    playbook = "shutdown-emergency" if live else "health-check"
     details = {"status": status, "status_note": meta.get("status_note"), "pid": meta.get("pid"),
                "detected_at": meta.get("detected_at"), "started_at": meta.get("started_at"),
-               "playbook": "health-check"}
-    rid = run_id or str(meta.get("run_id", ""))
+               "playbook": playbook}
     return Alert("run_crashed", CRITICAL, f"run {status}: {why} (look at it, then `peaktrade runs ack "
-                                          f"--run-id {rid} --note WHY`)", rid, details)
+                                          f"--run-id {rid} --note WHY`)", rid, details, playbook=playbook)
+
+
+def position_drift(drifts: list[tuple[int, str]], now_ns: int, *, window_s: float, run_id: str = "") -> Alert | None:
+    """CRITICAL when the run wrote a ``drift`` event (its desk ledger differs from the exchange account,
+    found by the session's periodic reconciliation) inside the window ``[now - window, now]``.
+
+    ``drifts``: (ts_event ns, error text) of the run's drift events. The session stops trading on the
+    difference only if told to; a person must compare ledger and account first (runbook: shutdown-emergency).
+    """
+    start = now_ns - int(window_s * NS_PER_S)
+    recent = [(ts, text) for ts, text in drifts if start <= ts <= now_ns]
+    if not recent:
+        return None
+    last_ts, last_text = max(recent)
+    details = {"drift_events": len(recent), "last_drift_at": _iso(last_ts), "last_drift": last_text,
+               "window_s": window_s, "window_start": _iso(start), "window_end": _iso(now_ns)}
+    return Alert("position_drift", CRITICAL,
+                 f"desk ledger differs from the exchange account ({len(recent)} drift event(s) within "
+                 f"{_span(window_s)}; last {_iso(last_ts)}: {last_text})", run_id, details,
+                 playbook="shutdown-emergency")
 
 
 def _span(seconds: float) -> str:

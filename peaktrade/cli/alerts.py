@@ -1,4 +1,7 @@
-"""``peaktrade alerts run-rules``: evaluate the alert rules on a run (seed 10c); exit 1 iff CRITICAL."""
+"""``peaktrade alerts run-rules|list|watch``: the alert rules (seed 10c) with state (DESIGN 6).
+
+``run-rules`` exits 1 iff a CRITICAL fired; ``watch --once`` exits 1 iff a CRITICAL is firing after the round.
+"""
 
 from __future__ import annotations
 
@@ -24,30 +27,23 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
         now: str = typer.Option(None, "--now", hidden=True, help="Evaluate as of this ISO-8601 UTC time."),
     ) -> None:
-        """Evaluate pnl_drop, no_events and error_spike on one run (or every active one); thresholds not
-        given come from policies/alerts.yaml. Exit 0: no CRITICAL alert; 1: at least one CRITICAL fired."""
+        """Evaluate the rules on one run (or every active and unacknowledged crashed one); thresholds not
+        given come from policies/alerts.yaml. Notifies only what the alert state says is due (fired, escalated,
+        repeat interval passed, resolved). Exit 0: no CRITICAL alert; 1: at least one CRITICAL fired."""
         from peaktrade.alerts.engine import run_rules as do_run
         from peaktrade.alerts.policy import load_alerts_policy, resolve_settings
-        from peaktrade.clock import SYSTEM_CLOCK, FakeClock
+        from peaktrade.alerts.watch import watched_runs
         from peaktrade.errors import UsageError
 
         if bool(run_id) == all_active:
             raise UsageError("give either --run-id ID or --all-active")
         root = _common.root()
-        clock = SYSTEM_CLOCK
-        if now:
-            from datetime import UTC, datetime
-
-            try:
-                when = datetime.fromisoformat(now.replace("Z", "+00:00"))
-            except ValueError:
-                raise UsageError(f"--now {now!r} is not an ISO-8601 time") from None
-            clock = FakeClock(when if when.tzinfo else when.replace(tzinfo=UTC))
+        clock = _clock(now)
         settings = resolve_settings(
             load_alerts_policy(root), pnl_drop_threshold_pct=pnl_drop_threshold_pct,
             pnl_drop_window_hours=pnl_drop_window_hours, no_events_max_minutes=no_events_max_minutes,
             error_spike_max_errors=error_spike_max_errors, error_spike_window_minutes=error_spike_window_minutes)
-        run_ids = [run_id] if run_id else _active_runs(root)
+        run_ids = [run_id] if run_id else watched_runs(root)[0]
         reports = [do_run(root, rid, settings, clock, notify=not no_notify) for rid in run_ids]
         if as_json:
             _common.print_json(reports[0].to_dict() if run_id else [r.to_dict() for r in reports])
@@ -59,15 +55,57 @@ def register(app: typer.Typer) -> None:
         if any(r.critical for r in reports):
             raise typer.Exit(1)
 
+    @group.command("list")
+    def list_alerts(
+        show_all: bool = typer.Option(False, "--all", help="Every alert kept, not only firing and recent ones."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        now: str = typer.Option(None, "--now", hidden=True, help="List as of this ISO-8601 UTC time."),
+    ) -> None:
+        """Firing alerts and those resolved in the last 24 h (newest first), each with the playbook to run."""
+        from peaktrade.alerts.listing import recent_alerts, render
 
-def _active_runs(root) -> list[str]:
-    """Active runs, and crashed or lost ones nobody acknowledged (their silence is what to alert on)."""
-    from peaktrade.monitor.crashed import needs_attention
-    from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dirs
+        rows = recent_alerts(_common.root(), _clock(now), show_all=show_all)
+        if as_json:
+            _common.print_json([r.__dict__ for r in rows])
+        else:
+            print(render(rows))
 
-    registry = active_run_ids(root)
-    metas = [(d, read_meta(d)) for d in run_dirs(root)]
-    return [d.name for d, meta in metas if is_active(meta, registry) or needs_attention(meta, d)]
+    @group.command("watch")
+    def watch(
+        once: bool = typer.Option(False, "--once", help="One round, then exit 1 iff a CRITICAL is firing."),
+        interval: float = typer.Option(60.0, "--interval", help="Seconds between rounds (without --once)."),
+        no_notify: bool = typer.Option(False, "--no-notify", help="Evaluate only, notify nobody, keep no state."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output (one object per round)."),
+        now: str = typer.Option(None, "--now", hidden=True, help="Evaluate as of this ISO-8601 UTC time."),
+    ) -> None:
+        """Evaluate every active run, every unacknowledged crashed or lost run and every run with a firing
+        alert, with state (policies/alerts.yaml), every --interval seconds; for a systemd timer or cron use
+        --once. Exit (with --once) 0: no CRITICAL firing after the round; 1: a CRITICAL is firing."""
+        from peaktrade.alerts.policy import load_alerts_policy, resolve_settings
+        from peaktrade.alerts.watch import watch_round
+        from peaktrade.errors import UsageError
+
+        if not interval > 0:
+            raise UsageError(f"--interval must be a positive number of seconds, not {interval}")
+        root = _common.root()
+        clock = _clock(now)
+        while True:
+            result = watch_round(root, resolve_settings(load_alerts_policy(root)), clock, notify=not no_notify)
+            if as_json:
+                _common.print_json(result.to_dict())
+            else:
+                for report in result.reports:
+                    _print(report)
+                print(f"round done: {len(result.reports)} run(s), {len(result.firing_critical)} CRITICAL firing"
+                      + (f" ({', '.join(result.firing_critical)})" if result.firing_critical else ""), flush=True)
+            if once:
+                if result.firing_critical:
+                    raise typer.Exit(1)
+                return
+            try:
+                clock.sleep(interval)
+            except KeyboardInterrupt:
+                return
 
 
 def _print(report) -> None:
@@ -80,9 +118,29 @@ def _print(report) -> None:
     if not report.alerts:
         print("OK: no alerts")
     for alert in report.alerts:
-        print(redact_text(f"{alert.level:8} {alert.rule}: {alert.message}"))
+        play = f" (playbook: {alert.playbook})" if alert.playbook else ""
+        print(redact_text(f"{alert.level:8} {alert.rule}: {alert.message}{play}"))
+    for t in report.transitions:
+        print(f"  notified {t.change}: {t.alert.rule} {t.alert.level}")
+    if report.state_error:
+        print(f"  {report.state_error}")
     for d in report.deliveries:
         if d.status == "failed":
             print(f"  notifier {d.channel} failed: {d.error}")
     if report.critical:
         print("CRITICAL alert fired")
+
+
+def _clock(now: str | None):
+    from peaktrade.clock import SYSTEM_CLOCK, FakeClock
+    from peaktrade.errors import UsageError
+
+    if not now:
+        return SYSTEM_CLOCK
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--now {now!r} is not an ISO-8601 time") from None
+    return FakeClock(when if when.tzinfo else when.replace(tzinfo=UTC))
