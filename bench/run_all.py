@@ -19,8 +19,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 ORDER = ["cli", "interpreter", "risk", "runlog", "session", "exchange", "alerts", "monitor", "web", "gateway",
-         "desk_risk", "killswitch"]
-FIGURES = ["cli", "interpreter", "risk", "runtime", "exchange", "monitor-alerts", "web", "gateway"]
+         "desk_risk", "killswitch", "cluster"]
+FIGURES = ["cli", "interpreter", "risk", "runtime", "exchange", "monitor-alerts", "web", "gateway", "cluster"]
 
 HEADER = """# Benchmarks
 
@@ -41,6 +41,8 @@ Timing assertions do not belong in tests: these scripts are where the bars are c
 | gateway overhead per order, durable intent included, ≤ 1 ms median; desk-wide risk decision \
 ≥ 300,000 checks/s, p99 ≤ 20 µs; kill switch engage → every running session blocks its next order ≤ 1 s \
 | Order gateway, desk risk, kill switch |
+| a desk on several hosts: claim latency, kill-switch propagation across hosts, reservations/s from 50 \
+sessions (issue 13; no bar) | A desk on several hosts |
 
 """
 
