@@ -72,7 +72,7 @@ def bare_fills(n: int) -> list[int]:
     return out
 
 
-def gateway_orders(base: Path, n: int, *, synchronous: str | None = None) -> tuple[list[int], int]:
+def gateway_orders(base: Path, n: int, *, synchronous: str | None = None) -> tuple[list[int], int, dict]:
     reset_cache()  # a fresh store for each variant (the cache is per process)
     root = fresh_root(base)
     gw = Gateway(root, account="paper", venue=PaperVenue(0.0026, 5.0), limits=LIMITS, starting_cash=10_000.0)
@@ -93,7 +93,27 @@ def gateway_orders(base: Path, n: int, *, synchronous: str | None = None) -> tup
         if i >= 50:
             times.append(dt)
             filled += 1
-    return times, filled
+    return times, filled, statements_per_order(root, gw)
+
+
+def statements_per_order(root: Root, gw: Gateway, n: int = 200) -> dict[str, float]:
+    """SQL statements per order, by kind (SQLite's trace callback on the store's connection, after the timing)."""
+    counts: dict[str, int] = {}
+
+    def trace(sql: str) -> None:
+        words = sql.split()
+        kind = words[0].upper() + (f" {words[1]}" if words[0].upper() == "PRAGMA" else "")
+        counts[kind] = counts.get(kind, 0) + 1
+
+    con = open_desk(root)._con  # type: ignore[attr-defined]
+    con.set_trace_callback(trace)
+    try:
+        for i in range(n):
+            gw.submit(OrderRequest("BTC/EUR", "buy" if i % 2 == 0 else "sell", 0.001, 60_000.0,
+                                   "shadow_20261204_120000_trace0", f"bar-{i}"))
+    finally:
+        con.set_trace_callback(None)
+    return {k: v / n for k, v in sorted(counts.items())}
 
 
 def fsync_floor(base: Path, n: int = 300) -> list[int]:
@@ -138,7 +158,7 @@ def main() -> int:
         base = Path(tempfile.mkdtemp(prefix="bench-gateway-", dir=parent))
         try:
             floor = summary(fsync_floor(base))
-            times, n = gateway_orders(base, args.n, synchronous="NORMAL" if variant == "disk-normal" else None)
+            times, n, stmts = gateway_orders(base, args.n, synchronous="NORMAL" if variant == "disk-normal" else None)
         finally:
             reset_cache()
             shutil.rmtree(base, ignore_errors=True)
@@ -146,9 +166,10 @@ def main() -> int:
         over = med - bare[0]
         verdict = "pass" if over <= 1000.0 else f"MISS by {over / 1000 - 1:.2f} ms"
         rows.append((variant, n, med, p99, low, over, floor[0], verdict))
+        per_order = ", ".join(f"{k} {v:g}" for k, v in stmts.items())
         print(f"gateway submit [{variant:11s}] {n} orders: median {med / 1000:7.3f} ms  p99 {p99 / 1000:7.3f} ms  "
               f"min {low / 1000:7.3f} ms  overhead {over / 1000:7.3f} ms  (4 KiB write+fsync median "
-              f"{floor[0] / 1000:.3f} ms)  bar <= 1 ms median: {verdict}")
+              f"{floor[0] / 1000:.3f} ms)  bar <= 1 ms median: {verdict}\n    SQL per order: {per_order}")
     print("\n| variant | orders | median ms | p99 ms | min ms | overhead over bare fill, median ms | "
           "4 KiB write+fsync median ms | bar <= 1 ms |")
     print("|---|---|---|---|---|---|---|---|")
