@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from peaktrade.alerts.engine import run_rules
 from peaktrade.alerts.policy import load_alerts_policy, resolve_settings
+from peaktrade.alerts.rules import CRITICAL
 from peaktrade.cli import run
 from peaktrade.clock import FakeClock
 from peaktrade.monitor.synthetic import iso, make_events, write_run
@@ -199,3 +200,31 @@ def test_watch_once_covers_crashed_runs_and_resolves_when_acknowledged(deploy, h
     assert "No alerts firing" in capsys.readouterr().out  # resolved more than 24 h ago: only with --all
     assert run(["--root", str(deploy), "alerts", "list", "--all", "--now", "2025-12-08T13:00:00Z"]) == 0
     assert "resolved" in capsys.readouterr().out
+
+
+def test_state_transitions_on_the_real_desk_store(deploy):
+    """De-escalation is silent, a later escalation notifies again, a resolved alert that comes back fires
+    again, and a rule that was not evaluated leaves its row alone."""
+    from peaktrade.alerts.rules import WARNING, Alert
+    from peaktrade.alerts.state import track
+    from peaktrade.desk import open_desk
+
+    store = open_desk(Root(deploy))
+    crit, warn = Alert("error_spike", CRITICAL, "12 errors", RUN), Alert("error_spike", WARNING, "7 errors", RUN)
+    rules = {"error_spike", "pnl_drop"}
+
+    def step(minute: int, alerts: list, evaluated: set = rules) -> list[str]:
+        now = iso(START + timedelta(minutes=minute))
+        return [f"{t.change} {t.alert.level}" for t in track(store, RUN, alerts, evaluated, now, 3600)]
+
+    assert step(0, [crit]) == ["fired CRITICAL"]
+    assert step(5, [warn]) == []  # falling back is no news
+    assert store.alert(f"error_spike|{RUN}").severity == WARNING
+    assert step(10, [crit]) == ["escalated CRITICAL"]
+    assert step(15, [], {"pnl_drop"}) == []  # error_spike did not run: its row stays firing
+    assert step(20, []) == ["resolved CRITICAL"]
+    assert step(25, []) == []
+    assert step(30, [warn]) == ["fired WARNING"]
+    row = store.alert(f"error_spike|{RUN}")
+    assert (row.status, row.first_fired, row.resolved_at, row.notifications) == (
+        "firing", "2025-12-07T12:30:00Z", None, 1)
