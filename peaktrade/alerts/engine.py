@@ -93,8 +93,9 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
     if settings.position_drift_window_minutes is not None:
         from peaktrade.alerts.drift import drift_events
 
-        found.append(position_drift(drift_events(path), now_ns, window_s=settings.position_drift_window_minutes * 60,
-                                    run_id=run_id))
+        window_s = settings.position_drift_window_minutes * 60
+        since = now_ns - int(window_s * 1_000_000_000)  # older row groups of the Parquet file are not read
+        found.append(position_drift(drift_events(path, since), now_ns, window_s=window_s, run_id=run_id))
     report.evaluated = {name for name, conf in settings.to_dict().items() if conf is not None}
     report.alerts = [a for a in found if a is not None]
     return report

@@ -228,3 +228,28 @@ def test_state_transitions_on_the_real_desk_store(deploy):
     row = store.alert(f"error_spike|{RUN}")
     assert (row.status, row.first_fired, row.resolved_at, row.notifications) == (
         "firing", "2025-12-07T12:30:00Z", None, 1)
+
+
+def test_drift_events_skip_row_groups_older_than_the_window(tmp_path):
+    """The runtime appends a row group per compaction: groups older than the window are skipped by their
+    ts_event statistics, newer ones and the JSONL tail are read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from peaktrade.alerts.drift import drift_events
+    from peaktrade.monitor.columns import parse_ts_ns
+    from peaktrade.runtime.events import arrow_schema
+
+    kinds = ["bar"] * 40
+    errors: list[str | None] = [None] * 40
+    for i in (5, 25, 35):
+        kinds[i], errors[i] = "drift", f"position_drift: BTC step {i}"
+    events = make_events(40, start=START, kind=kinds, error=errors)
+    rows = [{**e, "ts_event": datetime.fromisoformat(e["ts_event"].replace("Z", "+00:00")),
+             "ts_bar": datetime.fromisoformat(e["ts_bar"].replace("Z", "+00:00"))} for e in events[:30]]
+    d = write_run(tmp_path, RUN, events[30:])
+    pq.write_table(pa.Table.from_pylist(rows, schema=arrow_schema()), d / "events.parquet", row_group_size=10)
+    texts = [t for _, t in drift_events(d)]
+    assert texts == [f"position_drift: BTC step {i}" for i in (5, 25, 35)]
+    since = parse_ts_ns(events[20]["ts_event"])
+    assert [t for _, t in drift_events(d, since)] == [f"position_drift: BTC step {i}" for i in (25, 35)]
