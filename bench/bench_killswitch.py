@@ -9,8 +9,8 @@ after the engagement whose order was blocked; it must carry ``risk_reasons == ["
 no order of the session may be reserved in the desk state after the engagement committed (orders whose
 kill-switch read came just before the commit are listed as in flight). Latency is measured
   from the engage command's start  (what an operator waits: includes the CLI's own start-up)
-  from ``since`` of the stored switch (stamped when the engage began; its commit follows within the
-                                    window shown, bounded by its line in logs/operations.log)
+  from the commit                  (seen by a thread polling the stored switch every 2 ms; ``since`` is
+                                    stamped before the engage opens the store and waits for the write lock)
 to the ``ts_event`` of that blocked event (wall clock of the same machine). The figure includes the
 wait for the session's next order (the strategy wants one about every other 50 ms bar). Sessions are
 stopped with SIGTERM (SIGKILL after 15 s) and the roots removed, whatever happens.
@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -91,6 +92,26 @@ def first_block_after(run_dir: Path, since: float, deadline: float) -> dict:
     raise SystemExit(f"{run_dir.name}: no blocked order after the engagement in time")
 
 
+class CommitWatcher(threading.Thread):
+    """Sees the engagement's commit: polls the stored switch every 2 ms through a read-only connection of this
+    (benchmark) process, which holds no other handle on the desk file."""
+
+    def __init__(self, root: Path):
+        super().__init__(daemon=True)
+        self.path, self.seen, self.stop = root / "var" / "desk.sqlite", None, threading.Event()
+
+    def run(self) -> None:
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+        try:
+            while not self.stop.is_set():
+                if con.execute("SELECT state FROM kill_switch WHERE id = 1").fetchone()[0] == "KILLED":
+                    self.seen = time.time()
+                    return
+                time.sleep(0.002)
+        finally:
+            con.close()
+
+
 def committed_by(root: Path) -> float:
     """An upper bound of the engage's commit: its line in logs/operations.log is written right after it."""
     lines = [x for x in (root / "logs" / "operations.log").read_text(encoding="utf-8").splitlines()
@@ -135,6 +156,8 @@ def one_round(n: int, bar_seconds: float, budget_s: float) -> list[dict]:
         deadline = time.monotonic() + budget_s
         runs = wait_trading(root, n, deadline)
         time.sleep(0.37)  # off the bar boundary of any session
+        watcher = CommitWatcher(root)
+        watcher.start()
         t_cmd = time.time()
         out = subprocess.run([*PEAKTRADE, "--root", str(root), "kill-switch", "engage", "--reason", "benchmark",
                               "--operator", "bench", "--json"], capture_output=True, text=True, timeout=60)
@@ -143,16 +166,19 @@ def one_round(n: int, bar_seconds: float, budget_s: float) -> list[dict]:
             raise SystemExit(f"kill-switch engage failed: {out.stderr.strip()}")
         since = ts(json.loads(out.stdout)["since"])  # stamped as the engage began its transaction
         upper = committed_by(root)
+        watcher.join(timeout=5)
+        watcher.stop.set()
+        seen = watcher.seen or upper
         results = []
         for run in runs:
             event = first_block_after(run, since, deadline)
             after = reservations_after(root, run.name, since)
             results.append({"run": run.name, "reasons": event.get("risk_reasons"), "step": event["step"],
                             "from_cmd_ms": (ts(event["ts_event"]) - t_cmd) * 1000,
-                            "from_commit_ms": (ts(event["ts_event"]) - since) * 1000,
-                            "cmd_ms": (t_done - t_cmd) * 1000, "window_ms": (upper - since) * 1000,
-                            "in_flight": [round((t - since) * 1000) for t, _ in after if t <= upper],
-                            "after_commit": [f"{(t - since) * 1000:.0f} ms {st}" for t, st in after if t > upper]})
+                            "from_commit_ms": (ts(event["ts_event"]) - seen) * 1000,
+                            "cmd_ms": (t_done - t_cmd) * 1000, "since_to_commit_ms": (seen - since) * 1000,
+                            "in_flight": [round((t - seen) * 1000) for t, _ in after if t <= upper],
+                            "after_commit": [f"{(t - seen) * 1000:.0f} ms {st}" for t, st in after if t > upper]})
         return results
     finally:
         stop(procs)
@@ -168,8 +194,9 @@ def main() -> int:
     a = ap.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {a.sessions} sessions x {a.rounds} "
           f"rounds, bar_seconds {a.bar_seconds}")
-    print("| round | run | first blocked order | risk_reasons | from the engage command, ms | from `since`, ms | "
-          "orders reserved while the engage committed (ms after since) | orders reserved after the commit |")
+    print("| round | run | first blocked order | risk_reasons | from the engage command, ms | from the commit, ms | "
+          "orders reserved between `since` and the operations.log line (ms from the commit) | "
+          "orders reserved after that line |")
     print("|---|---|---|---|---|---|---|---|")
     all_rows, ok = [], True
     for r in range(1, a.rounds + 1):
@@ -179,13 +206,13 @@ def main() -> int:
             ok &= good
             print(f"| {r} | {row['run']} | step {row['step']} | {row['reasons']} | {row['from_cmd_ms']:.0f} | "
                   f"{row['from_commit_ms']:.0f} | {row['in_flight'] or '-'} | {row['after_commit'] or '-'} |")
-        print(f"<!-- round {r}: the engage command took {rows[0]['cmd_ms']:.0f} ms; its transaction began "
-              f"(since) and was committed at most {rows[0]['window_ms']:.0f} ms apart -->")
+        print(f"<!-- round {r}: the engage command took {rows[0]['cmd_ms']:.0f} ms; its commit was seen "
+              f"{rows[0]['since_to_commit_ms']:.0f} ms after its `since` stamp -->")
         all_rows += rows
     cmd = sorted(x["from_cmd_ms"] for x in all_rows)
     commit = sorted(x["from_commit_ms"] for x in all_rows)
     print(f"\nall {len(cmd)} sessions: from the engage command median {statistics.median(cmd):.0f} ms, max "
-          f"{cmd[-1]:.0f} ms; from since median {statistics.median(commit):.0f} ms, max {commit[-1]:.0f} ms; "
+          f"{cmd[-1]:.0f} ms; from the commit median {statistics.median(commit):.0f} ms, max {commit[-1]:.0f} ms; "
           f"engage command median {statistics.median(x['cmd_ms'] for x in all_rows):.0f} ms; "
           f"bar <= 1 s for every session: {'pass' if ok else 'MISS'}")
     return 0 if ok else 1
