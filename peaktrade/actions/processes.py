@@ -119,7 +119,8 @@ def _stop_runs(ctx: ActionContext, kill: bool, timeout_s: float) -> tuple[list[s
     orch = Orchestrator(ctx.root, clock=ctx.clock)
     if kill:
         report = orch.kill_all()
-        lines = [f"{r.run_id}: killed" for r in report.results]
+        lines = [f"{r.run_id}: {r.outcome}" + (f" (host {r.host}: its agent signals it)" if r.host else "")
+                 for r in report.results]
         problems = [f"NOT killed: {f}" for f in report.failed]
         if report.registry_error:
             lines.append(f"registry unusable ({report.registry_error}): workers found by their command lines")
@@ -128,7 +129,8 @@ def _stop_runs(ctx: ActionContext, kill: bool, timeout_s: float) -> tuple[list[s
         results = orch.stop_all(timeout_s=timeout_s)
     except PeakTradeError as exc:
         return [f"registry: {exc.message}"], [], []
-    lines = [f"{r.run_id}: {r.outcome} ({r.seconds:.1f} s)" for r in results]
+    lines = [f"{r.run_id}: {r.outcome} ({r.seconds:.1f} s)" + (f" on host {r.host}" if r.host else "")
+             for r in results]
     problems = [f"{r.run_id} had to be killed after {timeout_s:g} s" for r in results if r.outcome == "killed"]
     return lines, [r.run_id for r in results], problems
 

@@ -111,7 +111,8 @@ def runs_stop_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     if args.get("force"):
         return _force_kill(orch)
     results = orch.stop_all(timeout_s=float(args.get("timeout_s", 30)))
-    lines = [f"{r.run_id}: {r.outcome} ({r.seconds:.1f} s)" for r in results]
+    lines = [f"{r.run_id}: {r.outcome} ({r.seconds:.1f} s)" + (f" on host {r.host}" if r.host else "")
+             for r in results]
     data = {"runs": [r.__dict__ for r in results]}
     killed = [r.run_id for r in results if r.outcome == "killed"]
     if killed:
@@ -125,12 +126,17 @@ def _force_kill(orch: Any) -> ActionResult:
     """Runbook 5.3 step 1. Works without the registry: the workers of this root are also found by their
     command lines, so a corrupt ``var/runs.sqlite`` never stops the emergency path."""
     report = orch.kill_all()
-    lines = [f"{r.run_id}: killed" for r in report.results]
+    # a run of another host is not killed from here: its agent gets a stop request (a desk on several hosts)
+    lines = [f"{r.run_id}: {r.outcome}" + (f" (host {r.host}: its agent signals it)" if r.host else "")
+             for r in report.results]
     lines += [f"NOT killed: {f}" for f in report.failed]
     data = {"runs": [r.__dict__ for r in report.results], "fallback": report.registry_error is not None,
             "registry_error": report.registry_error, "strays": report.strays, "failed": report.failed}
-    n = len(report.results)
-    summary = f"{n} run(s) force-killed" if n else "no active runs"
+    n = sum(r.outcome == "killed" for r in report.results)
+    remote = len(report.results) - n
+    summary = f"{n} run(s) force-killed" if n else "no active runs" if not remote else "no run of this host"
+    if remote:
+        summary += f"; {remote} stop request(s) to other hosts' agents"
     if report.registry_error is not None:
         summary += (" (fallback: the run registry is unusable, so this root's workers were found by scanning "
                     "/proc for their command lines)")

@@ -49,3 +49,25 @@ def test_stop_all_from_another_host_goes_through_the_agents(pg_deploy: Path, tmp
             proc.send_signal(signal.SIGTERM)
         for proc in agents:
             proc.wait(20)
+
+
+def test_emergency_kill_never_signals_a_local_pid_of_another_hosts_run(pg_deploy: Path):
+    from peaktrade.desk import open_desk
+    from peaktrade.root import Root
+    from peaktrade.runtime.orchestrator import Orchestrator
+    from peaktrade.runtime.procinfo import start_time
+
+    bystander = subprocess.Popen(["sleep", "60"])  # same pid number here as the remote run's there
+    try:
+        store = open_desk(Root(pg_deploy))
+        run_id = "shadow_20260101_000009_000009"
+        store.add_run(RunRecord(run_id, "shadow", "ma", "BTC/EUR", "1m", "standard", status="running",
+                                pid=bystander.pid, pid_start=start_time(bystander.pid),
+                                created_at="2026-01-01T00:00:09Z", host="h9"))
+        report = Orchestrator(Root(pg_deploy), host="ops").kill_all()
+        assert [(r.run_id, r.outcome, r.host) for r in report.results] == [(run_id, "stop requested", "h9")]
+        assert bystander.poll() is None  # not signalled from here
+        assert store.get_run(run_id).status == "stopping"  # h9's agent signals it
+    finally:
+        bystander.kill()
+        bystander.wait()
