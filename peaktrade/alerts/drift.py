@@ -10,6 +10,7 @@ tail after the last compacted step, read backwards.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from peaktrade.monitor.columns import JSONL, PARQUET, iter_jsonl_backwards, parse_ts_ns
 
@@ -41,43 +42,71 @@ def drift_events(run_dir: Path, since_ns: int | None = None) -> list[tuple[int, 
 
 
 def _parquet_drifts(parquet: Path, since_ns: int | None) -> tuple[list[tuple[int, str]], int | None]:
-    import pyarrow.compute as pc
+    # no pyarrow.compute: importing it costs ~50 ms of every cron run (docs/benchmarks.md); ``kind`` is read
+    # dictionary-encoded instead, and the rows are found by comparing the small int indices with numpy
+    import numpy as np
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(parquet)
+    pf = pq.ParquetFile(parquet, read_dictionary=["kind"])
     names = pf.schema_arrow.names
     meta = pf.metadata
     steps = [_stat_max(meta, "step", g) for g in range(meta.num_row_groups)]
     last_step = max(steps) if steps and None not in steps else None
+    if last_step is None and "step" in names and meta.num_rows:
+        last_step = max((int(v) for v in pf.read(columns=["step"]).column("step").to_pylist() if v is not None),
+                        default=None)
     if "kind" not in names or "ts_event" not in names:
         return [], last_step
+    ts_type = pf.schema_arrow.field("ts_event").type
+    scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}.get(getattr(ts_type, "unit", ""), 0)
     found: list[tuple[int, str]] = []
     for g in range(meta.num_row_groups):
         newest = _stat_max(meta, "ts_event", g)
-        if since_ns is not None and newest is not None and _ns(newest) < since_ns:
+        if since_ns is not None and newest is not None and scale and newest * scale < since_ns:
             continue
         kind = pf.read_row_group(g, columns=["kind"], use_threads=False).column("kind")
-        mask = pc.fill_null(pc.equal(pc.cast(kind, "string"), "drift"), False)
-        if not pc.any(mask).as_py():
-            continue  # the usual case: only the one string column of the group was read
+        hits = np.concatenate([_drift_rows(c) for c in kind.chunks]) if kind.num_chunks else np.zeros(0, bool)
+        if not hits.any():
+            continue  # the usual case: only the one dictionary-encoded column of the group was read
         cols = [c for c in ("ts_event", "error") if c in names]
-        rows = pf.read_row_group(g, columns=cols, use_threads=False).filter(mask).to_pylist()
-        found += [(parse_ts_ns(r.get("ts_event")) or 0, str(r.get("error") or "")) for r in rows]
-    if last_step is None and "step" in names and meta.num_rows:
-        last_step = int(pc.max(pf.read(columns=["step"]).column("step")).as_py())
+        table = pf.read_row_group(g, columns=cols, use_threads=False)
+        # the timestamps from their int64 buffers: converting a tz-aware timestamp to Python imports pandas
+        ts = np.concatenate([np.frombuffer(c.buffers()[1], dtype=np.int64)[c.offset: c.offset + len(c)]
+                             for c in table.column("ts_event").chunks]) * (scale or 1)
+        errors = table.column("error") if "error" in cols else None
+        for i in np.flatnonzero(hits):
+            text = errors.slice(int(i), 1).to_pylist()[0] if errors is not None else None
+            found.append((int(ts[i]), str(text or "")))
     return found, last_step
 
 
-def _stat_max(meta, column: str, group: int):  # noqa: ANN001, ANN202 - pyarrow metadata
-    """The column's max in a row group from the file's statistics (None when not recorded)."""
+def _drift_rows(chunk) -> Any:  # noqa: ANN001 - a pyarrow DictionaryArray (or a plain string array)
+    import numpy as np
+
+    if not hasattr(chunk, "indices"):
+        return np.array([v == "drift" for v in chunk.to_pylist()], dtype=bool)
+    words = chunk.dictionary.to_pylist()
+    if "drift" not in words:
+        return np.zeros(len(chunk), dtype=bool)
+    idx = chunk.indices
+    width = np.dtype(f"<i{idx.type.bit_width // 8}")
+    values = np.frombuffer(idx.buffers()[1], dtype=width)[idx.offset: idx.offset + len(idx)]
+    hits = values == words.index("drift")
+    validity = idx.buffers()[0]
+    if validity is not None and idx.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        hits &= bits[idx.offset: idx.offset + len(idx)].astype(bool)
+    return hits
+
+
+def _stat_max(meta, column: str, group: int) -> int | None:  # noqa: ANN001 - pyarrow FileMetaData
+    """The column's max in a row group, physical value (int64; µs/ns for a timestamp) from the file's
+    statistics, None when not recorded. ``max_raw``: the logical ``max`` of a timestamp imports pandas."""
     rg = meta.row_group(group)
     for i in range(rg.num_columns):
         chunk = rg.column(i)
         if chunk.path_in_schema == column:
             stats = chunk.statistics
-            return stats.max if stats is not None and stats.has_min_max else None
+            raw = stats.max_raw if stats is not None and stats.has_min_max else None
+            return int(raw) if isinstance(raw, int) else None
     return None
-
-
-def _ns(value) -> int:  # noqa: ANN001 - a datetime (timestamp statistics) or an int
-    return parse_ts_ns(value) if not isinstance(value, int) else value
