@@ -35,6 +35,16 @@ from peaktrade.runtime.launcher import Launcher, LocalProcessLauncher
 from peaktrade.runtime.orchestrator import Orchestrator
 
 
+class _NoLease:
+    """While the store is unreachable: no lock held; the next tick tries to take it again."""
+
+    def alive(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
 class Agent:
     def __init__(self, root: Root, host_id: str, *, launcher: Launcher | None = None, heartbeat_s: float = 2.0,
                  lost_after_s: float = 15.0, stop_timeout_s: float = 30.0, claim_batch: int = 20,
@@ -65,6 +75,9 @@ class Agent:
         self._listener = self._listen(store)
         try:
             while not stop.is_set():
+                lease = self._keep_lease(store, lease)
+                if lease is None:
+                    break
                 self.tick(store)
                 self._wait(store, stop)
         finally:
@@ -80,6 +93,21 @@ class Agent:
                     pass
             self.log(f"agent {self.host}: down (its runs keep running; a restarted agent adopts them)")
         return 0
+
+    def _keep_lease(self, store: DeskStore, lease):
+        """The lease dies with its connection (a server restart, a partition): take it again, unless another
+        agent for this host took it meanwhile (then this one ends: one agent per host)."""
+        if lease is not None and lease.alive():
+            return lease
+        if lease is not None:
+            lease.close()
+        try:
+            again = store.agent_lease(self.host)
+        except DeskUnavailable:
+            return _NoLease()  # unreachable: nobody else can take it either; retried next tick
+        if again is None:
+            self.log(f"agent {self.host}: another agent now holds this host's lock: this one ends")
+        return again
 
     def tick(self, store: DeskStore) -> None:
         try:
