@@ -47,8 +47,10 @@ def _parquet_drifts(parquet: Path, since_ns: int | None) -> tuple[list[tuple[int
     import numpy as np
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(parquet, read_dictionary=["kind"])
+    pf = pq.ParquetFile(parquet)
     names = pf.schema_arrow.names
+    if "kind" in names:  # read_dictionary naming a column the file lacks raises KeyError (older logs)
+        pf = pq.ParquetFile(parquet, read_dictionary=["kind"])
     meta = pf.metadata
     steps = [_stat_max(meta, "step", g) for g in range(meta.num_row_groups)]
     last_step = max(steps) if steps and None not in steps else None
