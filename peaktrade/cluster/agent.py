@@ -172,7 +172,8 @@ class Agent:
                 self._copy_failed.add(rec.run_id)
                 continue
             self._copied.add(rec.run_id)
-            self.log(f"agent {self.host}: {rec.run_id}: {len(rows)} file(s) copied to {self._artifacts.url('')}")
+            where = self._artifacts.url(self._artifacts.key("runs", rec.run_id, ""))
+            self.log(f"agent {self.host}: {rec.run_id}: {len(rows)} file(s) copied to {where}/")
 
     def _copy_plays(self, store: DeskStore) -> None:
         """Finished plays whose folder is on this host: their journals to object storage, once."""
