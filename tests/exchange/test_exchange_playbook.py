@@ -50,8 +50,8 @@ def test_authentication_branch_pauses_everything_first(droot, capsys):
     first_run = [line.split()[1] for line in out.splitlines() if line.startswith("succeeded ")]
     assert first_run[0] == "auth-pause"
     assert KillSwitch(Root(droot)).status().state == "KILLED"
-    # the kill switch stays engaged until a two-person release: readiness reports exactly that
-    assert rc == 1 and "Readiness-Check FAILED: kill_switch" in out
+    # the kill switch stays engaged until a two-person release: the play ends blocked, awaiting it (issue 11)
+    assert rc == 3 and "awaiting kill-switch release" in out, out
 
 
 def test_play_against_the_simulator_writes_no_secret(droot, monkeypatch, capsys):
