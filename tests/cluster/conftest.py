@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pgserver import PgServer, find_problem  # noqa: E402
+from pgserver import PgServer, find_problem, use_postgres  # noqa: E402
 
 _COUNTER = itertools.count()
 
@@ -45,14 +45,6 @@ def pg_url(pg_server: PgServer) -> str:
     store.migrate(at="2026-01-01T00:00:00Z")
     store.close()
     return url
-
-
-def use_postgres(root: Path, url: str, **extra: str) -> Path:
-    """Point a deployment root's desk state at ``url``."""
-    lines = [f'url = "{url}"'] + [f'{k} = "{v}"' for k, v in extra.items()]
-    with open(root / "config" / "config.toml", "a", encoding="utf-8") as fh:
-        fh.write("\n[desk_state]\n" + "\n".join(lines) + "\n")
-    return root
 
 
 @pytest.fixture

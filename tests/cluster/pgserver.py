@@ -100,3 +100,11 @@ class PgServer:
         except (RuntimeError, subprocess.TimeoutExpired):
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def use_postgres(root: Path, url: str, **extra: str) -> Path:
+    """Point a deployment root's desk state at ``url``."""
+    lines = [f'url = "{url}"'] + [f'{k} = "{v}"' for k, v in extra.items()]
+    with open(root / "config" / "config.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n[desk_state]\n" + "\n".join(lines) + "\n")
+    return root

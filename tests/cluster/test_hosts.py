@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import use_postgres
-from pgserver import PgServer
+from pgserver import PgServer, use_postgres
 
 PROBE = str(Path(__file__).with_name("hostproc.py"))
 T0 = "2026-01-01T00:00:00Z"

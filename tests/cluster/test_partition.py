@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import use_postgres
-from pgserver import PgServer
+from pgserver import PgServer, use_postgres
 from test_agents import FAKE_WORKER, _agent, _launched, _wait
 from test_hosts import PROBE, _states
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pgserver import PgServer, free_port
+from pgserver import PgServer, free_port, use_postgres
 
 from peaktrade.desk.store import DeskUnavailable
 
@@ -16,8 +16,6 @@ T0 = "2026-01-01T00:00:00Z"
 
 
 def test_unreachable_store_reads_engaged(deploy: Path):
-    from conftest import use_postgres
-
     from peaktrade.desk import reset_cache
     from peaktrade.desk.killswitch import read_kill_switch
     from peaktrade.root import Root
@@ -32,8 +30,6 @@ def test_unreachable_store_reads_engaged(deploy: Path):
 
 
 def test_missing_password_variable_fails_closed(deploy: Path, pg_url: str, monkeypatch):
-    from conftest import use_postgres
-
     from peaktrade.desk import open_desk, reset_cache
     from peaktrade.root import Root
 
