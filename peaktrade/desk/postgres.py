@@ -23,32 +23,24 @@ import psycopg
 
 from peaktrade.desk.pgcluster import ClusterOps
 from peaktrade.desk.pgledger import LedgerOps
+from peaktrade.desk.pgrecords import RecordOps
 from peaktrade.desk.pgschema import KS_CHANNEL, MIGRATE_LOCK, MIGRATIONS, display_url
 from peaktrade.desk.pgwatch import PendingEngage, Watcher
 from peaktrade.desk.store import (
     INTENT_COLUMNS,
     INTENT_OPEN,
     KS_STATES,
-    RUN_ACTIVE,
-    RUN_COLUMNS,
     SCHEMA_VERSION,
-    AlertRow,
     DeskUnavailable,
     Intent,
     KillSwitchRow,
     Ledger,
-    PlayRow,
     Position,
-    RunRecord,
 )
 
-_RUNS = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
 _INTENTS = ", ".join(f'"{c}"' for c in INTENT_COLUMNS)
 _KS = 'state, reason, since, "by", engagement, engaged_since, recovering_until, request_id'
 _ACC = "account, cash, realized_pnl, fees, day, day_start_equity, halted_day, halted_reason, version"
-_ALERT = ("key", "rule", "run_id", "severity", "status", "message", "playbook", "first_fired", "last_notified",
-          "resolved_at", "notifications")
-_PLAY = ("play_id", "playbook", "operator", "started_at", "outcome", "finished_at", "head", "records")
 # the account, its positions and its open intents, in one statement (read under the account's row lock)
 _RESERVE_READ = (f"SELECT {_ACC}, (SELECT COALESCE(json_agg(json_build_array(symbol, quantity, avg_price, mark)), "
                  "'[]') FROM positions p WHERE p.account = a.account), (SELECT COALESCE(json_agg(json_build_array("
@@ -67,7 +59,7 @@ def _sets(changes: dict[str, Any]) -> str:
     return ", ".join('"' + c + '" = %s' for c in changes)
 
 
-class PostgresDesk(LedgerOps, ClusterOps):
+class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
     backend = "postgresql"
 
     def __init__(self, url: str, *, password: str | None = None, var_dir: Path | None = None, host_id: str = "",
@@ -230,44 +222,6 @@ class PostgresDesk(LedgerOps, ClusterOps):
             con.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = "
                         "excluded.value", (key, value))
 
-    # -- runs ----------------------------------------------------------------------------------------
-    def add_run(self, record: RunRecord) -> None:
-        with self._tx() as con:
-            con.execute(f"INSERT INTO runs ({_RUNS}) VALUES ({_marks(len(RUN_COLUMNS))})",
-                        [getattr(record, c) for c in RUN_COLUMNS])
-
-    def get_run(self, run_id: str) -> RunRecord | None:
-        rows = self._read(f"SELECT {_RUNS} FROM runs WHERE run_id = %s", (run_id,))
-        return RunRecord(*rows[0]) if rows else None
-
-    def find_run(self, *, play_id: str, step_key: str) -> RunRecord | None:
-        rows = self._read(f"SELECT {_RUNS} FROM runs WHERE play_id = %s AND step_key = %s ORDER BY created_at DESC "
-                          "LIMIT 1", (play_id, step_key))
-        return RunRecord(*rows[0]) if rows else None
-
-    def list_runs(self, *, active_only: bool = False, limit: int | None = None) -> list[RunRecord]:
-        sql, args = f"SELECT {_RUNS} FROM runs", []
-        if active_only:
-            sql += " WHERE status = ANY(%s)"
-            args.append(list(RUN_ACTIVE))
-        sql += " ORDER BY created_at DESC, run_id DESC"
-        if limit:
-            sql += " LIMIT %s"
-            args.append(int(limit))
-        return [RunRecord(*row) for row in self._read(sql, args)]
-
-    def update_run(self, run_id: str, *, only_if: Iterable[str] | None = None, **changes: Any) -> bool:
-        unknown = set(changes) - set(RUN_COLUMNS)
-        if unknown or "run_id" in changes:
-            raise ValueError(f"cannot update {sorted(unknown | ({'run_id'} & set(changes)))}")
-        sql = f"UPDATE runs SET {_sets(changes)} WHERE run_id = %s"
-        args: list[Any] = [*changes.values(), run_id]
-        if only_if is not None:
-            sql += " AND status = ANY(%s)"
-            args.append(list(only_if))
-        with self._tx() as con:
-            return con.execute(sql, args).rowcount == 1
-
     # -- kill switch ---------------------------------------------------------------------------------
     @staticmethod
     def _ks_row(con: Any) -> KillSwitchRow:
@@ -421,47 +375,6 @@ class PostgresDesk(LedgerOps, ClusterOps):
                         "WHERE client_order_id = %s", [*changes.values(), client_order_id])
             con.execute("UPDATE accounts SET version = version + 1 WHERE account = (SELECT account FROM intents "
                         "WHERE client_order_id = %s)", (client_order_id,))
-
-    # -- approvals, alerts, plays ----------------------------------------------------------------------
-    def bind_approval(self, request_id: str, *, by: str, at: str) -> str:
-        with self._tx() as con:
-            con.execute('INSERT INTO approval_use (request_id, "by", at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING',
-                        (request_id, by, at))
-            return con.execute('SELECT "by" FROM approval_use WHERE request_id = %s', (request_id,)).fetchone()[0]
-
-    def approval_use(self, request_id: str) -> dict[str, Any] | None:
-        rows = self._read('SELECT "by", at FROM approval_use WHERE request_id = %s', (request_id,))
-        return {"by": rows[0][0], "at": rows[0][1]} if rows else None
-
-    def alert(self, key: str) -> AlertRow | None:
-        rows = self._read(f"SELECT {', '.join(_ALERT)} FROM alerts WHERE key = %s", (key,))
-        return AlertRow(*rows[0]) if rows else None
-
-    def _upsert(self, table: str, cols: tuple[str, ...], values: list[Any]) -> None:
-        with self._tx() as con:
-            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({_marks(len(cols))}) ON CONFLICT ({cols[0]}) "
-                        f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols[1:])}", values)
-
-    def put_alert(self, row: AlertRow) -> None:
-        self._upsert("alerts", _ALERT, [getattr(row, c) for c in _ALERT])
-
-    def list_alerts(self, *, status: str | None = None, limit: int = 100) -> list[AlertRow]:
-        sql, args = f"SELECT {', '.join(_ALERT)} FROM alerts", []
-        if status:
-            sql += " WHERE status = %s"
-            args.append(status)
-        return [AlertRow(*r) for r in self._read(sql + " ORDER BY first_fired DESC LIMIT %s", [*args, limit])]
-
-    def record_play(self, row: PlayRow) -> None:
-        self._upsert("plays", _PLAY, [getattr(row, c) for c in _PLAY])
-
-    def get_play(self, play_id: str) -> PlayRow | None:
-        rows = self._read(f"SELECT {', '.join(_PLAY)} FROM plays WHERE play_id = %s", (play_id,))
-        return PlayRow(*rows[0]) if rows else None
-
-    def list_plays(self, *, limit: int = 100) -> list[PlayRow]:
-        return [PlayRow(*r) for r in self._read(f"SELECT {', '.join(_PLAY)} FROM plays ORDER BY started_at DESC "
-                                                "LIMIT %s", (limit,))]
 
     def dump(self) -> dict[str, Any]:
         return {"schema_version": self.schema_version(), "kill_switch": self.kill_switch().__dict__}
