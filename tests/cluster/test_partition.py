@@ -17,8 +17,9 @@ from pgserver import PgServer, use_postgres
 from test_agents import FAKE_WORKER, _agent, _launched, _wait
 from test_hosts import PROBE, _states
 
-NS, HOST_IF, NS_IF = "pt13part", "pt13h0", "pt13n0"
-HOST_IP, NS_IP = "10.213.7.1", "10.213.7.2"
+_ID = os.getpid() % 250  # two test runs at once (two checkouts) must not share names or a subnet
+NS, HOST_IF, NS_IF = f"pt13part{_ID}", f"pt13h{_ID}", f"pt13n{_ID}"
+HOST_IP, NS_IP = f"10.213.{_ID}.1", f"10.213.{_ID}.2"
 
 
 def _ip(*args: str, ns: bool = False) -> subprocess.CompletedProcess:
