@@ -36,15 +36,17 @@ def _figures_line(fig: dict[str, Any]) -> str:
 
 
 @action("runs.start", schema=_START, effect="act", live_sensitive=True, describe=_describe_start, idempotent=True,
-        description="Start a shadow/testnet run through the orchestrator (own process); optionally wait for it.")
+        description="Start a run through the orchestrator (own process); optionally wait for it. Live only in a "
+                    "play whose frame bound a live_activation approval (the session re-verifies it).")
 def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.config import load_config
     from peaktrade.runtime import runlog
     from peaktrade.runtime.duplicates import refuse_duplicate
     from peaktrade.runtime.experiments import key_figures
     from peaktrade.ops.readiness import require_ready
+    from peaktrade.errors import BlockedError
     from peaktrade.runtime.orchestrator import Orchestrator, check_mode
-    from peaktrade.runtime.runner import resolve_profile
+    from peaktrade.runtime.runner import LIVE_REFUSED, resolve_profile
 
     orch = Orchestrator(ctx.root, clock=ctx.clock)
     profile = args.get("profile", "standard")
@@ -63,9 +65,8 @@ def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
         record = (ctx.approvals or {}).get("live_activation")
         approval_id = str(record.get("request_id")) if isinstance(record, dict) else str(
             getattr(record, "request_id", "") or "")
-        if not approval_id:
-            return ActionResult(False, "a live session needs this frame's verified live_activation approval",
-                                blocked=True)
+        if not (approval_id and ctx.play_id):  # only a play whose frame bound a live_activation approval
+            raise BlockedError(LIVE_REFUSED)
     refuse_duplicate(ctx.root, mode=args["mode"], profile=profile, strategy=args.get("strategy"),
                      symbol=args.get("symbol"), allow=bool(args.get("allow_duplicate")), flag="allow_duplicate: true")
     check_mode(ctx.root, args["mode"])

@@ -37,7 +37,12 @@ def run(mode: str = typer.Option(..., "--mode", help="shadow | testnet (live is 
     from peaktrade.runtime.runner import execute_run, prepare_run
 
     root = _common.root()
-    check_mode(root, mode)  # the orchestrator's rule: shadow needs paper, testnet needs testnet, live refused
+    if mode == "live":  # from the command line never: a live session starts only in a play whose gate is open
+        from peaktrade.errors import BlockedError
+        from peaktrade.runtime.runner import LIVE_REFUSED
+
+        raise BlockedError(LIVE_REFUSED)
+    check_mode(root, mode)  # the orchestrator's rule: shadow needs paper, testnet needs testnet
     rec = prepare_run(root, mode=mode, profile=profile, strategy=strategy, symbol=symbol, timeframe=timeframe,
                       steps=steps, notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser())
     stop = threading.Event()

@@ -91,7 +91,3 @@ def test_runs_start_action_refuses_live_and_wrong_mode(root):
     with pytest.raises(BlockedError, match='shadow runs require environment.mode = "paper"'):
         spec.fn(ActionContext(root), {"mode": "shadow"})
     assert Orchestrator(root).registry.list() == []
-    hint = registry.get("runs.follow_hint").fn(ActionContext(root, echo=lambda s: None),
-                                               {"run_id": "testnet_20251207_120000_abcdef"})
-    assert "peaktrade monitor follow --run-id testnet_20251207_120000_abcdef" in hint.output
-    assert "peaktrade runs tail --run-id testnet_20251207_120000_abcdef" in hint.output

@@ -127,7 +127,7 @@ def test_two_operators_starting_and_stopping_at_once(tmp_path):
 
     root = make_root(tmp_path / "d")
     cmd = [sys.executable, "-m", "peaktrade", "--root", str(root)]
-    starts = [subprocess.Popen([*cmd, "runs", "start-testnet", "--json"], stdout=subprocess.PIPE,
+    starts = [subprocess.Popen([*cmd, "runs", "start-testnet", "--allow-duplicate", "--json"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outs = [p.communicate(timeout=60) for p in starts]
     assert [p.returncode for p in starts] == [0] * 4, [o[1] for o in outs]
