@@ -405,6 +405,7 @@ class SqliteDesk(SqliteClusterOps):
         with self._tx() as con:
             con.executemany("UPDATE positions SET mark = ? WHERE account = ? AND symbol = ?",
                             [(m, account, s) for s, m in marks.items()])
+            con.execute("UPDATE accounts SET version = version + 1 WHERE account = ?", (account,))
 
     def sync_account(self, account: str, *, cash: float, positions: dict[str, float],
                      marks: dict[str, float]) -> None:

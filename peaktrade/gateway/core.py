@@ -105,6 +105,7 @@ class Gateway:
         self.live_gate = live_gate
         self.landing_window_s = landing_window_s
         self._store = store
+        self._sticky: DeskStore | None = None  # the store looked up once for the order being submitted
         self.risk = DeskRisk(limits, clock=clock, skip_limits=skip_limits)
         self.store.ensure_account(account, cash=starting_cash)
         self._ledger: Ledger | None = None
@@ -115,8 +116,9 @@ class Gateway:
 
     @property
     def store(self) -> DeskStore:
-        """The desk state, asked for each time: a file replaced under a running session is never read stale."""
-        return self._store or open_desk(self.root)
+        """The desk state, asked for each time (once per order): a file replaced under a running session is
+        never read stale."""
+        return self._store or self._sticky or open_desk(self.root)
 
     # -- reads ----------------------------------------------------------------------------------------
     def ledger(self) -> Ledger:
@@ -165,6 +167,17 @@ class Gateway:
 
     # -- orders ---------------------------------------------------------------------------------------
     def submit(self, req: OrderRequest) -> OrderOutcome:
+        self._sticky = None
+        try:
+            self._sticky = self.store
+        except PeakTradeError:  # unreadable: the kill-switch read below says so and blocks (fail closed)
+            pass
+        try:
+            return self._submit(req)
+        finally:
+            self._sticky = None
+
+    def _submit(self, req: OrderRequest) -> OrderOutcome:
         cid = client_order_id(req.origin, req.step_key)
         refused = self._gate(req.reduce_only)
         if refused:
@@ -176,7 +189,7 @@ class Gateway:
         for intent in waiting:
             self.reconcile(intent, mark=req.mark)
         still = [i.client_order_id for i in self.store.open_intents(self.account)
-                 if i.symbol == req.symbol and i.status == "unknown"]
+                 if i.symbol == req.symbol and i.status == "unknown"] if waiting else []
         if still:
             return self._blocked(cid, [f"order state unknown for intent {', '.join(still)}: new {req.symbol} orders "
                                        "wait until it is reconciled (runbook 7)"], "ACTIVE")
@@ -188,6 +201,9 @@ class Gateway:
         holder: list[RiskDecision] = []
 
         def decide(ledger: Ledger, open_intents: list[Intent]) -> tuple[bool, Any]:
+            # the switch again, inside the reservation's transaction: nothing is reserved after an engage
+            if not req.reduce_only and self.store.kill_switch().state != "ACTIVE" and not self._recovered():
+                return False, RiskDecision(False, "HALTED", ["kill switch engaged"])
             if req.reduce_only:
                 return self._reduces(ledger, open_intents, req)
             decision = self.risk.decide(ledger, open_intents, symbol=req.symbol, side=req.side,
@@ -208,6 +224,10 @@ class Gateway:
             out.reasons = [str(r) for r in holder[0].reasons] + out.reasons
             out.state = str(holder[0].state)
         return out
+
+    def _recovered(self) -> bool:
+        """RECOVERING whose cooldown has passed reads released (the same rule as read_kill_switch)."""
+        return not read_kill_switch(self.root, self.clock).blocks_orders
 
     def _reduces(self, ledger: Ledger, open_intents: list[Intent], req: OrderRequest) -> tuple[bool, str]:
         pos = ledger.positions.get(req.symbol)

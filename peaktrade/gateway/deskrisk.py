@@ -33,9 +33,17 @@ class DeskRisk:
         self.skip_limits = skip_limits
         self._order = OrderIntent("", "buy", 0.0, None)
         self._portfolio = Portfolio()
+        self._day, self._day_at = "", 0.0
+        self._seen: tuple | None = None  # which ledger and open intents the kept portfolio was built from
+        self._rest: dict[str, tuple[float, float]] = {}
 
     def trading_day(self) -> str:
-        return self.tracker.trading_day().isoformat()
+        """The trading day now, computed at most once a second (it is on every decision's path): a new day
+        begins for the limits within a second of the reset time."""
+        tick = self.tracker.clock.monotonic()
+        if not self._day or tick - self._day_at >= 1.0 or tick < self._day_at:
+            self._day, self._day_at = self.tracker.trading_day().isoformat(), tick
+        return self._day
 
     def equity(self, ledger: Ledger, marks: dict[str, float]) -> float:
         total = ledger.cash
@@ -69,22 +77,33 @@ class DeskRisk:
             return UNLIMITED
         pf = self._portfolio
         positions, marks = pf.positions, pf.marks
-        wanted: dict[str, float] = {s: p.quantity for s, p in ledger.positions.items() if p.quantity}
-        for it in open_intents:
-            wanted[it.symbol] = wanted.get(it.symbol, 0.0) + it.signed_remaining
-        for sym in [s for s in positions if s not in wanted]:
-            del positions[sym]
-        for sym, qty in wanted.items():
-            if positions.get(sym) != qty:
-                positions[sym] = qty
-        for sym, pos in ledger.positions.items():
-            m = mark if sym == symbol else (pos.mark if pos.mark is not None else pos.avg_price)
-            if marks.get(sym) != m:
-                marks[sym] = m
+        # the store bumps the account's version with every change of its ledger or of its intents
+        seen = (id(ledger), ledger.version, len(open_intents))
+        if seen != self._seen:  # the ledger or the open intents changed: rebuild the kept portfolio in place
+            wanted: dict[str, float] = {s: p.quantity for s, p in ledger.positions.items() if p.quantity}
+            for it in open_intents:
+                wanted[it.symbol] = wanted.get(it.symbol, 0.0) + it.signed_remaining
+            for sym in [s for s in positions if s not in wanted]:
+                del positions[sym]
+            for sym, qty in wanted.items():
+                if positions.get(sym) != qty:
+                    positions[sym] = qty
+            for sym, pos in ledger.positions.items():
+                m = pos.mark if pos.mark is not None else pos.avg_price
+                if sym != symbol and marks.get(sym) != m:
+                    marks[sym] = m
+            self._seen = seen
+            self._rest.clear()
         if marks.get(symbol) != mark:
             marks[symbol] = mark
         pf.cash = ledger.cash
-        equity = self.equity(ledger, {symbol: mark})
+        rest = self._rest.get(symbol)
+        if rest is None:  # the ledger's equity without this symbol, and its position: per ledger version
+            pos = ledger.positions.get(symbol)
+            held = pos.quantity if pos else 0.0
+            rest = self._rest[symbol] = (self.equity(ledger, {symbol: 0.0}) if held else self.equity(ledger, {}),
+                                         held)
+        equity = rest[0] + rest[1] * mark
         order = self._order
         order.symbol, order.side, order.quantity, order.price = symbol, side, quantity, price
         return self.engine.check(order, pf, day_start_equity=self.day_start(ledger, equity, day), equity=equity,
