@@ -1,8 +1,8 @@
 """The readiness check (seed ``check_live_readiness``): may a session of this stage start now?
 
 Every check is a value (name, ok, hard, message, what to do); the report passes only if every hard
-check passes. Soft checks (``hard=False``) are warnings. The kill switch is the policy part's: if that
-module is missing the check fails for live and only warns for shadow/testnet (fail closed where money is).
+check passes. Soft checks (``hard=False``) are warnings. The kill switch comes from the one fail-closed read of
+the desk state: an unreadable switch reads engaged and fails the check.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The orchestrator (seed 10a): start runs as their own processes, watch them, stop them.
 
-It only ever starts shadow and testnet runs: live is refused here, in the session and in the worker.
+Live runs start only with the live_activation request a play bound (``approval_id`` + ``play_id``); the run
+re-verifies it in ``prepare_run`` and again in the worker, and every order passes the gateway's live gate.
 The registry and the launcher are interfaces; this module never touches SQLite or ``subprocess``.
 """
 
@@ -49,7 +50,7 @@ class KillReport:
 
 
 def check_mode(root: Root, mode: str) -> None:
-    """The mode rule of every session (seed 10a.7): live is refused; shadow needs environment.mode = "paper",
+    """The mode rule of every session (seed 10a.7): shadow needs environment.mode = "paper", live needs "live",
     testnet needs "testnet" (exit 3, a guard)."""
     from peaktrade.config import load_config
 
