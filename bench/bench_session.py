@@ -25,11 +25,12 @@ import threading
 import time
 from pathlib import Path
 
+from peaktrade.runtime.riskgate import RiskGate
+
 from peaktrade.clock import SYSTEM_CLOCK
 from peaktrade.root import Root, defaults_dir
 from peaktrade.runtime.book import Book
 from peaktrade.runtime.execution import PaperExecutor
-from peaktrade.runtime.riskgate import RiskGate
 from peaktrade.runtime.session import Session
 from peaktrade.runtime.strategies import get_strategy
 from peaktrade.runtime.writer import RunLogWriter

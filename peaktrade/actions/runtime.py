@@ -40,11 +40,11 @@ def _figures_line(fig: dict[str, Any]) -> str:
                     "play whose frame bound a live_activation approval (the session re-verifies it).")
 def runs_start(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
     from peaktrade.config import load_config
+    from peaktrade.errors import BlockedError
+    from peaktrade.ops.readiness import require_ready
     from peaktrade.runtime import runlog
     from peaktrade.runtime.duplicates import refuse_duplicate
     from peaktrade.runtime.experiments import key_figures
-    from peaktrade.ops.readiness import require_ready
-    from peaktrade.errors import BlockedError
     from peaktrade.runtime.orchestrator import Orchestrator, check_mode
     from peaktrade.runtime.runner import LIVE_REFUSED, resolve_profile
 

@@ -63,8 +63,8 @@ def register(app: typer.Typer) -> None:
         from peaktrade.cli import _common
         from peaktrade.config import load_config
         from peaktrade.errors import UsageError
-        from peaktrade.ops.readiness import credential_names
         from peaktrade.exchange.simulator import KrakenSimulator
+        from peaktrade.ops.readiness import credential_names
 
         names = credential_names(load_config(_common.root()), "testnet")
         values = {role: os.environ.get(name or "") for role, name in names.items()}

@@ -6,7 +6,7 @@ Sessions never execute orders here: they submit through the order gateway (``pea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from peaktrade.runtime.book import Fill
 

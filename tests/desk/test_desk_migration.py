@@ -12,7 +12,6 @@ import sqlite3
 from peaktrade.desk import open_desk, reset_cache
 from peaktrade.desk.killswitch import read_kill_switch
 from peaktrade.root import Root
-
 from tests.gateway.conftest import cli, init_root
 
 OLD_RUNS = """CREATE TABLE runs (run_id TEXT PRIMARY KEY, mode TEXT, strategy TEXT, symbol TEXT, timeframe TEXT,

@@ -126,7 +126,8 @@ def test_runs_stop_all_also_stops_runs_registered_while_it_runs(tmp_path):
     again = cli(root, "runs", "stop", "--all", timeout=180)
     assert stop.returncode == 0 and again.returncode == 0, stop.stderr + again.stderr
     con = sqlite3.connect(root / "var" / "desk.sqlite")
-    assert con.execute("SELECT COUNT(*) FROM runs WHERE status IN ('starting', 'running', 'stopping')").fetchone() == (0,)
+    active = "SELECT COUNT(*) FROM runs WHERE status IN ('starting', 'running', 'stopping')"
+    assert con.execute(active).fetchone() == (0,)
 
 
 def test_a_secret_in_notes_is_redacted_in_the_registry_too(tmp_path):

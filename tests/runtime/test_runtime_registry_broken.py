@@ -1,6 +1,7 @@
 """A desk state (run registry) that cannot be read: a clear error everywhere, and the emergency path still works.
 
-Acceptance finding (then var/runs.sqlite, now var/desk.sqlite): with garbage in it, `runs status` / `runs stop --all` were internal
+Acceptance finding (then var/runs.sqlite, now var/desk.sqlite): with garbage in it, `runs status` /
+`runs stop --all` were internal
 errors and `play shutdown-emergency` stopped at force-kill — no orders cancelled, no backup, no incident.
 """
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from peaktrade.desk.sqlite import SqliteDesk
 from peaktrade.errors import PeakTradeError
 from peaktrade.runtime import procinfo, runlog
 from peaktrade.runtime.orchestrator import Orchestrator
-from peaktrade.desk.sqlite import SqliteDesk
 from peaktrade.runtime.registry import DeskRegistry, RegistryUnavailable, RunRecord
 
 from .conftest import make_root, peaktrade
@@ -148,8 +148,8 @@ def test_emergency_play_kills_this_roots_workers_without_the_registry(tmp_path):
             _wait(lambda r=r, base=base: runlog.count_events(runlog.run_dir(base, r.run_id)) >= 1, what="events")
         _corrupt(root.path)
         out = subprocess.run([sys.executable, "-m", "peaktrade", "--root", str(root.path), "play",
-                              "shutdown-emergency", "--yes", "--answer", "liquidate-decide=keep"], stdin=subprocess.DEVNULL, capture_output=True,
-                             text=True, timeout=180)
+                              "shutdown-emergency", "--yes", "--answer", "liquidate-decide=keep"],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
         text = out.stdout + out.stderr
         assert "internal error" not in text and "Traceback" not in text, text
         # (b) the force-kill used the fallback, said so, and killed exactly this root's workers

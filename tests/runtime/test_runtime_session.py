@@ -12,11 +12,11 @@ from peaktrade.clock import FakeClock
 from peaktrade.errors import BlockedError
 from peaktrade.exchange.base import timeframe_ms
 from peaktrade.exchange.dummy import DummyExchange
-from peaktrade.runtime import runlog
-from peaktrade.runtime.book import Book, Fill
 from peaktrade.gateway import Gateway
 from peaktrade.gateway.venues import PaperVenue
 from peaktrade.policy.limits import load_risk_limits
+from peaktrade.runtime import runlog
+from peaktrade.runtime.book import Book, Fill
 from peaktrade.runtime.feeds import SteppedFeed, stepped_market_clock
 from peaktrade.runtime.routing import SessionOrders
 from peaktrade.runtime.runner import prepare_run
