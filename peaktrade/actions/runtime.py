@@ -125,7 +125,7 @@ def runs_stop_all(ctx: ActionContext, args: dict[str, Any]) -> ActionResult:
 
 def _force_kill(orch: Any) -> ActionResult:
     """Runbook 5.3 step 1. Works without the registry: the workers of this root are also found by their
-    command lines, so a corrupt ``var/runs.sqlite`` never stops the emergency path."""
+    command lines, so a corrupt ``var/desk.sqlite`` never stops the emergency path."""
     report = orch.kill_all()
     # a run of another host is not killed from here: its agent gets a stop request (a desk on several hosts)
     lines = [f"{r.run_id}: {r.outcome}" + (f" (host {r.host}: its agent signals it)" if r.host else "")
