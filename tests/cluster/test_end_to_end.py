@@ -57,3 +57,8 @@ def test_real_session_through_an_agent_and_object_storage(pg_deploy: Path, s3_se
 
     assert pq.read_table(copy / "events.parquet").num_rows == pq.read_table(
         host_b / "live_runs" / run_id / "events.parquet").num_rows
+    # the monitor of the third host reads that copy too (a run of another host: from object storage)
+    from peaktrade.monitor.runs import run_dir
+
+    (host_c / "var").mkdir(exist_ok=True)
+    assert run_dir(Root(host_c), run_id) == copy
