@@ -58,8 +58,11 @@ def engage(reason: str = typer.Option(..., "--reason", help="Why (journaled in v
 def release(request_id: str = typer.Option(None, "--request", help="The signed kill_switch_release request "
                                            "(default: the newest one for this engagement)."),
             operator: str = typer.Option(None, "--operator", help="Who (default: $PEAKTRADE_OPERATOR)."),
+            key: str = typer.Option(None, "--key", help="The operator's private SSH key (default: ssh-agent); the "
+                                    "operator proves who they are."),
             as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Release with a verified kill_switch_release approval: RECOVERING for the cooldown, then ACTIVE."""
+    """Release with a verified kill_switch_release approval: RECOVERING for the cooldown, then ACTIVE.
+    The operator proves who they are with their key (listed in policies/roles.yaml)."""
     from peaktrade.cli import _common
     from peaktrade.errors import BlockedError, UsageError
     from peaktrade.policy.approvals import default_person, list_requests, verify_request
@@ -81,6 +84,13 @@ def release(request_id: str = typer.Option(None, "--request", help="The signed k
                          "then two people: peaktrade approvals sign REQUEST_ID --as NAME --key KEY"])
         request_id = found[0]["request"]["id"]
     who = default_person(operator)
+    from peaktrade.hashing import canonical_json
+    from peaktrade.policy.identity import prove
+
+    # who releases binds an approval: a name is not enough, the operator signs with their key (DESIGN 7)
+    prove(root, who, canonical_json({"purpose": "kill-switch release", "engagement": current.engagement,
+                                     "engaged_since": current.engaged_since, "operator": who}).encode("utf-8"),
+          key, what="operator")
     record = verify_request(root, request_id, decision=DECISION, subject=subject,
                             token=f"kill-switch-release@{current.engaged_since}", requester=who)
     _print(ks.release(who, record), as_json)

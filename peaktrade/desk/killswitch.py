@@ -85,9 +85,10 @@ def engage(root: Root, reason: str, operator: str, clock: Clock = SYSTEM_CLOCK) 
     if not reason or not reason.strip():
         raise UsageError("kill-switch engage needs a reason (--reason)")
     reason = reason.strip()
-    now = utc_iso(clock.now())
     try:
-        row = open_desk(root).engage(reason=reason, by=operator, at=now)
+        store = open_desk(root)
+        now = utc_iso(clock.now())  # stamped once the store is open: `since` is the moment of the write
+        row = store.engage(reason=reason, by=operator, at=now)
     except DeskUnavailable as exc:
         append_operation(root, operator=operator, what="kill-switch engage", outcome="engaged (state unreadable)",
                          reason=reason, clock=clock)

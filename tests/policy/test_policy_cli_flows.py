@@ -70,7 +70,10 @@ def test_kill_switch_engage_release_cycle(cli, keys):
     code, _, err = cli("kill-switch", "release", "--operator", "bob")
     assert code == 3 and "missing another person" in err
     sign_all(cli, rid, keys, "erin")
-    code, out, _ = cli("kill-switch", "release", "--operator", "bob")
+    # the operator who releases proves who they are: another person's (or a stranger's) key is refused
+    code, _, err = cli("kill-switch", "release", "--operator", "bob", "--key", str(keys["mallory"]))
+    assert code == 3 and "is not one of bob's keys" in err
+    code, out, _ = cli("kill-switch", "release", "--operator", "bob")  # bob's key, from the ssh-agent
     assert code == 0 and out.startswith("Kill switch: recovering") and "new orders stay blocked until" in out
     # a second engagement cannot reuse the first approval
     assert cli("kill-switch", "engage", "--reason", "again", "--operator", "bob")[0] == 0
