@@ -57,7 +57,7 @@ def _needed_columns(s: RuleSettings) -> list[str]:
 def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> AlertReport:
     """Run every configured rule over the events of ``run_id`` (no notification)."""
     from peaktrade.monitor.columns import ns_to_iso, parse_ts_ns, read_columns
-    from peaktrade.monitor.crashed import CRASHED, read_ack
+    from peaktrade.monitor.crashed import ACKABLE, read_ack
     from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dir
 
     path = run_dir(root, run_id)
@@ -71,8 +71,8 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
     meta = read_meta(path)
     acked = read_ack(path) is not None
     abnormal = meta.get("status") in ("crashed", "failed", "killed")
-    if settings.no_events_max_minutes is not None and acked and meta.get("status") in CRASHED:
-        # someone looked at the crash (`peaktrade runs ack`): its silence is explained, and its alerts resolve
+    if settings.no_events_max_minutes is not None and acked and meta.get("status") in ACKABLE:
+        # someone looked at the crash or failure (`peaktrade runs ack`): its silence is explained, its alerts resolve
         report.skipped["no_events"] = f"run {meta.get('status')} and acknowledged"
     elif settings.no_events_max_minutes is not None and not abnormal and not is_active(meta, active_run_ids(root)):
         # a run that ended in order is silent by design; alerting on it every cron tick is noise.

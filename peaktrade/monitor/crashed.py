@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from peaktrade.root import Root
 
 CRASHED = ("crashed", "lost")
+# runs that ended abnormally: an operator acknowledges them once, and their silence stops alerting
+ACKABLE = (*CRASHED, "failed", "killed")
 ACK_FILE = "ack.json"
 
 
@@ -51,8 +53,8 @@ def acknowledge(root: Root, run_id: str, *, by: str, note: str, at: str) -> dict
     """Record that ``by`` looked at the crashed or lost run ``run_id`` (a usage error for any other run)."""
     path = run_dir(root, run_id)
     meta = read_meta(path)
-    if meta.get("status") not in CRASHED:
-        raise UsageError(f"run {run_id} is {meta.get('status') or 'unknown'}, not crashed or lost: "
+    if meta.get("status") not in ACKABLE:
+        raise UsageError(f"run {run_id} is {meta.get('status') or 'unknown'}, not crashed, lost, failed or killed: "
                          f"nothing to acknowledge")
     if not note.strip():
         raise UsageError("--note: say what you found (why the crash needs nothing more, or the incident id)")

@@ -253,3 +253,31 @@ def test_drift_events_skip_row_groups_older_than_the_window(tmp_path):
     assert texts == [f"position_drift: BTC step {i}" for i in (5, 25, 35)]
     since = parse_ts_ns(events[20]["ts_event"])
     assert [t for _, t in drift_events(d, since)] == [f"position_drift: BTC step {i}" for i in (25, 35)]
+
+
+def test_a_failed_run_once_acknowledged_stops_raising_no_events(tmp_path):
+    """A run that ended failed is silent for a reason: after `runs ack` its no_events alert resolves."""
+    import json as _json
+    import subprocess
+    import sys
+
+    from tests.gateway.conftest import init_root
+
+    root = init_root(tmp_path / "desk")
+    run = root / "live_runs" / "testnet_20260101_000000_abcdef"
+    run.mkdir(parents=True)
+    (run / "meta.json").write_text(_json.dumps({
+        "run_id": run.name, "mode": "testnet", "symbol": "BTC/EUR", "status": "failed",
+        "started_at": "2026-01-01T00:00:00Z", "ended_at": "2026-01-01T00:01:00Z", "error": "exchange down"}))
+    (run / "events.jsonl").write_text('{"step": 1, "ts_event": "2026-01-01T00:00:30Z", "equity": 10000.0}\n')
+
+    def peaktrade(*args):
+        return subprocess.run([sys.executable, "-m", "peaktrade", "--root", str(root), *args], capture_output=True,
+                              text=True, timeout=120)
+
+    before = peaktrade("alerts", "run-rules", "--run-id", run.name, "--no-notify", "--json")
+    assert "no_events" in before.stdout, before.stdout + before.stderr
+    ack = peaktrade("runs", "ack", "--run-id", run.name, "--note", "exchange outage, incident filed")
+    assert ack.returncode == 0, ack.stderr
+    after = peaktrade("alerts", "run-rules", "--run-id", run.name, "--no-notify", "--json")
+    assert '"rule": "no_events"' not in after.stdout and "acknowledged" in after.stdout, after.stdout

@@ -72,4 +72,4 @@ def test_run_crashed_fires_until_acknowledged(deploy, capsys):
 def test_ack_refuses_a_run_that_did_not_crash(deploy, capsys):
     write_run(deploy / "live_runs", RUN, make_events(3, start=START), meta={"status": "completed"})
     assert run(["--root", str(deploy), "runs", "ack", "--run-id", RUN, "--note", "x"]) == 2
-    assert "is completed, not crashed or lost: nothing to acknowledge" in capsys.readouterr().err
+    assert "is completed, not crashed, lost, failed or killed: nothing to acknowledge" in capsys.readouterr().err

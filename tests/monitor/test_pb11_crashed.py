@@ -48,7 +48,7 @@ def test_overview_shows_crashed_and_lost_until_acknowledged(runs):
 
 
 def test_acknowledge_needs_a_crash_and_a_note(runs):
-    with pytest.raises(UsageError, match="is completed, not crashed or lost"):
+    with pytest.raises(UsageError, match="is completed, not crashed, lost, failed or killed"):
         acknowledge(runs, DONE, by="bob", note="x", at="now")
     with pytest.raises(UsageError, match="--note: say what you found"):
         acknowledge(runs, LOST, by="bob", note="  ", at="now")
