@@ -180,7 +180,7 @@ def tail(run_id: str = typer.Option(..., "--run-id", help="The run."),
 
 
 @runs_app.command("ack")
-def ack(run_id: str = typer.Option(..., "--run-id", help="The crashed or lost run."),
+def ack(run_id: str = typer.Option(..., "--run-id", help="The crashed, lost, failed or killed run."),
         note: str = typer.Option(..., "--note", help="What you found (why nothing more is needed, or an incident id)."),
         operator: str = typer.Option(None, "--operator", help="Who (default: $PEAKTRADE_OPERATOR or the login)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
