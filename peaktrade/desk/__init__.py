@@ -40,11 +40,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def reset_cache() -> None:
-    for _, store in _CACHE.values():
-        try:
-            store.close()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - closing a stale handle must not fail anything
-            pass
+    backend.close_all(store for _, store in _CACHE.values())
     _CACHE.clear()
     backend.reset()
 

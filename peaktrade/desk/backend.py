@@ -100,12 +100,17 @@ def open_postgres(root: Root, url: str) -> DeskStore:
         return store
 
 
+def close_all(stores: Any) -> None:
+    """Close every store given; a stale handle that fails to close fails nothing."""
+    for store in stores:
+        try:
+            store.close()
+        except Exception:  # noqa: BLE001 - closing a stale handle must not fail anything
+            pass
+
+
 def reset() -> None:
     with _LOCK:
-        for store in _STORES.values():
-            try:
-                store.close()  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001 - closing a stale handle must not fail anything
-                pass
+        close_all(_STORES.values())
         _STORES.clear()
         _CONF.clear()

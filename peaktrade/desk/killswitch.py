@@ -57,7 +57,8 @@ def _parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
-def _status(row: KillSwitchRow, clock: Clock) -> KillSwitchStatus:
+def status_of(row: KillSwitchRow, clock: Clock) -> KillSwitchStatus:
+    """The switch as a stored row reads now (a recovery whose cooldown has passed reads released)."""
     if row.state == "RECOVERING" and row.recovering_until:
         try:
             over = clock.now() >= _parse(row.recovering_until)
@@ -73,7 +74,7 @@ def _status(row: KillSwitchRow, clock: Clock) -> KillSwitchStatus:
 def read_kill_switch(root: Root, clock: Clock = SYSTEM_CLOCK) -> KillSwitchStatus:
     """The kill switch as every order path must see it; never raises, never answers ACTIVE by default."""
     try:
-        return _status(open_desk(root).kill_switch(), clock)
+        return status_of(open_desk(root).kill_switch(), clock)
     except PeakTradeError as exc:
         return KillSwitchStatus("KILLED", f"desk state unreadable, failing closed: {exc.message}", readable=False)
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the answer is "blocked"
@@ -95,7 +96,7 @@ def engage(root: Root, reason: str, operator: str, clock: Clock = SYSTEM_CLOCK) 
         raise PeakTradeError(f"the kill switch could not be written ({exc.message}); every order path already "
                              "blocks while the desk state is unreadable", details=exc.details) from None
     append_operation(root, operator=operator, what="kill-switch engage", outcome="engaged", reason=reason, clock=clock)
-    return _status(row, clock)
+    return status_of(row, clock)
 
 
 def release(root: Root, operator: str, approval: Any, clock: Clock = SYSTEM_CLOCK) -> KillSwitchStatus:
@@ -124,7 +125,7 @@ def release(root: Root, operator: str, approval: Any, clock: Clock = SYSTEM_CLOC
                            "that approval was for the earlier engagement: it stays engaged")
     append_operation(root, operator=operator, what="kill-switch release", outcome="recovering",
                      reason=f"approval {approval.request_id}", clock=clock)
-    return _status(row, clock)
+    return status_of(row, clock)
 
 
 class KillSwitch:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peaktrade.desk.store import DeskUnavailable
+from peaktrade.desk.store import DeskUnavailable, book_position, fill_of_intent
 
 
 class LedgerOps:
@@ -29,9 +29,7 @@ class LedgerOps:
             if row is None:
                 raise DeskUnavailable(f"no order intent {client_order_id} to book a fill against")
             account, symbol, side, total, filled, avg, paid = row
-            new_filled = filled + quantity
-            new_avg = ((avg or 0.0) * filled + price * quantity) / new_filled if new_filled > 0 else price
-            final = status or ("filled" if new_filled >= total - 1e-12 else "open")
+            new_filled, new_avg, final = fill_of_intent(total, filled, avg, quantity, price, status)
             con.execute("UPDATE intents SET filled = %s, avg_price = %s, fee = %s, status = %s, updated_at = %s, "
                         "exchange_order_id = COALESCE(%s, exchange_order_id) WHERE client_order_id = %s",
                         (new_filled, new_avg, paid + fee, final, at, exchange_order_id, client_order_id))
@@ -71,20 +69,7 @@ class LedgerOps:
 
 def _book(con: Any, account: str, symbol: str, delta: float, price: float, fee: float,
           pos: tuple[float, float] | None) -> None:
-    qty, avg = pos if pos else (0.0, 0.0)
-    realized = 0.0
-    if qty and (qty > 0) != (delta > 0):  # reducing: realise PnL on the closed part
-        closed = min(abs(delta), abs(qty))
-        realized = closed * (price - avg) * (1 if qty > 0 else -1)
-    new_qty = qty + delta
-    if abs(new_qty) < 1e-12:
-        new_qty, new_avg = 0.0, 0.0
-    elif qty == 0 or (qty > 0) != (new_qty > 0):
-        new_avg = price
-    elif (qty > 0) == (delta > 0):
-        new_avg = (avg * abs(qty) + price * abs(delta)) / abs(new_qty)
-    else:
-        new_avg = avg
+    new_qty, new_avg, realized = book_position(*(pos or (0.0, 0.0)), delta, price)
     con.execute("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (account, symbol) DO UPDATE SET quantity = excluded.quantity, "
                 "avg_price = excluded.avg_price, mark = excluded.mark", (account, symbol, new_qty, new_avg, price))

@@ -32,6 +32,8 @@ from peaktrade.desk.store import (
     PlayRow,
     Position,
     RunRecord,
+    book_position,
+    fill_of_intent,
 )
 
 _INT_COLS = {"pid", "pid_start"}
@@ -359,9 +361,7 @@ class SqliteDesk(SqliteClusterOps):
             if row is None:
                 raise DeskUnavailable(f"no order intent {client_order_id} to book a fill against")
             account, symbol, side, total, filled, avg, paid = row
-            new_filled = filled + quantity
-            new_avg = ((avg or 0.0) * filled + price * quantity) / new_filled if new_filled > 0 else price
-            final = status or ("filled" if new_filled >= total - 1e-12 else "open")
+            new_filled, new_avg, final = fill_of_intent(total, filled, avg, quantity, price, status)
             con.execute("UPDATE intents SET filled = ?, avg_price = ?, fee = ?, status = ?, updated_at = ?, "
                         "exchange_order_id = COALESCE(?, exchange_order_id) WHERE client_order_id = ?",
                         (new_filled, new_avg, paid + fee, final, at, exchange_order_id, client_order_id))
@@ -370,20 +370,7 @@ class SqliteDesk(SqliteClusterOps):
     def _book(self, con: Any, account: str, symbol: str, delta: float, price: float, fee: float) -> None:
         pos = con.execute("SELECT quantity, avg_price FROM positions WHERE account = ? AND symbol = ?",
                           (account, symbol)).fetchone()
-        qty, avg = pos if pos else (0.0, 0.0)
-        realized = 0.0
-        if qty and (qty > 0) != (delta > 0):  # reducing: realise PnL on the closed part
-            closed = min(abs(delta), abs(qty))
-            realized = closed * (price - avg) * (1 if qty > 0 else -1)
-        new_qty = qty + delta
-        if abs(new_qty) < 1e-12:
-            new_qty, new_avg = 0.0, 0.0
-        elif qty == 0 or (qty > 0) != (new_qty > 0):
-            new_avg = price
-        elif (qty > 0) == (delta > 0):
-            new_avg = (avg * abs(qty) + price * abs(delta)) / abs(new_qty)
-        else:
-            new_avg = avg
+        new_qty, new_avg, realized = book_position(*(pos or (0.0, 0.0)), delta, price)
         con.execute("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT(account, symbol) DO UPDATE SET quantity = excluded.quantity, "
                     "avg_price = excluded.avg_price, mark = excluded.mark", (account, symbol, new_qty, new_avg, price))

@@ -202,6 +202,30 @@ class ArtifactRow:
     uploaded_at: str
 
 
+def fill_of_intent(total: float, filled: float, avg: float | None, quantity: float, price: float,
+                   status: str | None) -> tuple[float, float, str]:
+    """An intent after a fill of ``quantity`` at ``price``: (filled, average price, status)."""
+    new_filled = filled + quantity
+    new_avg = ((avg or 0.0) * filled + price * quantity) / new_filled if new_filled > 0 else price
+    return new_filled, new_avg, status or ("filled" if new_filled >= total - 1e-12 else "open")
+
+
+def book_position(qty: float, avg: float, delta: float, price: float) -> tuple[float, float, float]:
+    """A position after a signed fill ``delta`` at ``price``: (quantity, average entry, realized PnL)."""
+    realized = 0.0
+    if qty and (qty > 0) != (delta > 0):  # reducing: realise PnL on the closed part
+        closed = min(abs(delta), abs(qty))
+        realized = closed * (price - avg) * (1 if qty > 0 else -1)
+    new_qty = qty + delta
+    if abs(new_qty) < 1e-12:
+        return 0.0, 0.0, realized
+    if qty == 0 or (qty > 0) != (new_qty > 0):
+        return new_qty, price, realized
+    if (qty > 0) == (delta > 0):
+        return new_qty, (avg * abs(qty) + price * abs(delta)) / abs(new_qty), realized
+    return new_qty, avg, realized
+
+
 class DeskStore(Protocol):
     """The one interface to the desk state. Implementations: SqliteDesk (embedded), a PostgreSQL backend."""
 

@@ -9,12 +9,12 @@ from typing import Any
 from peaktrade.clock import SYSTEM_CLOCK, Clock
 from peaktrade.config import Config
 from peaktrade.gateway.core import Gateway, OrderOutcome, OrderRequest, account_for, client_order_id
-from peaktrade.gateway.venues import DecideOnly, ExchangeVenue, PaperVenue, Venue
+from peaktrade.gateway.venues import DecideOnly, ExchangeVenue, PaperVenue, Venue, paper_price
 from peaktrade.policy.limits import RiskLimits, load_risk_limits
 from peaktrade.root import Root
 
 __all__ = ["DecideOnly", "Gateway", "OrderOutcome", "OrderRequest", "account_for", "client_order_id",
-           "open_gateway", "paper_venue"]
+           "open_gateway", "paper_price", "paper_venue"]
 
 STAGE_OF = {"shadow": "shadow", "paper": "shadow", "testnet": "testnet", "live": "live"}
 

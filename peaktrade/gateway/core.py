@@ -23,7 +23,7 @@ from typing import Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
 from peaktrade.desk import open_desk
-from peaktrade.desk.killswitch import read_kill_switch
+from peaktrade.desk.killswitch import read_kill_switch, status_of
 from peaktrade.desk.store import INTENT_OPEN, DeskStore, Intent, Ledger
 from peaktrade.errors import PeakTradeError
 from peaktrade.exchange.base import (
@@ -202,7 +202,7 @@ class Gateway:
 
         def decide(ledger: Ledger, open_intents: list[Intent]) -> tuple[bool, Any]:
             # the switch again, inside the reservation's transaction: nothing is reserved after an engage
-            if not req.reduce_only and self.store.kill_switch().state != "ACTIVE" and not self._recovered():
+            if not req.reduce_only and status_of(self.store.kill_switch(), self.clock).blocks_orders:
                 return False, RiskDecision(False, "HALTED", ["kill switch engaged"])
             if req.reduce_only:
                 return self._reduces(ledger, open_intents, req)
@@ -224,10 +224,6 @@ class Gateway:
             out.reasons = [str(r) for r in holder[0].reasons] + out.reasons
             out.state = str(holder[0].state)
         return out
-
-    def _recovered(self) -> bool:
-        """RECOVERING whose cooldown has passed reads released (the same rule as read_kill_switch)."""
-        return not read_kill_switch(self.root, self.clock).blocks_orders
 
     def _reduces(self, ledger: Ledger, open_intents: list[Intent], req: OrderRequest) -> tuple[bool, str]:
         pos = ledger.positions.get(req.symbol)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from peaktrade.gateway import paper_price
 from peaktrade.runtime.book import Fill
 
 
@@ -30,6 +31,5 @@ class PaperExecutor:
         self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
 
     def execute(self, side: str, quantity: float, mark: float) -> Execution:
-        slip = self.slippage_bps / 10_000.0
-        price = mark * (1 + slip) if side == "buy" else mark * (1 - slip)
+        price = paper_price(side, mark, self.slippage_bps)  # the same fill as a shadow session's paper venue
         return Execution(Fill(side, quantity, price, quantity * price * self.fee_rate))
