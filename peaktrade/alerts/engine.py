@@ -71,7 +71,12 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
     meta = read_meta(path)
     acked = read_ack(path) is not None
     abnormal = meta.get("status") in ("crashed", "failed", "killed")
-    if settings.no_events_max_minutes is not None and acked and meta.get("status") in ACKABLE:
+    crash = run_crashed(meta, acknowledged=acked, run_id=run_id)
+    if settings.no_events_max_minutes is not None and crash is not None:
+        # one cause, one page: a crashed or lost run is silent because it died, and run_crashed already pages
+        # for it (CRITICAL, with its playbook). Its silence resolves with the acknowledgement, like the crash
+        report.skipped["no_events"] = f"inhibited: run_crashed is firing for this run ({meta.get('status')})"
+    elif settings.no_events_max_minutes is not None and acked and meta.get("status") in ACKABLE:
         # someone looked at the crash or failure (`peaktrade runs ack`): its silence is explained, its alerts resolve
         report.skipped["no_events"] = f"run {meta.get('status')} and acknowledged"
     elif settings.no_events_max_minutes is not None and not abnormal and not is_active(meta, active_run_ids(root)):
@@ -89,7 +94,7 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
                                  max_errors=settings.error_spike_max_errors,
                                  window_s=settings.error_spike_window_minutes * 60, run_id=run_id,
                                  held_back=cols["held_back"]))
-    found.append(run_crashed(meta, acknowledged=acked, run_id=run_id))
+    found.append(crash)
     if settings.position_drift_window_minutes is not None:
         from peaktrade.alerts.drift import drift_events
 

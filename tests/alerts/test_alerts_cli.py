@@ -150,12 +150,16 @@ def test_all_active_checks_every_active_run(deploy, capsys):
     assert "give either --run-id ID or --all-active" in capsys.readouterr().err
 
 
-def test_no_events_still_fires_for_a_crashed_run(deploy, capsys):
+def test_a_crashed_run_pages_once_run_crashed_inhibits_no_events(deploy, capsys):
     # the runtime's read_meta reports a run whose process is gone as "crashed"
     write_run(deploy / "live_runs", RUN, make_events(3, start=START), meta={"status": "crashed"})
     rc = _run(deploy, "--now", "2025-12-07T13:00:00Z", "--json", "--no-notify")
     out = json.loads(capsys.readouterr().out)
-    assert rc == 1 and out["skipped"] == {}
-    # and run_crashed, until someone acknowledges the crash (peaktrade runs ack)
-    assert [(a["rule"], a["level"]) for a in out["alerts"]] == [("no_events", "CRITICAL"),
-                                                                ("run_crashed", "CRITICAL")]
+    # its silence has one cause, the crash: run_crashed pages, no_events says why it stays quiet
+    assert rc == 1 and [(a["rule"], a["level"]) for a in out["alerts"]] == [("run_crashed", "CRITICAL")]
+    assert out["skipped"] == {"no_events": "inhibited: run_crashed is firing for this run (crashed)"}
+    # a failed run raises no run_crashed: its silence is the alert
+    write_run(deploy / "live_runs", RUN, make_events(3, start=START), meta={"status": "failed"})
+    _run(deploy, "--now", "2025-12-07T13:00:00Z", "--json", "--no-notify")
+    out = json.loads(capsys.readouterr().out)
+    assert [(a["rule"], a["level"]) for a in out["alerts"]] == [("no_events", "CRITICAL")]

@@ -178,9 +178,9 @@ def test_watch_once_covers_crashed_runs_and_resolves_when_acknowledged(deploy, h
     assert run([*watch, "2025-12-07T12:30:00Z"]) == 1
     out = capsys.readouterr().out
     assert f"run {crashed}" in out and f"run {RUN}" not in out  # a run that ended in order is not watched
-    assert f"2 CRITICAL firing (no_events|{crashed}, run_crashed|{crashed})" in out
+    assert f"1 CRITICAL firing (run_crashed|{crashed})" in out  # one cause, one page: no_events is inhibited
     assert run([*watch, "2025-12-07T12:35:00Z"]) == 1  # still firing, nothing new to send
-    assert _deliveries(http_server) == [("no_events", "CRITICAL", "firing"), ("run_crashed", "CRITICAL", "firing")]
+    assert _deliveries(http_server) == [("run_crashed", "CRITICAL", "firing")]
     assert run(["--root", str(deploy), "alerts", "list", "--now", "2025-12-07T12:36:00Z"]) == 0
     listing = capsys.readouterr().out
     assert "PLAYBOOK" in listing and f"run_crashed {crashed}: run crashed" in listing
@@ -189,13 +189,12 @@ def test_watch_once_covers_crashed_runs_and_resolves_when_acknowledged(deploy, h
     assert run(["--root", str(deploy), "runs", "ack", "--run-id", crashed, "--note", "host rebooted",
                 "--operator", "bob"]) == 0
     assert run([*watch, "2025-12-07T12:40:00Z"]) == 0  # the acknowledged run is watched once more: resolved
-    assert sorted(_deliveries(http_server)[2:]) == [("no_events", "CRITICAL", "resolved"),
-                                                    ("run_crashed", "CRITICAL", "resolved")]
-    assert run([*watch, "2025-12-07T12:45:00Z"]) == 0 and len(http_server.requests) == 4
+    assert _deliveries(http_server)[1:] == [("run_crashed", "CRITICAL", "resolved")]
+    assert run([*watch, "2025-12-07T12:45:00Z"]) == 0 and len(http_server.requests) == 2
     capsys.readouterr()
     assert run(["--root", str(deploy), "alerts", "list", "--json", "--now", "2025-12-07T12:46:00Z"]) == 0
     assert [(r["status"], r["resolved_at"]) for r in json.loads(capsys.readouterr().out)] == [
-        ("resolved", "2025-12-07T12:40:00Z")] * 2
+        ("resolved", "2025-12-07T12:40:00Z")]
     assert run(["--root", str(deploy), "alerts", "list", "--now", "2025-12-08T13:00:00Z"]) == 0
     assert "No alerts firing" in capsys.readouterr().out  # resolved more than 24 h ago: only with --all
     assert run(["--root", str(deploy), "alerts", "list", "--all", "--now", "2025-12-08T13:00:00Z"]) == 0
