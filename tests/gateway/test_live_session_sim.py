@@ -37,9 +37,34 @@ PEOPLE = {"alice": ["owner"], "bob": ["operator"], "dave": ["owner"], "erin": ["
 HOOK = Path(__file__).with_name("simhook")
 
 
+def _seed_with_a_long_signal() -> int:
+    """A market seed on which the session's strategy (ma_crossover 5/20, 40 one-minute bars) goes long.
+
+    The simulator's price path follows the wall clock, so on a fixed seed about one run in 40 sees the fast
+    mean below the slow one for all 40 bars and places no order. The seed is picked for the next minutes
+    (the play starts the session a little later), so the test always exercises an order."""
+    from datetime import UTC, datetime, timedelta
+
+    from peaktrade.clock import FakeClock
+    from peaktrade.exchange.dummy import DummyExchange
+    from peaktrade.runtime.strategies.ma_crossover import MaCrossover
+
+    strategy, now = MaCrossover(), datetime.now(UTC)
+    for seed in range(42, 242):
+        def long_bars(shift_s: int) -> int:
+            market = DummyExchange({"seed": seed, "start_prices": {"BTC/EUR": 60000.0}, "bar_seconds": 15,
+                                    "volatility": 0.002}, clock=FakeClock(now + timedelta(seconds=shift_s)))
+            closes = [c[4] for c in market.fetch_ohlcv("BTC/EUR", "1m", limit=60)]
+            return sum(strategy.signal(closes[: k + 1]) > 0 for k in range(20, 60))
+        if all(long_bars(shift) >= 10 for shift in range(0, 301, 30)):
+            return seed
+    raise AssertionError("no seed in 42..241 gives the strategy a long signal in the next minutes")
+
+
 @pytest.fixture
 def sim():
-    s = KrakenSimulator(KEY, SECRET, balances={"EUR": 10_000.0}, timeout_delay_s=0.2)
+    s = KrakenSimulator(KEY, SECRET, balances={"EUR": 10_000.0}, timeout_delay_s=0.2,
+                        seed=_seed_with_a_long_signal())
     s.start()
     yield s
     s.stop()
