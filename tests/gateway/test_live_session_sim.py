@@ -5,6 +5,7 @@
   exchange only through the gateway, within the signed max_notional; the play watches its first order;
 * the same playbook without an approval, or `runs start-*`/`session run --mode live` from the command
   line, never starts a live session;
+* a continuous live session is ended by `play shutdown` (runbook 5) in order, nothing left resting;
 * `orders liquidate --yes` closes the live position through the gateway (reduce-only), from what the
   exchange reports.
 
@@ -20,6 +21,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -50,13 +52,15 @@ def _seed_with_a_long_signal() -> int:
     from peaktrade.runtime.strategies.ma_crossover import MaCrossover
 
     strategy, now = MaCrossover(), datetime.now(UTC)
+
+    def long_bars(seed: int, shift_s: int) -> int:
+        market = DummyExchange({"seed": seed, "start_prices": {"BTC/EUR": 60000.0}, "bar_seconds": 15,
+                                "volatility": 0.002}, clock=FakeClock(now + timedelta(seconds=shift_s)))
+        closes = [c[4] for c in market.fetch_ohlcv("BTC/EUR", "1m", limit=60)]
+        return sum(strategy.signal(closes[: k + 1]) > 0 for k in range(20, 60))
+
     for seed in range(42, 242):
-        def long_bars(shift_s: int) -> int:
-            market = DummyExchange({"seed": seed, "start_prices": {"BTC/EUR": 60000.0}, "bar_seconds": 15,
-                                    "volatility": 0.002}, clock=FakeClock(now + timedelta(seconds=shift_s)))
-            closes = [c[4] for c in market.fetch_ohlcv("BTC/EUR", "1m", limit=60)]
-            return sum(strategy.signal(closes[: k + 1]) > 0 for k in range(20, 60))
-        if all(long_bars(shift) >= 10 for shift in range(0, 301, 30)):
+        if all(long_bars(seed, shift) >= 10 for shift in range(0, 301, 30)):
             return seed
     raise AssertionError("no seed in 42..241 gives the strategy a long signal in the next minutes")
 
@@ -117,16 +121,9 @@ def _cli(root: Path, env: dict[str, str], *args: str, timeout: float = 240) -> s
                           text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def test_live_session_started_by_the_playbook_orders_through_the_gateway_and_is_liquidated(tmp_path, sim, keys):
-    root = _live_root(tmp_path / "desk", keys)
-    env = _env(sim)
-    params = ["-p", "profile=live_test", "-p", "max_notional=60"]
-    # without an approval: refused before anything runs
-    out = _cli(root, env, "play", "live-start-small", "--yes", "--operator", "bob", *params)
-    assert out.returncode == 3 and "no live_activation approval request" in out.stdout, out.stdout + out.stderr
-    # and never from the command line
-    out = _cli(root, env, "session", "run", "--mode", "live", "--profile", "live_test")
-    assert out.returncode in (2, 3) and "Traceback" not in out.stderr, out.stderr
+def _go_live(root: Path, env: dict[str, str], keys, params: list[str]) -> tuple[str, str, subprocess.CompletedProcess]:
+    """Request and sign a live_activation (owners alice and dave), run `live-start-small`, countersign its
+    persons: 2 steps as erin; returns the request id, the play id and the last play's output."""
     out = _cli(root, env, "approvals", "request", "--playbook", "live-start-small", "--decision", "live_activation",
                "--requester", "bob", "--json", *params)
     assert out.returncode == 0, out.stderr
@@ -143,8 +140,21 @@ def test_live_session_started_by_the_playbook_orders_through_the_gateway_and_is_
         cs = _cli(root, env, "plays", "countersign", play_id, "--step", step, "--as", "erin", "--key",
                   str(keys["erin"]))
         assert cs.returncode == 0, cs.stdout + cs.stderr
-        out = _cli(root, env, "play", "live-start-small", "--yes", "--operator", "bob", "--resume", play_id,
-                   *[])
+        out = _cli(root, env, "play", "live-start-small", "--yes", "--operator", "bob", "--resume", play_id)
+    return rid, play_id, out
+
+
+def test_live_session_started_by_the_playbook_orders_through_the_gateway_and_is_liquidated(tmp_path, sim, keys):
+    root = _live_root(tmp_path / "desk", keys)
+    env = _env(sim)
+    params = ["-p", "profile=live_test", "-p", "max_notional=60"]
+    # without an approval: refused before anything runs
+    out = _cli(root, env, "play", "live-start-small", "--yes", "--operator", "bob", *params)
+    assert out.returncode == 3 and "no live_activation approval request" in out.stdout, out.stdout + out.stderr
+    # and never from the command line
+    out = _cli(root, env, "session", "run", "--mode", "live", "--profile", "live_test")
+    assert out.returncode in (2, 3) and "Traceback" not in out.stderr, out.stderr
+    rid, play_id, out = _go_live(root, env, keys, params)
     text = out.stdout + out.stderr
     assert "succeeded  go-live" in text, text
     con = sqlite3.connect(root / "var" / "desk.sqlite")
@@ -185,3 +195,31 @@ def test_live_session_started_by_the_playbook_orders_through_the_gateway_and_is_
     liq = _cli(root, env, "orders", "liquidate", "--yes")
     assert liq.returncode == 0, liq.stdout + liq.stderr
     assert sim.balances.get("XXBT", sim.balances.get("BTC", 0.0)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_continuous_live_session_is_stopped_by_the_shutdown_playbook(tmp_path, sim, keys):
+    """Runbook 5 on a live desk: `play shutdown` ends a continuous (paced, until stopped) live session
+    through its orchestrator, the session closes in order, and nothing is left resting on the exchange."""
+    root = _live_root(tmp_path / "desk", keys)
+    cfg = root / "config" / "config.toml"
+    cfg.write_text(cfg.read_text() + '\n[session.profiles.live_continuous]\nsteps = 0\nwarmup_bars = 20\n'
+                   'pace = true\ndescription = "test: continuous, paced by the one-minute bar clock"\n')
+    env = _env(sim)
+    rid, play_id, out = _go_live(root, env, keys, ["-p", "profile=live_continuous", "-p", "max_notional=60"])
+    assert "succeeded  go-live" in out.stdout + out.stderr, out.stdout + out.stderr
+    con = sqlite3.connect(root / "var" / "desk.sqlite")
+    [(run_id, status, pid)] = con.execute("SELECT run_id, status, pid FROM runs WHERE mode = 'live'").fetchall()
+    assert status == "running" and pid, status  # continuous: still trading when the start play ends
+    os.kill(pid, 0)  # its process is alive
+
+    out = _cli(root, env, "play", "shutdown", "--yes", "--operator", "bob", "-p", "reason=end of the trading day")
+    assert out.returncode == 0, out.stdout + out.stderr
+    status = con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+    assert status == "stopped", status
+    with pytest.raises(ProcessLookupError):  # the worker is gone, not just marked
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+    log = "".join(p.read_text() for p in (root / "live_runs" / run_id).glob("*.log"))
+    assert "Shutdown complete" in log, log[-2000:]
+    assert not [o for o in sim.orders.values() if o["status"] in ("pending", "open")]
