@@ -20,9 +20,13 @@ _INT = {"pid", "pid_start"}
 _REAL = {"quantity", "price", "filled", "avg_price", "fee"}
 
 
+def col_type(name: str) -> str:
+    """The SQL type of a run or intent column (casts where the server cannot infer a parameter's type)."""
+    return "BIGINT" if name in _INT else "DOUBLE PRECISION" if name in _REAL else "TEXT"
+
+
 def _col(name: str) -> str:
-    kind = "BIGINT" if name in _INT else "DOUBLE PRECISION" if name in _REAL else "TEXT"
-    return f'"{name}" {kind}'
+    return f'"{name}" {col_type(name)}'
 
 
 _V1 = f"""

@@ -1,20 +1,22 @@
 """The desk state on PostgreSQL (DESIGN 11): one store for a desk on several hosts (extra ``cluster``).
 
 The same methods and semantics as ``SqliteDesk``; every transition that must be atomic is one
-transaction: the kill switch is one conditional update that NOTIFYs, a reservation holds the account's
-row lock (``FOR UPDATE``) while it reads the ledger, decides and inserts the intent, an approval is bound
-by one ``INSERT … ON CONFLICT DO NOTHING``. One connection per process, behind a lock (sessions are
-single threaded; a pool per process would multiply server connections on a desk of fifty sessions);
-it is re-made on demand, and every network wait is bounded (``connect_timeout``, ``tcp_user_timeout``),
-so an unreachable server is a ``DeskUnavailable`` within seconds: every order path then fails closed.
-psycopg is imported here only (SQLite desks never need it).
+transaction or statement: the kill switch is one conditional update that NOTIFYs, a reservation commits
+with one compare-and-set statement on the account's version (``pgledger``), an approval is bound by one
+``INSERT … ON CONFLICT DO NOTHING``. One connection per process, behind a lock (sessions, agents and
+commands are single threaded); a process whose threads use the store at once (the dashboard) gets a
+bounded pool the first time one thread finds that connection busy (``pgpool``). Connections are re-made
+on demand, and every network wait is bounded (``connect_timeout``, ``tcp_user_timeout``, the pool's
+timeout), so an unreachable server is a ``DeskUnavailable`` within seconds: every order path then fails
+closed. psycopg is imported here only (SQLite desks never need it).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,47 +25,29 @@ import psycopg
 
 from peaktrade.desk.pgcluster import ClusterOps
 from peaktrade.desk.pgledger import LedgerOps
+from peaktrade.desk.pgpool import IDLE_PROBE_S, POOL_MAX, SharedPool
 from peaktrade.desk.pgrecords import RecordOps
 from peaktrade.desk.pgschema import KS_CHANNEL, MIGRATE_LOCK, MIGRATIONS, display_url
 from peaktrade.desk.pgwatch import PendingEngage, Watcher
 from peaktrade.desk.store import (
-    INTENT_COLUMNS,
-    INTENT_OPEN,
     KS_STATES,
     SCHEMA_VERSION,
     DeskUnavailable,
-    Intent,
     KillSwitchRow,
-    Ledger,
-    Position,
 )
 
-_INTENTS = ", ".join(f'"{c}"' for c in INTENT_COLUMNS)
 _KS = 'state, reason, since, "by", engagement, engaged_since, recovering_until, request_id'
-_ACC = "account, cash, realized_pnl, fees, day, day_start_equity, halted_day, halted_reason, version"
-# the account, its positions and its open intents, in one statement (read under the account's row lock)
-_RESERVE_READ = (f"SELECT {_ACC}, (SELECT COALESCE(json_agg(json_build_array(symbol, quantity, avg_price, mark)), "
-                 "'[]') FROM positions p WHERE p.account = a.account), (SELECT COALESCE(json_agg(json_build_array("
-                 f"{_INTENTS}) ORDER BY created_at), '[]') FROM intents i WHERE i.account = a.account AND "
-                 "i.status = ANY(%s)) FROM accounts a WHERE a.account = %s")
-_RESERVE_WRITE = (f"WITH added AS (INSERT INTO intents ({_INTENTS}) VALUES ({', '.join('%s' for _ in INTENT_COLUMNS)}) "
-                  "RETURNING account) UPDATE accounts SET version = version + 1 WHERE account = %s")
-IDLE_PROBE_S = 2.0  # a connection idle longer than this is probed before use (the server may have restarted)
 
 
 def _marks(n: int) -> str:
     return ", ".join("%s" for _ in range(n))
 
 
-def _sets(changes: dict[str, Any]) -> str:
-    return ", ".join('"' + c + '" = %s' for c in changes)
-
-
 class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
     backend = "postgresql"
 
     def __init__(self, url: str, *, password: str | None = None, var_dir: Path | None = None, host_id: str = "",
-                 connect_timeout_s: int = 2, io_timeout_s: float = 1.5):
+                 connect_timeout_s: int = 2, io_timeout_s: float = 1.5, pool_max: int = POOL_MAX):
         self.url, self.shown, self.host_id = url, display_url(url), host_id
         self._kwargs: dict[str, Any] = {
             "autocommit": True, "connect_timeout": max(2, int(connect_timeout_s)),
@@ -75,9 +59,15 @@ class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
         }
         if password:
             self._kwargs["password"] = password
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the one connection
+        self._lock_pool = threading.Lock()  # starting the pool (taken while another thread holds the connection)
         self._con: Any = None
         self._used = 0.0
+        self._local = threading.local()  # the connection this thread is using (a nested call reuses it)
+        self.pool_max = pool_max  # 0 or 1: never a pool, threads queue for the one connection
+        self._pool: SharedPool | None = None
+        self._pool_problem: str | None = None
+        self.reservations: Counter[str] = Counter()
         self._ks_reads = 0
         self._watcher: Watcher | None = None
         self.pending = PendingEngage(var_dir, host_id) if var_dir is not None else None
@@ -96,15 +86,24 @@ class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
         except psycopg.Error as exc:
             raise self._error(exc) from None
         if check_schema:
-            version = self._version(con)
-            if version != SCHEMA_VERSION:
+            try:
+                self.check_schema(con)
+            except DeskUnavailable:
                 con.close()
-                if version > SCHEMA_VERSION:
-                    raise DeskUnavailable(f"the desk state {self.shown} has schema version {version}, newer than "
-                                          f"this peaktrade understands ({SCHEMA_VERSION}): upgrade peaktrade")
-                raise DeskUnavailable(f"the desk state {self.shown} has schema version {version}, this peaktrade "
-                                      f"needs {SCHEMA_VERSION}: run `peaktrade desk migrate`")
+                raise
         return con
+
+    def check_schema(self, con: Any) -> None:
+        try:
+            version = self._version(con)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        if version > SCHEMA_VERSION:
+            raise DeskUnavailable(f"the desk state {self.shown} has schema version {version}, newer than "
+                                  f"this peaktrade understands ({SCHEMA_VERSION}): upgrade peaktrade")
+        if version < SCHEMA_VERSION:
+            raise DeskUnavailable(f"the desk state {self.shown} has schema version {version}, this peaktrade "
+                                  f"needs {SCHEMA_VERSION}: run `peaktrade desk migrate`")
 
     @staticmethod
     def _version(con: Any) -> int:
@@ -122,27 +121,87 @@ class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
                 pass
         self._con = None
 
+    def _single(self) -> Any:
+        """The one connection, probed if it was idle (a server restart breaks idle connections)."""
+        con = self._con
+        if con is not None and (con.closed or con.broken):
+            self._drop()
+        elif con is not None and time.monotonic() - self._used > IDLE_PROBE_S:
+            try:
+                con.execute("SELECT 1")
+            except psycopg.Error:
+                self._drop()
+        if self._con is None:
+            self._con = self.connect()
+        return self._con
+
+    @contextmanager
+    def _using(self, con: Any) -> Iterator[Any]:
+        self._local.con = con
+        try:
+            yield con
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        finally:
+            self._local.con = None
+
     @contextmanager
     def _conn(self) -> Iterator[Any]:
-        with self._lock:
-            con = self._con
-            if con is not None and (con.closed or con.broken):
-                self._drop()
-            elif con is not None and time.monotonic() - self._used > IDLE_PROBE_S:
-                try:  # a server restart breaks idle connections: find out before a write
-                    con.execute("SELECT 1")
-                except psycopg.Error:
-                    self._drop()
-            if self._con is None:
-                self._con = self.connect()
+        held = getattr(self._local, "con", None)
+        if held is not None:  # a call inside a call of this thread (a decision reading the switch): same connection
+            yield held
+            return
+        single = False
+        if self._pool is None:
+            single = self._lock.acquire(blocking=self.pool_max <= 1)
+            if single and self._pool is not None:  # another thread started the pool meanwhile
+                self._lock.release()
+                single = False
+            elif not single:  # another thread holds the one connection: this process shares the store
+                self._share()
+        if single:
             try:
-                yield self._con
-            except psycopg.Error as exc:
+                con = self._single()
+                with self._using(con):
+                    yield con
+            except DeskUnavailable:
                 if self._con is not None and (self._con.closed or self._con.broken):
                     self._drop()
-                raise self._error(exc) from None
+                raise
             finally:
                 self._used = time.monotonic()
+                if self._pool is not None:  # the pool serves every call from now on
+                    self._drop()
+                self._lock.release()
+            return
+        try:
+            with self._pool.connection() as con, self._using(con):  # type: ignore[union-attr]
+                yield con
+        except psycopg.Error as exc:  # no connection within the pool's timeout
+            if self._pool_problem:
+                raise DeskUnavailable(self._pool_problem) from None
+            raise self._error(exc) from None
+
+    def _share(self) -> None:
+        with self._lock_pool:
+            if self._pool is not None:
+                return
+            try:
+                self._pool = SharedPool(self.url, self._kwargs, configure=self._configure,
+                                        timeout_s=float(self._kwargs["connect_timeout"]), max_size=self.pool_max,
+                                        name=f"peaktrade-desk@{self.host_id}")
+            except ImportError as exc:
+                raise DeskUnavailable(f"the desk state is shared by threads but psycopg-pool is not installed ({exc}): "
+                                      "pip install 'peaktrade[cluster]'") from None
+
+    def _configure(self, con: Any) -> None:
+        """Every pooled connection is checked against the schema, as the one connection is."""
+        try:
+            self.check_schema(con)
+        except DeskUnavailable as exc:
+            self._pool_problem = str(exc)
+            raise psycopg.OperationalError(str(exc)) from None
+        self._pool_problem = None
 
     @contextmanager
     def _tx(self, *, pipeline: bool = False) -> Iterator[Any]:
@@ -163,6 +222,10 @@ class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
     def close(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
+        with self._lock_pool:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
         with self._lock:
             self._drop()
 
@@ -310,71 +373,6 @@ class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
                             (now,)).rowcount
             if n:
                 con.execute(f"NOTIFY {KS_CHANNEL}")
-
-    # -- ledger --------------------------------------------------------------------------------------
-    @staticmethod
-    def _ledger(con: Any, account: str, *, lock: bool = False) -> Ledger | None:
-        row = con.execute(f"SELECT {_ACC} FROM accounts WHERE account = %s" + (" FOR UPDATE" if lock else ""),
-                          (account,)).fetchone()
-        if row is None:
-            return None
-        ledger = Ledger(*row[:8], version=row[8])
-        for sym, qty, avg, mark in con.execute("SELECT symbol, quantity, avg_price, mark FROM positions WHERE "
-                                               "account = %s", (account,)).fetchall():
-            ledger.positions[sym] = Position(sym, qty, avg, mark)
-        return ledger
-
-    def ledger(self, account: str) -> Ledger | None:
-        with self._conn() as con:
-            return self._ledger(con, account)
-
-    def ensure_account(self, account: str, *, cash: float) -> Ledger:
-        with self._tx() as con:
-            con.execute("INSERT INTO accounts (account, cash) VALUES (%s, %s) ON CONFLICT DO NOTHING", (account, cash))
-            return self._ledger(con, account)  # type: ignore[return-value]
-
-    @staticmethod
-    def _open(con: Any, account: str | None) -> list[Intent]:
-        sql, args = f"SELECT {_INTENTS} FROM intents WHERE status = ANY(%s)", [list(INTENT_OPEN)]
-        if account is not None:
-            sql += " AND account = %s"
-            args.append(account)
-        return [Intent(*row) for row in con.execute(sql + " ORDER BY created_at", args).fetchall()]
-
-    def open_intents(self, account: str | None = None) -> list[Intent]:
-        with self._conn() as con:
-            return self._open(con, account)
-
-    def reserve(self, intent: Intent, decide: Callable[[Ledger, list[Intent]], tuple[bool, Any]]) -> tuple[bool, Any]:
-        with self._tx(pipeline=True) as con:
-            # the account row lock serialises every reservation of this account, on every host. Two round
-            # trips: (BEGIN, lock, read all) and (write all, COMMIT). The read is its own statement: under
-            # READ COMMITTED a statement that waited for the lock would still see its older snapshot
-            con.execute("SELECT 1 FROM accounts WHERE account = %s FOR UPDATE", (intent.account,))
-            row = con.execute(_RESERVE_READ, (list(INTENT_OPEN), intent.account)).fetchone()
-            if row is None:
-                return False, "account unknown to the desk ledger"
-            ledger = Ledger(*row[:8], version=row[8])
-            for sym, qty, avg, mark in row[9]:
-                ledger.positions[sym] = Position(sym, qty, avg, mark)
-            ok, info = decide(ledger, [Intent(*i) for i in row[10]])
-            if ok:
-                con.execute(_RESERVE_WRITE, [*(getattr(intent, c) for c in INTENT_COLUMNS), intent.account])
-            return ok, info
-
-    def get_intent(self, client_order_id: str) -> Intent | None:
-        rows = self._read(f"SELECT {_INTENTS} FROM intents WHERE client_order_id = %s", (client_order_id,))
-        return Intent(*rows[0]) if rows else None
-
-    def update_intent(self, client_order_id: str, **changes: Any) -> None:
-        unknown = set(changes) - set(INTENT_COLUMNS)
-        if unknown:
-            raise ValueError(f"cannot update {sorted(unknown)}")
-        with self._tx() as con:
-            con.execute(f"UPDATE intents SET {_sets(changes)} "
-                        "WHERE client_order_id = %s", [*changes.values(), client_order_id])
-            con.execute("UPDATE accounts SET version = version + 1 WHERE account = (SELECT account FROM intents "
-                        "WHERE client_order_id = %s)", (client_order_id,))
 
     def dump(self) -> dict[str, Any]:
         return {"schema_version": self.schema_version(), "kill_switch": self.kill_switch().__dict__}

@@ -208,7 +208,7 @@ class Gateway:
                 return self._reduces(ledger, open_intents, req)
             decision = self.risk.decide(ledger, open_intents, symbol=req.symbol, side=req.side,
                                         quantity=req.quantity, price=req.price, mark=req.mark)
-            holder.append(decision)
+            holder[:] = [decision]  # the last one: a reservation that lost a race decides again
             return decision.allowed, decision
 
         ok, info = self.store.reserve(intent, decide)

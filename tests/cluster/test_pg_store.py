@@ -250,3 +250,102 @@ def test_artifacts_recorded(make_store):
     row.sha256 = "cd" * 32
     s.record_artifact(row)
     assert s.list_artifacts("run-1") == [row] and s.list_artifacts("other") == []
+
+
+def _sessions(url: str, app: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        return con.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (app,)).fetchone()[0]
+
+
+def _hammer(store, threads: int = 10, calls: int = 25) -> list[int]:
+    """Threads using one store at once, as the dashboard's request threads do; each returns its call count."""
+    start, done = threading.Barrier(threads), [0] * threads
+
+    def work(i: int) -> None:
+        start.wait()
+        for _ in range(calls):
+            assert store.ledger("paper").cash == 100.0 and store.list_runs() == []
+            done[i] += 1
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(120)
+    return done
+
+
+def test_threads_at_once_share_a_bounded_pool_one_thread_keeps_one_connection(pg_url: str):
+    import subprocess
+    import sys
+
+    from peaktrade.desk.pgpool import POOL_MAX
+    from peaktrade.desk.postgres import PostgresDesk
+
+    store = PostgresDesk(pg_url, host_id="pooled")
+    store.ensure_account("paper", cash=100.0)
+    for _ in range(20):
+        store.ledger("paper")
+    assert store._pool is None and _sessions(pg_url, "peaktrade@pooled") == 1  # one thread: one connection
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _sessions(pg_url, "peaktrade@pooled"))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        assert _hammer(store) == [25] * 10
+    finally:
+        stop.set()
+        sampler.join()
+    assert store._pool is not None  # a thread found the one connection busy: the store pooled
+    assert peak[0] <= POOL_MAX + 1  # bounded (the first connection is closed once the pool serves)
+    store.close()
+    # a process that never shares its store never imports psycopg_pool (nor does the CLI)
+    code = ("import sys; from peaktrade.desk.postgres import PostgresDesk; s = PostgresDesk(sys.argv[1]); "
+            "s.ensure_account('x', cash=1.0); s.ledger('x'); print('psycopg_pool' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, pg_url], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.slow
+def test_a_pooled_store_fails_closed_while_the_server_is_down_and_resumes(tmp_path: Path):
+    import time
+
+    from pgserver import PgServer
+
+    from peaktrade.desk.pgpool import POOL_MAX
+    from peaktrade.desk.postgres import PostgresDesk
+
+    server = PgServer()
+    try:
+        server.start()
+        store = PostgresDesk(server.url(), var_dir=tmp_path / "var", host_id="dash")
+        store.migrate(at=T0)
+        store.ensure_account("paper", cash=100.0)
+        _hammer(store, threads=6, calls=10)
+        assert store._pool is not None
+        server.stop()
+        for _ in range(POOL_MAX + 2):  # every call fails closed (the pool's bounded wait), nothing hangs or crashes
+            with pytest.raises(DeskUnavailable, match="unreachable"):
+                store.ledger("paper")
+        with pytest.raises(DeskUnavailable):  # which every order path reads as an engaged switch
+            store.kill_switch()
+        server.start()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert store.ledger("paper").cash == 100.0
+                break
+            except DeskUnavailable:
+                assert time.monotonic() < deadline, "the pooled store was not used again after the server returned"
+                time.sleep(0.2)
+        assert _hammer(store, threads=6, calls=10) == [10] * 6
+        store.close()
+    finally:
+        server.destroy()
