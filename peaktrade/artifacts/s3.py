@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from peaktrade.clock import SYSTEM_CLOCK, Clock, utc_iso
-from peaktrade.desk.store import RUN_FINAL, ArtifactRow, DeskStore
+from peaktrade.desk import open_desk
+from peaktrade.desk.backend import host_id
+from peaktrade.desk.store import RUN_FINAL, ArtifactRow, DeskStore, RunRecord
 from peaktrade.errors import PeakTradeError, UsageError
 from peaktrade.redact import register_secret_env
 from peaktrade.root import Root
@@ -140,9 +142,9 @@ def fetch(root: Root, t: Target, store: DeskStore, owner: str, *, s3: Any = None
     the hashes in the desk state (a mismatch is an error, never a silent read)."""
     rows = store.list_artifacts(owner)
     if not rows:
-        raise UsageError(f"{owner}: no copy in object storage (the desk state records none)")
+        raise UsageError(f"{owner}: not on this host and no copy in object storage (the desk state records none)")
     s3 = s3 or client(t)
-    dest = root.var_dir / "artifacts" / owner
+    dest = cache_dir(root) / owner
     for row in rows:
         target_path = dest / row.name
         if target_path.is_file() and _sha256(target_path)[0] == row.sha256:
@@ -162,12 +164,64 @@ def fetch(root: Root, t: Target, store: DeskStore, owner: str, *, s3: Any = None
     return dest
 
 
-def run_dir_anywhere(root: Root, store: DeskStore, run_id: str) -> Path:
-    """A run's folder: the local one, else its verified copy from object storage (a run of another host)."""
-    local = runlog.run_dir(root, run_id)
-    if (local / runlog.META_FILE).is_file():
+def cache_dir(root: Root) -> Path:
+    """Where verified copies are kept: ``var/artifacts/<run or play id>/``."""
+    return root.var_dir / "artifacts"
+
+
+def run_dir_anywhere(root: Root, store: DeskStore | None, run_id: str, local: Path | None = None) -> Path:
+    """Where to read run ``run_id``: this host's folder, else (a run of another host of the desk) its copy from
+    object storage, verified against the hashes in the desk state.
+
+    ``local`` is this host's folder for the run (default: ``[run_logs]``'s). It is read when no ``[artifacts]``
+    url is configured (a one-host desk: as before), when its events are here (the run ran here), or when the
+    desk state does not place the run on another host; the origin host of a run pinned elsewhere keeps only
+    the meta.json it queued, which is never taken for the run log. A run of another host that is still active,
+    has no copy, or whose copy differs from its recorded hash is an error (fail closed), never a local read.
+    """
+    local = local if local is not None else runlog.run_dir(root, run_id)
+    t = configured(root)
+    if t is None or ran_here(local):
         return local
+    try:
+        store = store if store is not None else open_desk(root)
+        rec = store.get_run(run_id)
+    except PeakTradeError:
+        if (local / runlog.META_FILE).is_file():
+            return local  # the desk state is unreachable: this host's folder, as without artifacts
+        raise
+    if not elsewhere(rec, host_id(root), local):
+        return local
+    assert rec is not None
+    if rec.status not in RUN_FINAL:
+        raise UsageError(f"run {run_id} is {rec.status} on host {rec.host}: its run log is read there until it "
+                         "closes (then from its copy in object storage)")
+    if not store.list_artifacts(run_id):
+        raise UsageError(f"run {run_id} ({rec.status} on host {rec.host}) has no copy in object storage yet "
+                         "(the desk state records none; the agent of that host copies closed runs)")
+    return fetch(root, t, store, run_id)
+
+
+def ran_here(local: Path) -> bool:
+    """The run's events are in this host's folder (it ran here)."""
+    return (local / runlog.META_FILE).is_file() and any(
+        (local / name).exists() for name in (runlog.JSONL_FILE, runlog.PARQUET_FILE))
+
+
+def elsewhere(rec: RunRecord | None, here: str, local: Path) -> bool:
+    """A run the desk state places on another host, whose events are not here: what this host may hold is the
+    meta.json it queued the run with (``runs start-* --host H``), not the run log."""
+    return rec is not None and bool(rec.host) and rec.host != here and not ran_here(local)
+
+
+def plays_dir_anywhere(root: Root, store: DeskStore | None, play_id: str) -> Path:
+    """The folder holding ``<play_id>/`` (journal, head, signature): this host's ``var/plays/``, else (a play of
+    another host) ``var/artifacts/`` after its copy was fetched and verified against the desk state's hashes.
+    A play on neither, or a copy that cannot be had or differs, is an error (fail closed)."""
+    if (root.plays_dir / play_id).is_dir():
+        return root.plays_dir
     t = configured(root)
     if t is None:
-        raise UsageError(f"run {run_id} is not on this host and no [artifacts] url is configured to read its copy")
-    return fetch(root, t, store, run_id)
+        raise UsageError(f"play {play_id} is not on this host and no [artifacts] url is configured to read its copy")
+    fetch(root, t, store if store is not None else open_desk(root), play_id)
+    return cache_dir(root)

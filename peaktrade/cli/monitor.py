@@ -18,7 +18,10 @@ def register(app: typer.Typer) -> None:
         max_age_hours: float = typer.Option(None, "--max-age-hours", help="Only runs active in the last H hours."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
-        """All active runs: mode, strategy, symbol, timeframe, last event, equity, PnL, drawdown."""
+        """All active runs: host, mode, strategy, symbol, timeframe, last event, equity, PnL, drawdown.
+
+        On a desk on several hosts the other hosts' runs too (a closed one's figures from its verified copy
+        in object storage; exit 1 when a copy cannot be verified)."""
         from peaktrade.clock import SYSTEM_CLOCK
         from peaktrade.errors import UsageError
         from peaktrade.monitor.render import overview_text
@@ -34,6 +37,8 @@ def register(app: typer.Typer) -> None:
             _common.print_json(rows)
         else:
             print(overview_text(rows, include_inactive=include_inactive))
+        if any(r.get("copy_error") for r in rows):
+            raise typer.Exit(1)  # fail closed: a run whose copy differs from its recorded hash shows no figures
 
     @group.command("run")
     def run(

@@ -103,17 +103,21 @@ def verify_cmd(
     """Check chain, head signature and the desk state's records (exit 1 on any finding).
 
     Names what it finds: a rebuilt chain, a truncated or extended journal, a missing or invalid head
-    signature, an edited approval record."""
+    signature, an edited approval record. A play of another host is read from its copy in object storage
+    ([artifacts] url), checked against the hashes in the desk state; a copy that is missing or differs:
+    FAILED (unverifiable)."""
+    from peaktrade.artifacts.s3 import configured
     from peaktrade.cli import _common
     from peaktrade.errors import UsageError
     from peaktrade.playbook.journal import journal_path
-    from peaktrade.playbook.seal import verify_all, verify_play
+    from peaktrade.playbook.seal import verify_all, verify_anywhere
 
     root = _common.root()
     if play_id is not None:
-        if not journal_path(root.plays_dir, play_id).is_file():
+        # a play of another host: its copy in object storage, verified against the desk state's hashes
+        if not journal_path(root.plays_dir, play_id).is_file() and configured(root) is None:
             raise UsageError(f"no play {play_id!r} (no {root.rel(journal_path(root.plays_dir, play_id))})")
-        checks = [verify_play(root, play_id)]
+        checks = [verify_anywhere(root, play_id)]
     else:
         checks = verify_all(root)
     if json_out:

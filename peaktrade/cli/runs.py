@@ -112,11 +112,12 @@ def status(run_id: str = typer.Option(None, "--run-id", help="One run in detail.
               "--timeframe 1m)")
         return
     hosts = any(r.host for r in recs)  # a desk on several hosts: which host each run is on
-    print(f"{'Run-ID':<34}{'Mode':<9}{'Strategy':<15}{'Symbol':<10}{'State':<11}{'Started':<22}"
+    # Started holds a timestamp with microseconds (27 characters): the host column starts after it
+    print(f"{'Run-ID':<34}{'Mode':<9}{'Strategy':<15}{'Symbol':<10}{'State':<11}{'Started':<29}"
           + ("Host" if hosts else ""))
-    print("-" * (113 if hosts else 101))
+    print("-" * (120 if hosts else 108))
     for r in recs:
-        print(f"{r.run_id:<34}{r.mode:<9}{r.strategy:<15}{r.symbol:<10}{r.status:<11}{r.started_at or '-':<22}"
+        print(f"{r.run_id:<34}{r.mode:<9}{r.strategy:<15}{r.symbol:<10}{r.status:<11}{r.started_at or '-':<29}"
               + ((r.host or "-") if hosts else ""))
 
 

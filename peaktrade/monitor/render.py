@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-OVERVIEW_COLUMNS = (("run_id", "RUN ID"), ("mode", "MODE"), ("strategy", "STRATEGY"), ("symbol", "SYMBOL"),
-                    ("timeframe", "TF"), ("active", "ACTIVE"), ("last_event", "LAST EVENT"), ("equity", "EQUITY"),
-                    ("pnl", "PNL"), ("drawdown", "DRAWDOWN"))
+# HOST: where the run is pinned or claimed on a desk on several hosts ("-" on a one-host desk)
+OVERVIEW_COLUMNS = (("run_id", "RUN ID"), ("host", "HOST"), ("mode", "MODE"), ("strategy", "STRATEGY"),
+                    ("symbol", "SYMBOL"), ("timeframe", "TF"), ("active", "ACTIVE"), ("last_event", "LAST EVENT"),
+                    ("equity", "EQUITY"), ("pnl", "PNL"), ("drawdown", "DRAWDOWN"))
 EVENT_COLUMNS = (("step", "STEP"), ("ts_event", "TIME"), ("signal", "SIGNAL"), ("price", "PRICE"),
                  ("equity", "EQUITY"), ("pnl", "PNL"), ("orders", "ORDERS g/f/r/b"), ("error", "ERROR"))
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peaktrade.artifacts.s3 import run_dir_anywhere
 from peaktrade.errors import PeakTradeError, UsageError
 from peaktrade.runtime.registry import open_registry
 
@@ -43,34 +44,17 @@ def _runs_base(root: Root) -> Path:
 
 
 def run_dir(root: Root, run_id: str) -> Path:
-    """The directory of ``run_id``; an unknown or malformed id is a usage error."""
+    """The directory of ``run_id``: this host's, else (a run of another host of the desk) its copy from object
+    storage verified against the desk state (``artifacts.s3.run_dir_anywhere``: a copy that cannot be had or
+    differs from its recorded hash is an error, never a silent read); an unknown or malformed id is a usage
+    error."""
     if not RUN_ID.match(run_id or ""):
         raise UsageError(f"invalid run id {run_id!r}")
-    path = _runs_base(root) / run_id
+    path = run_dir_anywhere(root, None, run_id, local=_runs_base(root) / run_id)
     if not path.is_dir():
-        remote = _copy_elsewhere(root, run_id)
-        if remote is not None:
-            return remote
         known = ", ".join(p.name for p in run_dirs(root)[-5:]) or "none"
         raise UsageError(f"unknown run id {run_id!r} (no {root.rel(path)}/; recent runs: {known})")
     return path
-
-
-def _copy_elsewhere(root: Root, run_id: str) -> Path | None:
-    """A run of another host of the desk: its closed run log, copied to object storage ([artifacts] url) and
-    verified against the hash in the desk state; None when there is none (an unknown run)."""
-    from peaktrade.artifacts.s3 import configured, run_dir_anywhere
-    from peaktrade.desk import open_desk
-
-    try:
-        if configured(root) is None:
-            return None
-        store = open_desk(root)
-        if store.get_run(run_id) is None:
-            return None
-        return run_dir_anywhere(root, store, run_id)
-    except PeakTradeError:
-        return None
 
 
 def read_meta(path: Path) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from peaktrade.monitor.columns import last_events, ns_to_iso, parse_ts_ns, read_columns
 from peaktrade.monitor.crashed import describe, needs_attention
+from peaktrade.monitor.hosts import desk_runs, elsewhere, remote_runs, this_host
 from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dir, run_dirs
-from peaktrade.monitor.summary import SummaryCache, fold_columns, starting_equity, summary_row
+from peaktrade.monitor.summary import Fold, SummaryCache, fold_columns, starting_equity, summary_row
 
 if TYPE_CHECKING:
     from peaktrade.root import Root
@@ -23,33 +24,48 @@ def overview(root: Root, *, include_inactive: bool = False, max_age_hours: float
              now: datetime | None = None, use_cache: bool = True) -> list[dict[str, Any]]:
     """One row per run (active only unless ``include_inactive``), newest first. Crashed and lost runs
     nobody acknowledged are always shown (``attention`` says what happened and how to acknowledge).
+    ``host``: where the run is pinned or claimed (None on a one-host desk). On a desk on several hosts the
+    runs of the other hosts are there too, from the desk state; a closed one's figures from its verified copy
+    (a copy that cannot be verified: no figures, ``attention`` says why and ``copy_error`` is set).
 
     ``max_age_hours`` keeps runs whose last event (or start, without events) is at most that old.
     """
     cache = SummaryCache(root.var_dir / "cache" / "monitor-summaries.json" if use_cache else None)
-    registry = active_run_ids(root)
+    records = desk_runs(root)
+    registry = None if records is None else {k: rec.active for k, rec in records.items()}
+    here = this_host(root)
     cutoff = None
     if max_age_hours is not None and now is not None:
         cutoff = parse_ts_ns((now - timedelta(hours=max_age_hours)).isoformat())
-    shown, all_dirs = [], run_dirs(root)
-    for d in all_dirs:
+    shown, local = [], set()
+    for d in run_dirs(root):
+        rec = (records or {}).get(d.name)
+        if elsewhere(rec, here, d):
+            continue  # the meta.json this host queued a run of another host with: that host's row comes below
+        local.add(d.name)
         meta = read_meta(d)
         active = is_active(meta, registry)
         if include_inactive or active or needs_attention(meta, d):
-            shown.append((d, meta, active))
-    folds = cache.folds([d for d, _, _ in shown])
+            attention = describe(meta) if needs_attention(meta, d) else None
+            shown.append((d, meta, active, rec.host if rec else None, attention, None))
+    for d, meta, error in remote_runs(root, records or {}, local, include_inactive=include_inactive):
+        rec = (records or {})[meta["run_id"]]
+        attention = f"run {rec.run_id} of host {rec.host}: {error}" if error else None
+        shown.append((d, meta, rec.active, rec.host, attention, error))
+    folds = cache.folds([d for d, *_ in shown if d is not None])
     rows = []
-    for d, meta, active in shown:
-        fold = folds[d.name]
+    for d, meta, active, host, attention, error in shown:
+        fold = folds[d.name] if d is not None else Fold()
         if cutoff is not None:
             newest = fold.last_ts_ns or parse_ts_ns(meta.get("started_at"))
             if newest is None or newest < cutoff:
                 continue
         row = summary_row(meta, fold, active)
-        row["status"] = meta.get("status")
-        row["attention"] = describe(meta) if needs_attention(meta, d) else None
+        row.update(host=host or None, status=meta.get("status"), attention=attention)
+        if error:
+            row["copy_error"] = error
         rows.append(row)
-    cache.save({d.name for d in all_dirs})
+    cache.save(local | {r["run_id"] for r in rows})
     rows.sort(key=lambda r: (r["last_event"] or r["started_at"] or "", r["run_id"] or ""), reverse=True)
     return rows
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peaktrade.artifacts.s3 import configured, plays_dir_anywhere
 from peaktrade.clock import SYSTEM_CLOCK, utc_iso
 from peaktrade.desk import open_desk
 from peaktrade.desk.store import PlayRow
@@ -95,9 +96,9 @@ def seal(root: Root, play_id: str, *, outcome: str, operator: str, identity: dic
     path = journal_path(root.plays_dir, play_id)
     records = read_records(path)
     last = records[-1]
-    row = record_progress(root, play_id, records, outcome=outcome, finished_at=str(last.get("ts", "")))
-    data = _payload(play_id, row.records, str(row.head))
-    sig: dict[str, Any] = {"play_id": play_id, "seq": row.records, "head": row.head,
+    seq, head = len(records), last["hash"]
+    data = _payload(play_id, seq, str(head))
+    sig: dict[str, Any] = {"play_id": play_id, "seq": seq, "head": head,
                            "signed_at": utc_iso((clock or SYSTEM_CLOCK).now())}
     proof = None
     if identity is not None:
@@ -113,6 +114,9 @@ def seal(root: Root, play_id: str, *, outcome: str, operator: str, identity: dic
         desk = desk_key(create=True) or b""
         sig.update(method="hmac", key_id=hashlib.sha256(desk).hexdigest()[:16], signature=_hmac(desk, data))
     atomic_write_text(path.parent / SIG, json.dumps(sig, indent=2, sort_keys=True) + "\n")
+    # the outcome reaches the desk state after the signature is on disk: an agent copies a play to object
+    # storage once its outcome is recorded, and a copy taken between the two would lack journal.sig
+    record_progress(root, play_id, records, outcome=outcome, finished_at=str(last.get("ts", "")))
     return sig
 
 
@@ -131,9 +135,9 @@ class PlayCheck:
         self.problems.append(problem)
 
 
-def signature_status(root: Root, play_id: str, seq: int, head: str) -> str:
+def signature_status(root: Root, play_id: str, seq: int, head: str, *, plays_dir: Path | None = None) -> str:
     """'valid (ssh, alice SHA256:..)' / 'valid (desk hmac)' / 'absent' / 'INVALID: why'."""
-    sig_path = journal_path(root.plays_dir, play_id).parent / SIG
+    sig_path = journal_path(plays_dir or root.plays_dir, play_id).parent / SIG
     try:
         sig = json.loads(sig_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -159,10 +163,12 @@ def signature_status(root: Root, play_id: str, seq: int, head: str) -> str:
     return "INVALID: unknown signature method"
 
 
-def verify_play(root: Root, play_id: str) -> PlayCheck:
-    """Chain, signature and cross-records (desk play row, approval use) of one play."""
+def verify_play(root: Root, play_id: str, *, plays_dir: Path | None = None) -> PlayCheck:
+    """Chain, signature and cross-records (desk play row, approval use) of one play. ``plays_dir``: the folder
+    holding ``<play_id>/`` when it is not this host's ``var/plays/`` (the verified copy of a play of another
+    host, fetched into ``var/artifacts/``)."""
     out = PlayCheck(play_id)
-    path = journal_path(root.plays_dir, play_id)
+    path = journal_path(plays_dir or root.plays_dir, play_id)
     chain = verify_journal(path)
     records = chain.records
     for p in chain.problems:
@@ -190,7 +196,7 @@ def verify_play(root: Root, play_id: str) -> PlayCheck:
     elif n > row.records and any(r.get("type") == "play_finished" for r in records[row.records:]):
         out.add("extended", "extended: the journal records an end of the play the desk state never saw")
     if row.outcome is not None:
-        out.signature = signature_status(root, play_id, row.records, str(row.head))
+        out.signature = signature_status(root, play_id, row.records, str(row.head), plays_dir=plays_dir)
         if not out.signature.startswith("valid"):
             out.add("signature", f"journal head signature {out.signature}")
     else:
@@ -224,6 +230,29 @@ def _check_approvals(root: Root, desk: Any, play_id: str, records: list[dict[str
                                            f"the desk state says {use}")
 
 
+def verify_anywhere(root: Root, play_id: str) -> PlayCheck:
+    """``verify_play`` of a play of this host, or of another host's from its copy in object storage
+    (``artifacts.s3.plays_dir_anywhere``: fetched, its hashes checked against the desk state). A copy that cannot
+    be had or differs is a failed check saying the record could not be verified, never an ok."""
+    try:
+        plays_dir = plays_dir_anywhere(root, None, play_id)
+    except PeakTradeError as exc:
+        out = PlayCheck(play_id, signature="n/a (not verified)")
+        out.add("unverifiable", f"the record of play {play_id} could not be verified: {exc.message}")
+        return out
+    return verify_play(root, play_id, plays_dir=None if plays_dir == root.plays_dir else plays_dir)
+
+
 def verify_all(root: Root) -> list[PlayCheck]:
-    return [verify_play(root, p.parent.name)
-            for p in sorted(root.plays_dir.glob(f"*/{JOURNAL}"), key=lambda q: q.parent.name, reverse=True)]
+    """Every play of this host; with object storage configured, the plays of the other hosts the desk state
+    lists too (from their verified copies)."""
+    ids = {p.parent.name for p in root.plays_dir.glob(f"*/{JOURNAL}")}
+    if configured(root) is not None:
+        try:
+            # a play still running on its host has no copy yet: it is verified there, or here once it ended
+            ids |= {row.play_id for row in open_desk(root).list_plays(limit=1000) if row.outcome is not None}
+        except PeakTradeError as exc:
+            out = PlayCheck("(desk state)", signature="n/a")
+            out.add("desk", f"the plays of the other hosts could not be listed: {exc.message}")
+            return [verify_play(root, i) for i in sorted(ids, reverse=True)] + [out]
+    return [verify_anywhere(root, i) for i in sorted(ids, reverse=True)]

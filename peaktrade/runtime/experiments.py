@@ -1,4 +1,5 @@
-"""The experiments registry: every run on disk with its key figures, and CSV export of its events."""
+"""The experiments registry: every run with its key figures (a desk on several hosts: the other hosts' runs from
+their verified copies in object storage), and CSV export of its events."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peaktrade.artifacts.s3 import configured, elsewhere, run_dir_anywhere
+from peaktrade.desk import open_desk
+from peaktrade.desk.backend import cluster_url, host_id
+from peaktrade.desk.store import RunRecord
 from peaktrade.errors import UsageError
 from peaktrade.runtime import runlog
 
@@ -48,35 +53,58 @@ def key_figures(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def list_experiments(root: Root, *, limit: int | None = 20) -> list[dict[str, Any]]:
-    """Newest first: run id, mode, strategy, symbol, timeframe, profile, status, times, notes, figures."""
+FIELDS = ("run_id", "mode", "strategy", "symbol", "timeframe", "profile", "started_at", "ended_at", "notes")
+FIGURES = ("events", "bars", "gaps", "orders_generated", "orders_filled", "orders_rejected", "orders_blocked",
+           "starting_equity", "final_equity", "pnl", "return_pct", "max_drawdown_pct", "last_event")
+
+
+def list_experiments(root: Root, *, limit: int | None = 20, run_id: str | None = None) -> list[dict[str, Any]]:
+    """Newest first: run id, host, mode, strategy, symbol, timeframe, profile, status, times, notes, figures.
+
+    On a desk on several hosts the other hosts' runs are listed too: a closed one's figures from its copy in
+    object storage, verified against the desk state (a copy that differs is an error: fail closed); an active
+    one, or one without a copy yet, with its record and no figures (``None``)."""
     import sqlite3
 
     from peaktrade.runtime.orchestrator import Orchestrator
     from peaktrade.runtime.registry import RegistryUnavailable
 
-    statuses = {}
+    records: dict[str, RunRecord] = {}
     try:
-        statuses = {r.run_id: r.status for r in Orchestrator(root).status()}
+        records = {r.run_id: r for r in Orchestrator(root).status()}
     except (OSError, sqlite3.Error, RegistryUnavailable):
         pass  # a read-only or damaged var/: list from the run logs alone (read_meta still spots crashes)
-    dirs = list(reversed(runlog.list_run_dirs(root)))
-    if limit:
-        dirs = dirs[:limit]
-    rows = []
-    for d in dirs:
-        meta = runlog.read_meta(d)
-        row = {k: meta.get(k) for k in ("run_id", "mode", "strategy", "symbol", "timeframe", "profile",
-                                        "started_at", "ended_at", "notes")}
-        row["status"] = statuses.get(d.name, meta.get("status"))
-        row.update(key_figures(d, meta))
-        rows.append(row)
-    return rows
+    here = host_id(root) if records and cluster_url(root) else ""
+    found: dict[str, Path | None] = {d.name: d for d in runlog.list_run_dirs(root)
+                                     if not elsewhere(records.get(d.name), here, d)}
+    for rec in records.values():  # runs of the other hosts (no folder here, or only the one that queued them)
+        if rec.host and rec.host != here and rec.run_id not in found:
+            found[rec.run_id] = None
+    ids = sorted(found, key=lambda name: (name.split("_", 1)[-1], name), reverse=True)
+    if run_id is not None:
+        ids = [name for name in ids if name == run_id]
+    elif limit:
+        ids = ids[:limit]
+    return [_row(root, name, found[name], records.get(name)) for name in ids]
+
+
+def _row(root: Root, run_id: str, local: Path | None, rec: RunRecord | None) -> dict[str, Any]:
+    path = local
+    if path is None and rec is not None and not rec.active and configured(root) is not None:
+        if open_desk(root).list_artifacts(run_id):
+            path = run_dir_anywhere(root, None, run_id)  # raises when the copy cannot be verified
+    meta = runlog.read_meta(path) if path is not None else {k: getattr(rec, k, None) for k in FIELDS}
+    row = {k: meta.get(k) for k in FIELDS}
+    row["host"] = (rec.host if rec is not None else "") or None
+    row["status"] = rec.status if rec is not None else meta.get("status")
+    row.update(key_figures(path, meta) if path is not None else dict.fromkeys(FIGURES))
+    return row
 
 
 def export_csv(root: Root, run_id: str, path: Path) -> int:
-    """Write the run's events to ``path`` (CSV, one row per event); returns the number of rows."""
-    run_dir = runlog.run_dir(root, run_id)
+    """Write the run's events to ``path`` (CSV, one row per event); returns the number of rows. A run of
+    another host: from its verified copy in object storage (``artifacts.s3.run_dir_anywhere``)."""
+    run_dir = run_dir_anywhere(root, None, run_id)
     if not (run_dir / runlog.META_FILE).is_file():
         raise UsageError(f"unknown run id {run_id!r} (see 'peaktrade experiments list')")
     frame = runlog.read_events_frame(run_dir)

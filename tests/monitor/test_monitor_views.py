@@ -115,9 +115,9 @@ def test_run_detail_metrics_and_last_events(deploy):
 def test_cli_overview_and_run(two_runs, capsys):
     assert run(["--root", str(two_runs), "monitor", "overview", "--include-inactive"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["RUN", "ID", "MODE", "STRATEGY", "SYMBOL", "TF", "ACTIVE", "LAST", "EVENT", "EQUITY",
-                              "PNL", "DRAWDOWN"]
-    assert out[2].split() == [A, "shadow", "ma_crossover", "BTC/EUR", "1m", "yes", "2025-12-07T12:03:00Z",
+    assert out[0].split() == ["RUN", "ID", "HOST", "MODE", "STRATEGY", "SYMBOL", "TF", "ACTIVE", "LAST", "EVENT",
+                              "EQUITY", "PNL", "DRAWDOWN"]
+    assert out[2].split() == [A, "-", "shadow", "ma_crossover", "BTC/EUR", "1m", "yes", "2025-12-07T12:03:00Z",
                               "108.00", "8.00", "-10.00%"]
     assert run(["--root", str(two_runs), "monitor", "run", "--run-id", B, "--json"]) == 0
     detail = json.loads(capsys.readouterr().out)
