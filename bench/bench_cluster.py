@@ -9,10 +9,16 @@ under root), durable (fsync and synchronous_commit on), then measures:
    order does (``kill_switch()``, LISTEN/NOTIFY watcher plus bounded poll) every millisecond; the
    time from the engage's commit to each host seeing it, over repeated engagements;
 3. desk risk reservations per second from 50 concurrent sessions (processes, one connection each),
-   all on one account (the worst case: they serialise on its row lock), with the real risk decision;
-   each reservation is followed by its fill (booked into the ledger), as on a paper venue.
+   all on one account (the worst case: every reservation and fill changes the same account), then
+   spread over 10 accounts, with the real risk decision; each reservation is followed by its fill
+   (booked into the ledger), as on a paper venue. Both paths: ``cas`` (the store's: a lock-free read,
+   the decision, one compare-and-set statement; the row lock after 3 lost races) and ``lock`` (the row
+   lock from the start: ``cas_tries = 0``);
+4. one store shared by 10 threads at once (the dashboard's request threads), reading: one connection
+   behind a lock (``pool_max=1``) against the bounded psycopg-pool the store starts when threads contend.
 
     .venv/bin/python bench/bench_cluster.py [--claims N] [--engagements N] [--sessions N] [--per-session N]
+                                            [--reserve cas,lock] [--accounts 1,10] [--only SECTION]
                                             [--no-fsync]
 """
 
@@ -145,19 +151,24 @@ def bench_propagation(url: str, n: int) -> list[str]:
             f"max {ms(max(delays))}; never seen: {missed}"]
 
 
-def session(url: str, idx: int, k: int, start, out) -> None:
+def session(url: str, idx: int, k: int, start, out, mode: str = "cas", accounts: int = 1) -> None:
     from peaktrade.desk.postgres import PostgresDesk
     from peaktrade.desk.store import Intent
     from peaktrade.gateway.deskrisk import DeskRisk
     from peaktrade.policy.limits import RiskLimits
 
     store = PostgresDesk(url, host_id=f"s{idx}")
+    if mode == "lock":
+        store.cas_tries = 0  # the row lock from the start: the path before the compare-and-set
+    elif mode == "cas-always":
+        store.contended_s = 0.0  # no memory of contention: every reservation tries the compare-and-set first
+    account = "testnet" if accounts == 1 else f"acct{idx % accounts}"
     risk = DeskRisk(RiskLimits(max_total_exposure=1e12, max_symbol_exposure=1e12, max_order_notional=1e9))
     store.kill_switch()
     start.wait()
     times, ok = [], 0
     for j in range(k):
-        intent = Intent(f"s{idx}-{j}", "testnet", "BTC/EUR", "buy", 0.001, None, "market", f"run-{idx}", str(j))
+        intent = Intent(f"s{idx}-{j}", account, "BTC/EUR", "buy", 0.001, None, "market", f"run-{idx}", str(j))
 
         def decide(ledger, open_intents):
             d = risk.decide(ledger, open_intents, symbol="BTC/EUR", side="buy", quantity=0.001, price=None,
@@ -170,16 +181,23 @@ def session(url: str, idx: int, k: int, start, out) -> None:
         # as in a session, the order fills (paper venue): the intent closes and the position grows, so the
         # open intents stay few, as they do on a desk
         store.apply_fill(intent.client_order_id, quantity=0.001, price=100.0, fee=0.0, at=T0)
-    out.put((ok, times))
+    out.put((ok, times, dict(store.reservations)))
 
 
-def bench_reservations(url: str, sessions: int, k: int) -> list[str]:
+def bench_reservations(url: str, sessions: int, k: int, mode: str, accounts: int) -> list[str]:
     from peaktrade.desk.postgres import PostgresDesk
 
-    PostgresDesk(url).ensure_account("testnet", cash=1e9)
+    setup = PostgresDesk(url)
+    with setup._tx() as con:  # each run starts from empty accounts (earlier runs' fills grow the positions)
+        con.execute("DELETE FROM intents")
+        con.execute("DELETE FROM positions")
+        con.execute("DELETE FROM accounts")
+    for a in ["testnet"] if accounts == 1 else [f"acct{i}" for i in range(accounts)]:
+        setup.ensure_account(a, cash=1e9)
+    setup.close()
     ctx = mp.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=session, args=(url, i, k, start, out)) for i in range(sessions)]
+    procs = [ctx.Process(target=session, args=(url, i, k, start, out, mode, accounts)) for i in range(sessions)]
     for p in procs:
         p.start()
     time.sleep(3.0)
@@ -189,11 +207,49 @@ def bench_reservations(url: str, sessions: int, k: int) -> list[str]:
     wall = time.perf_counter() - t
     for p in procs:
         p.join()
-    total = sum(ok for ok, _ in parts)
-    lat = [x for _, ts in parts for x in ts]
-    return [f"{sessions} sessions x {k} reservations (each then filled) on one account: {total} accepted in "
+    total = sum(ok for ok, _, _ in parts)
+    lat = [x for _, ts, _ in parts for x in ts]
+    paths = {key: sum(st.get(key, 0) for _, _, st in parts) for key in ("cas", "lost", "locked")}
+    where = "one account" if accounts == 1 else f"{accounts} accounts"
+    return [f"{mode}: {sessions} sessions x {k} reservations (each then filled) on {where}: {total} accepted in "
             f"{wall:.2f} s = {total / wall:.0f} reservations/s (and as many fills); per reservation p50 "
-            f"{ms(statistics.median(lat))}, p99 {ms(pct(lat, 99))}"]
+            f"{ms(statistics.median(lat))}, p99 {ms(pct(lat, 99))}; landed by compare-and-set {paths['cas']}, "
+            f"races lost {paths['lost']}, row-lock fallbacks {paths['locked']}"]
+
+
+def _reader(store, start, calls: int, lat: list[float]) -> None:
+    start.wait()
+    for _ in range(calls):
+        t = time.perf_counter()
+        store.ledger("shared")
+        store.list_runs(limit=50)
+        lat.append(time.perf_counter() - t)
+
+
+def bench_shared(url: str, threads: int = 10, calls: int = 300) -> list[str]:
+    import threading
+
+    from peaktrade.desk.postgres import PostgresDesk
+
+    lines = []
+    for pool_max in (1, 4):
+        store = PostgresDesk(url, host_id=f"shared{pool_max}", pool_max=pool_max)
+        store.ensure_account("shared", cash=1.0)
+        start = threading.Barrier(threads + 1)
+        lat: list[float] = []
+        readers = [threading.Thread(target=_reader, args=(store, start, calls, lat)) for _ in range(threads)]
+        for th in readers:
+            th.start()
+        start.wait()
+        t = time.perf_counter()
+        for th in readers:
+            th.join()
+        wall = time.perf_counter() - t
+        what = "one connection behind a lock" if pool_max == 1 else f"pool (max {pool_max})"
+        lines.append(f"{what}: {threads} threads x {calls} page reads (ledger + 50 runs): {threads * calls / wall:.0f} "
+                     f"reads/s, p50 {ms(statistics.median(lat))}, p99 {ms(pct(lat, 99))}")
+        store.close()
+    return lines
 
 
 def main() -> int:
@@ -202,6 +258,9 @@ def main() -> int:
     ap.add_argument("--engagements", type=int, default=50)
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--per-session", type=int, default=40)
+    ap.add_argument("--reserve", default="cas,lock", help="Reservation paths to measure: cas, lock (comma separated).")
+    ap.add_argument("--accounts", default="1,10", help="Account layouts for the reservations (comma separated).")
+    ap.add_argument("--only", help="Only the sections whose title contains this (claim, kill, risk, shared).")
     ap.add_argument("--no-fsync", action="store_true", help="Compare: a server without fsync (never in production).")
     args = ap.parse_args()
     problem = find_problem()
@@ -219,12 +278,19 @@ def main() -> int:
 
         print(f"PostgreSQL on loopback, {'no fsync' if args.no_fsync else 'durable commits'}; load average "
               f"{os.getloadavg()[0]:.1f}")
-        for title, lines in (("claim latency", bench_claims(url, args.claims)),
-                             ("kill-switch propagation", bench_propagation(url, args.engagements)),
-                             ("risk reservations", bench_reservations(url, args.sessions, args.per_session))):
-            print(f"{title}:")
-            for line in lines:
-                print(f"  {line}")
+        sections = [("claim latency", lambda: bench_claims(url, args.claims)),
+                    ("kill-switch propagation", lambda: bench_propagation(url, args.engagements)),
+                    ("risk reservations", lambda: [line for n in args.accounts.split(",")
+                                                   for mode in args.reserve.split(",")
+                                                   for line in bench_reservations(url, args.sessions, args.per_session,
+                                                                                  mode.strip(), int(n))]),
+                    ("one store shared by threads", lambda: bench_shared(url))]
+        for title, run in sections:
+            if args.only and args.only not in title:
+                continue
+            print(f"{title}:", flush=True)
+            for line in run():
+                print(f"  {line}", flush=True)
     finally:
         server.destroy()
     return 0

@@ -9,12 +9,16 @@ account's ledger or of its intents bumps that version (here, in ``update_intent`
 reservations), so the reservation lands only if nothing the decision read has changed: the
 ``UPDATE … WHERE used + x <= limit`` idea generalised to the whole decision. A lost race re-reads and
 decides again; after ``CAS_TRIES`` lost races the reservation takes the account's row lock for its
-read, decision and insert (progress under heavy contention). Bookings lock the account row, so they
-serialise with each other and with the locked reservations, and bump the version.
+read, decision and insert (progress under heavy contention). Under contention optimistic tries are
+wasted work (measured in docs/cluster.md), so this store then takes that account's row lock at once
+for ``CONTENDED_S``, doubling up to ``CONTENDED_MAX_S`` while one probing try still loses; the first
+compare-and-set that lands ends it. Bookings lock the account row, so they serialise with each other
+and with the locked reservations, and bump the version.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +35,8 @@ from peaktrade.desk.store import (
 )
 
 CAS_TRIES = 3  # lost compare-and-set races before a reservation takes the account's row lock instead
+CONTENDED_S = 2.0  # after such a fallback, reservations of that account take the row lock at once for this long
+CONTENDED_MAX_S = 60.0
 INTENTS = ", ".join(f'"{c}"' for c in INTENT_COLUMNS)
 ACCOUNT = "account, cash, realized_pnl, fees, day, day_start_equity, halted_day, halted_reason, version"
 # the account, its positions and its open intents, in one statement: one snapshot, one round trip
@@ -65,7 +71,9 @@ class LedgerOps:
     _conn: Any
     _read: Any
     cas_tries = CAS_TRIES
-    reservations: dict[str, int]  # "cas": landed by compare-and-set; "lost": races lost; "locked": fallbacks taken
+    contended_s = CONTENDED_S
+    reservations: dict[str, int]  # "cas": landed by compare-and-set; "lost": races lost; "locked": row-lock path
+    _contended: dict[str, tuple[float, float]]  # account -> (until when the row lock is taken at once, period)
 
     @staticmethod
     def _ledger(con: Any, account: str, *, lock: bool = False) -> Ledger | None:
@@ -116,7 +124,10 @@ class LedgerOps:
 
     def reserve(self, intent: Intent, decide: Decide) -> tuple[bool, Any]:
         values = [getattr(intent, c) for c in INTENT_COLUMNS]
-        for _ in range(self.cas_tries):
+        until, period = self._contended.get(intent.account, (0.0, 0.0))
+        # contended lately: the row lock at once, then one probing try when the period is over
+        tries = 0 if until > time.monotonic() else 1 if period else self.cas_tries
+        for _ in range(tries):
             with self._conn() as con:
                 row = con.execute(_READ, (list(INTENT_OPEN), intent.account)).fetchone()
             if row is None:
@@ -130,9 +141,14 @@ class LedgerOps:
                 won = con.execute(_CAS, [intent.account, ledger.version, *values]).fetchone()
             if won is not None:
                 self.reservations["cas"] += 1
+                if period:
+                    self._contended.pop(intent.account, None)
                 return True, info
             self.reservations["lost"] += 1  # the account changed since the read: read and decide again
         self.reservations["locked"] += 1
+        if tries:  # every optimistic try lost: the account is contended
+            period = min(period * 2, CONTENDED_MAX_S) if period else self.contended_s
+            self._contended[intent.account] = (time.monotonic() + period, period)
         return self._reserve_locked(intent, decide, values)
 
     def _reserve_locked(self, intent: Intent, decide: Decide, values: list[Any]) -> tuple[bool, Any]:

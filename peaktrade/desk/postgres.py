@@ -68,6 +68,7 @@ class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
         self._pool: SharedPool | None = None
         self._pool_problem: str | None = None
         self.reservations: Counter[str] = Counter()
+        self._contended: dict[str, float] = {}
         self._ks_reads = 0
         self._watcher: Watcher | None = None
         self.pending = PendingEngage(var_dir, host_id) if var_dir is not None else None

@@ -116,10 +116,21 @@ def test_after_lost_races_it_takes_the_row_lock(stores, pg_url: str):
     assert len(calls) == CAS_TRIES + 1
     assert dict(s.reservations) == {"lost": CAS_TRIES, "locked": 1}
     assert s.get_intent("late-1") is not None and _version(s) == calls[-1] + 1
+    calls.clear()  # the account is contended for this store a while: the next one takes the lock at once
+    calls.extend([0] * CAS_TRIES)  # (so that decide probes the lock instead of bumping the account)
+    assert s.reserve(_intent("late-2"), decide)[0] and len(calls) == CAS_TRIES + 1
+    assert s.reservations["locked"] == 2 and s.reservations["lost"] == CAS_TRIES
+    s._contended["testnet"] = (0.0, 2.0)  # the while is over: one probing try, which loses again here
+    calls[:] = [0] * (CAS_TRIES - 1)
+    assert s.reserve(_intent("late-3"), decide)[0] and len(calls) == CAS_TRIES + 1
+    assert s.reservations["lost"] == CAS_TRIES + 1 and s._contended["testnet"][1] == 4.0  # a longer while
+    s._contended["testnet"] = (0.0, 4.0)  # over again: the probe lands, the account is no longer contended
+    assert s.reserve(_intent("late-5"), lambda led, o: (True, None))[0] and s.reservations["cas"] == 1
+    assert "testnet" not in s._contended
 
     forced = stores()
     forced.cas_tries = 0  # the lock path alone (the benchmark compares both)
-    assert forced.reserve(_intent("late-2"), lambda led, o: (True, None))[0]
+    assert forced.reserve(_intent("late-4"), lambda led, o: (True, None))[0]
     assert dict(forced.reservations) == {"locked": 1}
 
 
