@@ -159,8 +159,11 @@ def test_runs_without_a_readable_copy(desk):
     assert rows[active]["host"] == "a" and rows[active]["status"] == "running" and rows[active]["bars"] is None
     assert rows[closed]["status"] == "lost" and rows[closed]["pnl"] is None
     over = {r["run_id"]: r for r in json.loads(_ok(cli(b, "b", "monitor", "overview", "--json")))}
-    assert set(over) == {active, closed} and over[active]["active"] is True and over[closed]["status"] == "lost"
+    assert set(over) == {active} and over[active]["active"] is True  # the lost one: with --include-inactive
     assert over[active]["host"] == "a" and over[active]["equity"] is None
+    over = {r["run_id"]: r for r in json.loads(_ok(cli(b, "b", "monitor", "overview", "--include-inactive",
+                                                        "--json")))}
+    assert set(over) == {active, closed} and over[closed]["status"] == "lost" and over[closed]["pnl"] is None
 
 
 def _play_of_a(desk) -> str:
