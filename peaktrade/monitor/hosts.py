@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peaktrade.artifacts.s3 import configured, elsewhere, run_dir_anywhere
+from peaktrade.artifacts.s3 import configured, run_dir_anywhere
 from peaktrade.desk import open_desk
 from peaktrade.desk.backend import cluster_url, host_id
 from peaktrade.desk.store import RunRecord
@@ -19,21 +19,8 @@ from peaktrade.monitor.runs import read_meta
 if TYPE_CHECKING:
     from peaktrade.root import Root
 
-__all__ = ["desk_runs", "elsewhere", "remote_runs", "this_host"]  # elsewhere: the one rule, in artifacts.s3
-
 RECORD_FIELDS = ("run_id", "mode", "strategy", "symbol", "timeframe", "profile", "status", "status_note",
                  "started_at", "ended_at", "notes")
-
-
-def desk_runs(root: Root) -> dict[str, RunRecord] | None:
-    """run id -> its record in the desk state; None when there is none yet (a fresh one-host root: reading must
-    not create it) or it cannot be read (then meta.json decides, as without a desk state)."""
-    try:
-        if cluster_url(root) is None and not (root.var_dir / "desk.sqlite").is_file():
-            return None
-        return {rec.run_id: rec for rec in open_desk(root).list_runs()}
-    except PeakTradeError:
-        return None
 
 
 def this_host(root: Root) -> str:

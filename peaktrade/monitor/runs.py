@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peaktrade.artifacts.s3 import run_dir_anywhere
+from peaktrade.desk.backend import cluster_url
 from peaktrade.errors import PeakTradeError, UsageError
 from peaktrade.runtime.registry import open_registry
 
 if TYPE_CHECKING:
+    from peaktrade.desk.store import RunRecord
     from peaktrade.root import Root
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -78,14 +80,21 @@ def read_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
-def active_run_ids(root: Root) -> dict[str, bool] | None:
-    """run id -> active, from the runtime's registry; None when the registry is unavailable."""
-    if not (root.var_dir / "desk.sqlite").is_file():
-        return None
+def desk_runs(root: Root) -> dict[str, RunRecord] | None:
+    """run id -> its record in the runtime's registry (the desk state); None when the registry is unavailable
+    (then meta.json decides) or, on a one-host desk, not created yet (reading must not create it)."""
     try:
-        return {rec.run_id: bool(rec.active) for rec in open_registry(root).list()}
+        if cluster_url(root) is None and not (root.var_dir / "desk.sqlite").is_file():
+            return None
+        return {rec.run_id: rec for rec in open_registry(root).list()}
     except PeakTradeError:  # an unreadable desk state: fall back to meta.json
         return None
+
+
+def active_run_ids(root: Root) -> dict[str, bool] | None:
+    """run id -> active, from the runtime's registry; None when the registry is unavailable."""
+    records = desk_runs(root)
+    return None if records is None else {run_id: bool(rec.active) for run_id, rec in records.items()}
 
 
 def is_active(meta: dict[str, Any], registry: dict[str, bool] | None) -> bool:

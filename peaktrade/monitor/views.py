@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from peaktrade.artifacts.s3 import elsewhere
 from peaktrade.monitor.columns import last_events, ns_to_iso, parse_ts_ns, read_columns
 from peaktrade.monitor.crashed import describe, needs_attention
-from peaktrade.monitor.hosts import desk_runs, elsewhere, remote_runs, this_host
-from peaktrade.monitor.runs import active_run_ids, is_active, read_meta, run_dir, run_dirs
+from peaktrade.monitor.hosts import remote_runs, this_host
+from peaktrade.monitor.runs import active_run_ids, desk_runs, is_active, read_meta, run_dir, run_dirs
 from peaktrade.monitor.summary import Fold, SummaryCache, fold_columns, starting_equity, summary_row
 
 if TYPE_CHECKING:
