@@ -8,6 +8,7 @@ from typing import Any
 from peaktrade.errors import UsageError
 from peaktrade.redact import register_secret_env
 from peaktrade.root import Root
+from peaktrade.snapshot import remembered
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,12 @@ class Config:
 
 
 def load_config(root: Root) -> Config:
-    """Load and validate ``config/config.toml``; invalid config is a usage error with locations."""
+    """Load and validate ``config/config.toml``; invalid config is a usage error with locations. Within a
+    play, the config the play started with (``snapshot``): loaded once, or blocked when it changed since."""
+    return remembered(root, root.config_file, lambda: _load_config(root))
+
+
+def _load_config(root: Root) -> Config:
     from peaktrade import schemas
     from peaktrade.loader import load_toml
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peaktrade import snapshot
 from peaktrade.clock import SYSTEM_CLOCK, Clock
 from peaktrade.errors import BlockedError, UsageError
 from peaktrade.fsutil import StorageError
@@ -290,6 +291,11 @@ def resume(root: Root, req: PlayRequest) -> PlayReport:
 
 
 def _execute(ctx: PlayContext, frame: Frame) -> PlayReport:
+    with snapshot.pinned(ctx.root, ctx.pinned):  # every step sees the settings of the play's start
+        return _execute_pinned(ctx, frame)
+
+
+def _execute_pinned(ctx: PlayContext, frame: Frame) -> PlayReport:
     try:
         refusal = guards.evaluate_guards(ctx, frame)
         if refusal:

@@ -6,14 +6,20 @@ from typing import Any
 
 from peaktrade.errors import UsageError
 from peaktrade.root import Root
+from peaktrade.snapshot import remembered
 
 
 def load_policy(root: Root, name: str) -> dict[str, Any]:
     """``policies/<name>.yaml`` validated against ``schemas/<name>.schema.json``.
 
     A missing or invalid policy is never read as "no policy": it is a usage error naming every
-    located problem, so whatever depends on it (the gate, the risk engine) refuses to proceed.
+    located problem, so whatever depends on it (the gate, the risk engine) refuses to proceed. Within a
+    play, the policy the play started with (``snapshot``): loaded once, or blocked when it changed since.
     """
+    return remembered(root, root.policy_file(name), lambda: _load(root, name))
+
+
+def _load(root: Root, name: str) -> dict[str, Any]:
     from peaktrade import schemas
     from peaktrade.loader import load_yaml
 

@@ -52,6 +52,55 @@ def test_a_limit_loosened_while_the_play_waits_blocks_its_act_step(tmp_path):
     assert "after the change" not in (root / "logs" / "operations.log").read_text()
 
 
+def test_every_step_reads_the_settings_the_play_started_with(tmp_path):
+    """Config and policies are one snapshot per play (issue 8, item 5): a policy read before a change is
+    read again as it was; one first read after a change is blocked naming it, never mixed in."""
+    root = init_root(tmp_path / "desk")
+    loosen = ("import pathlib; p = pathlib.Path('policies/risk-limits.yaml'); "
+              "p.write_text(p.read_text().replace('max_order_notional: 100.0', 'max_order_notional: 100000.0')"
+              ".replace('max_order_notional: 1000.0', 'max_order_notional: 100000.0'))")
+    _playbook(root, "snapshot", f"""\
+  - id: before
+    title: The limits at the start
+    action: risk.show
+    with: {{stage: shadow}}
+    effect: read
+  - id: loosen
+    title: Someone loosens the limits while the play runs
+    run: [{json.dumps(PY)}, -c, {json.dumps(loosen)}]
+    effect: read
+  - id: after
+    title: The limits again, later in the play
+    action: risk.show
+    with: {{stage: shadow}}
+    effect: read
+""")
+    out = cli(root, "play", "snapshot", "--yes", cwd=root)
+    assert out.returncode == 0, out.stdout + out.stderr
+    [journal] = (root / "var" / "plays").glob("*/journal.jsonl")
+    steps = {r["id"]: r for r in map(json.loads, journal.read_text().splitlines()) if r["type"] == "step_finished"}
+    assert steps["before"]["data"]["limits"]["max_order_notional"] == 1000.0
+    assert steps["after"]["data"]["limits"]["max_order_notional"] == 1000.0  # the play's snapshot, not the file
+
+    # a policy no step has read yet changes: its first read in the play is blocked, naming the file
+    again = ("import pathlib; p = pathlib.Path('policies/risk-limits.yaml'); "
+             "p.write_text(p.read_text().replace('max_order_notional: 100000.0', 'max_order_notional: 200000.0'))")
+    _playbook(root, "late", f"""\
+  - id: loosen
+    title: Someone loosens the limits first
+    run: [{json.dumps(PY)}, -c, {json.dumps(again)}]
+    effect: read
+  - id: read
+    title: The limits, read for the first time in this play
+    action: risk.show
+    with: {{stage: shadow}}
+    effect: read
+""")
+    out = cli(root, "play", "late", "--yes", cwd=root)
+    assert out.returncode != 0, out.stdout
+    assert "policies/risk-limits.yaml changed since the play started" in out.stdout + out.stderr
+
+
 def _wait(pred, timeout=60.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
