@@ -30,6 +30,7 @@ def run(mode: str = typer.Option(..., "--mode", help="shadow | testnet (live is 
     import threading
 
     from peaktrade.cli import _common
+    from peaktrade.desk.backend import cluster_url, host_id
     from peaktrade.errors import ExitCode
     from peaktrade.runtime import runlog
     from peaktrade.runtime.experiments import key_figures
@@ -43,8 +44,11 @@ def run(mode: str = typer.Option(..., "--mode", help="shadow | testnet (live is 
 
         raise BlockedError(LIVE_REFUSED)
     check_mode(root, mode)  # the orchestrator's rule: shadow needs paper, testnet needs testnet
+    # on a desk on several hosts a foreground session is this host's run: its agent copies its log when it
+    # closes, and it becomes lost with the host (an embedded, one-host desk records no host)
+    here = host_id(root) if cluster_url(root) else ""
     rec = prepare_run(root, mode=mode, profile=profile, strategy=strategy, symbol=symbol, timeframe=timeframe,
-                      steps=steps, notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser())
+                      steps=steps, notes=notes, skip_live_risk=skip_live_risk, operator=getpass.getuser(), host=here)
     stop = threading.Event()
     received: list[int] = []
 

@@ -42,7 +42,7 @@ def resolve_profile(config: Config, profile: str) -> dict[str, Any]:
 def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = None, symbol: str | None = None,
                 timeframe: str | None = None, steps: int | None = None, notes: str = "",
                 skip_live_risk: bool = False, operator: str = "", clock: Clock = SYSTEM_CLOCK, play_id: str = "",
-                step_key: str = "", approval_id: str = "") -> RunRecord:
+                step_key: str = "", approval_id: str = "", host: str = "") -> RunRecord:
     """Check the request, write meta.json (status ``starting``) and the registry row.
 
     A run started by a play step records ``play_id`` and ``step_key``; the desk state keeps at most one run
@@ -81,7 +81,7 @@ def prepare_run(root: Root, *, mode: str, profile: str, strategy: str | None = N
     notes = redact_text(notes)  # the registry is redacted like meta.json: a secret in --notes never lands in it
     rec = RunRecord(run_id, mode, strategy, symbol, timeframe, profile, created_at=utc_iso(now), notes=notes,
                     operator=operator, play_id=play_id, step_key=step_key, account=account_for(mode),
-                    approval_id=approval_id)
+                    approval_id=approval_id, host=host)
     meta = {
         "run_id": run_id, "mode": mode, "strategy": strategy, "symbol": symbol, "timeframe": timeframe,
         "profile": profile, "steps": run_steps,
