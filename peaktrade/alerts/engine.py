@@ -69,7 +69,7 @@ def evaluate(root: Root, run_id: str, settings: RuleSettings, now_ns: int) -> Al
         found.append(pnl_drop(ts, cols["equity"], threshold_pct=settings.pnl_drop_threshold_pct,
                               window_s=settings.pnl_drop_window_hours * 3600, run_id=run_id))
     meta = read_meta(path)
-    acked = read_ack(path) is not None
+    acked = read_ack(path, root) is not None
     abnormal = meta.get("status") in ("crashed", "failed", "killed")
     crash = run_crashed(meta, acknowledged=acked, run_id=run_id)
     if settings.no_events_max_minutes is not None and crash is not None:

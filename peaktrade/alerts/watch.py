@@ -28,7 +28,8 @@ def watched_runs(root: Root) -> tuple[list[str], list[str]]:
 
     registry = active_run_ids(root)
     dirs = {d.name: d for d in run_dirs(root)}
-    chosen = [name for name, d in dirs.items() if is_active(meta := read_meta(d), registry) or needs_attention(meta, d)]
+    chosen = [name for name, d in dirs.items()
+              if is_active(meta := read_meta(d), registry) or needs_attention(meta, d, root)]
     try:
         stateful = {row.run_id for row in firing(open_desk(root))}
     except DeskUnavailable:

@@ -186,7 +186,8 @@ def ack(run_id: str = typer.Option(..., "--run-id", help="The crashed, lost, fai
         operator: str = typer.Option(None, "--operator", help="Who (default: $PEAKTRADE_OPERATOR or the login)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Acknowledge a crashed or lost run: the monitor overview stops showing it by default, run_crashed stops
-    firing, the health check passes it. Stored in live_runs/<run_id>/ack.json."""
+    firing, the health check passes it. Stored in live_runs/<run_id>/ack.json; on a desk on several hosts also in
+    the desk state, so a run lost with its host is acknowledged from any host (its shared alert resolves)."""
     from peaktrade.cli import _common
     from peaktrade.clock import SYSTEM_CLOCK, utc_iso
     from peaktrade.monitor.crashed import acknowledge

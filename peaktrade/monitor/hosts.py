@@ -14,6 +14,7 @@ from peaktrade.desk import open_desk
 from peaktrade.desk.backend import cluster_url, host_id
 from peaktrade.desk.store import RunRecord
 from peaktrade.errors import PeakTradeError
+from peaktrade.monitor.crashed import CRASHED, read_ack
 from peaktrade.monitor.runs import read_meta
 
 if TYPE_CHECKING:
@@ -32,17 +33,16 @@ def this_host(root: Root) -> str:
 
 def remote_runs(root: Root, records: dict[str, RunRecord], local: set[str], *,
                 include_inactive: bool) -> list[tuple[Path | None, dict[str, Any], str | None]]:
-    """(folder or None, meta, error) of every run of another host to show: active ones always, the others with
-    ``include_inactive`` (a lost run of another host cannot be acknowledged here, its acknowledgement lives in
-    its folder on its host: listing it by default would keep it there for good; the shared ``run_crashed``
-    alert tells everyone). A closed run's figures come from its verified copy when it has one; ``error`` says
-    why a copy could not be used (its figures are then not shown: fail closed)."""
+    """(folder or None, meta, error) of every run of another host to show: active ones and crashed or lost ones
+    nobody acknowledged always (``runs ack`` works from any host: the acknowledgement is in the desk state), the
+    others with ``include_inactive``. A closed run's figures come from its verified copy when it has one;
+    ``error`` says why a copy could not be used (its figures are then not shown: fail closed)."""
     here, out = this_host(root), []
     target = configured(root)
     for rec in records.values():
         if rec.run_id in local or not rec.host or rec.host == here:
             continue
-        if not (include_inactive or rec.active):
+        if not (include_inactive or rec.active or (rec.status in CRASHED and read_ack(None, root, rec.run_id) is None)):
             continue
         meta: dict[str, Any] = {k: getattr(rec, k) for k in RECORD_FIELDS}
         path, error = None, None

@@ -46,12 +46,13 @@ def overview(root: Root, *, include_inactive: bool = False, max_age_hours: float
         local.add(d.name)
         meta = read_meta(d)
         active = is_active(meta, registry)
-        if include_inactive or active or needs_attention(meta, d):
-            attention = describe(meta) if needs_attention(meta, d) else None
+        attention = describe(meta) if needs_attention(meta, d, root) else None
+        if include_inactive or active or attention:
             shown.append((d, meta, active, rec.host if rec else None, attention, None))
     for d, meta, error in remote_runs(root, records or {}, local, include_inactive=include_inactive):
         rec = (records or {})[meta["run_id"]]
-        attention = f"run {rec.run_id} of host {rec.host}: {error}" if error else None
+        attention = f"run {rec.run_id} of host {rec.host}: {error}" if error else (
+            describe(meta) if needs_attention(meta, d, root) else None)
         shown.append((d, meta, rec.active, rec.host, attention, error))
     folds = cache.folds([d for d, *_ in shown if d is not None])
     rows = []

@@ -140,7 +140,7 @@ def test_a_changed_copy_fails_closed_everywhere(desk, run_of_a, tmp_path, s3_ser
         in proc.stdout
 
 
-def test_runs_without_a_readable_copy(desk):
+def test_runs_without_a_readable_copy(desk, tmp_path):
     a, b, _, store, _ = desk
     closed, active = "shadow_20260101_000000_aaaaaa", "shadow_20260101_000001_bbbbbb"
     store.add_run(RunRecord(closed, "shadow", "ma", "BTC/EUR", "1m", "standard", status="lost",
@@ -160,11 +160,31 @@ def test_runs_without_a_readable_copy(desk):
     assert rows[active]["host"] == "a" and rows[active]["status"] == "running" and rows[active]["bars"] is None
     assert rows[closed]["status"] == "lost" and rows[closed]["pnl"] is None
     over = {r["run_id"]: r for r in json.loads(_ok(cli(b, "b", "monitor", "overview", "--json")))}
-    assert set(over) == {active} and over[active]["active"] is True  # the lost one: with --include-inactive
+    assert set(over) == {active, closed} and over[active]["active"] is True  # the lost one until acknowledged
     assert over[active]["host"] == "a" and over[active]["equity"] is None
+    assert over[closed]["status"] == "lost" and over[closed]["pnl"] is None
+    assert f"acknowledge: peaktrade runs ack --run-id {closed}" in _ok(cli(b, "b", "monitor", "overview"))
+
+    # host a is gone with the run's folder: host b acknowledges the lost run in the desk state, and the shared
+    # run_crashed alert the agents raised for it resolves for every host
+    from peaktrade.desk.store import AlertRow
+
+    store.put_alert(AlertRow(f"run_crashed|{closed}", "run_crashed", closed, "CRITICAL", "firing", "run lost", "",
+                             "2026-01-01T00:00:05Z", None))
+    done = json.loads(_ok(cli(b, "b", "runs", "ack", "--run-id", closed, "--note", "host a's disk died; no position",
+                              "--operator", "erin", "--json")))
+    assert (done["status"], done["by"]) == ("lost", "erin")
+    assert store.alert(f"run_crashed|{closed}").status == "resolved"
+    assert not (b / "live_runs" / closed).exists()  # nothing written as if the run were this host's
+    c = _host(a, tmp_path, "c")
+    for root, host in ((b, "b"), (c, "c")):  # acknowledged for every host: read from the desk state
+        over = {r["run_id"]: r for r in json.loads(_ok(cli(root, host, "monitor", "overview", "--json")))}
+        assert set(over) == {active}
     over = {r["run_id"]: r for r in json.loads(_ok(cli(b, "b", "monitor", "overview", "--include-inactive",
                                                         "--json")))}
     assert set(over) == {active, closed} and over[closed]["status"] == "lost" and over[closed]["pnl"] is None
+    proc = cli(b, "b", "runs", "ack", "--run-id", active, "--note", "x")
+    assert proc.returncode == 2 and "is running, not crashed" in proc.stderr
 
 
 def _play_of_a(desk) -> str:
