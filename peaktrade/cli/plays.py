@@ -26,6 +26,20 @@ def _summary(path):  # noqa: ANN001, ANN202
     }
 
 
+def _other_hosts(root, limit: int) -> list[dict]:  # noqa: ANN001 - Root
+    """On a desk on several hosts: the plays of the desk's play index whose journal is not on this host
+    (integrity not checked here: `plays show ID` / `plays verify ID` read and verify their copy)."""
+    from peaktrade.desk import open_desk
+    from peaktrade.desk.backend import cluster_url
+
+    if cluster_url(root) is None:
+        return []
+    return [{"play_id": p.play_id, "playbook": p.playbook, "operator": p.operator, "started": p.started_at,
+             "finished": p.finished_at, "dry_run": False, "outcome": p.outcome or "running",
+             "integrity": "elsewhere (plays show/verify reads its copy)"}
+            for p in open_desk(root).list_plays(limit=limit) if not (root.plays_dir / p.play_id).is_dir()]
+
+
 @plays_app.command("list")
 def list_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -36,7 +50,7 @@ def list_cmd(
     from peaktrade.playbook.journal import JOURNAL
 
     root = _common.root()
-    rows = [_summary(p)[2] for p in root.plays_dir.glob(f"*/{JOURNAL}")]
+    rows = [_summary(p)[2] for p in root.plays_dir.glob(f"*/{JOURNAL}")] + _other_hosts(root, limit)
     # newest first by the journal's start time (two plays in one second: their ids' random part decides
     # nothing); a journal without a start record sorts last
     rows = sorted(rows, key=lambda r: (r["started"] or "", r["play_id"]), reverse=True)[:limit]
@@ -61,18 +75,25 @@ def show_cmd(
 ) -> None:
     """Steps, statuses and journal integrity of one play: chain, head seal and the desk state's records
     (exit 1 if the journal is TAMPERED)."""
+    from peaktrade.artifacts.s3 import plays_dir_anywhere
     from peaktrade.cli import _common
+    from peaktrade.desk.backend import cluster_url
     from peaktrade.errors import UsageError
     from peaktrade.playbook.journal import journal_path
     from peaktrade.playbook.seal import verify_play
 
     root = _common.root()
     path = journal_path(root.plays_dir, play_id)
+    folder = root.plays_dir
+    if not path.is_file() and cluster_url(root) is not None:
+        # a play of another host: its copy from object storage, verified against the desk state's hashes
+        folder = plays_dir_anywhere(root, None, play_id)
+        path = journal_path(folder, play_id)
     if not path.is_file():
         raise UsageError(f"no play {play_id!r} (no {root.rel(path)})")
     check, view, row = _summary(path)
     # the chain alone accepts a rebuilt, cut or extended journal: the seal and the desk records decide
-    sealed = verify_play(root, play_id)
+    sealed = verify_play(root, play_id, plays_dir=folder)
     if check.ok and not sealed.ok:
         check.ok, check.problems = False, sealed.problems
         row["integrity"] = f"TAMPERED ({', '.join(sealed.findings)})"

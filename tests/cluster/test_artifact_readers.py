@@ -206,6 +206,12 @@ def test_plays_verify_reads_a_play_of_host_a(desk, tmp_path, s3_server):
     assert theirs == mine and theirs["ok"] and theirs["signature"] == "valid (desk hmac)"
     assert (b / "var" / "artifacts" / play_id / "journal.jsonl").is_file()
     assert _ok(cli(b, "b", "plays", "verify")).splitlines()[0] == f"{play_id}  ok  signature valid (desk hmac)"
+    # one list of plays: host b lists host a's play from the desk's index, and shows it from the verified copy
+    [listed] = [r for r in json.loads(_ok(cli(b, "b", "plays", "list", "--json"))) if r["play_id"] == play_id]
+    assert (listed["playbook"], listed["outcome"]) == ("health-check", "succeeded")
+    shown_a = json.loads(_ok(cli(a, "a", "plays", "show", play_id, "--json")))
+    shown_b = json.loads(_ok(cli(b, "b", "plays", "show", play_id, "--json")))
+    assert shown_b["steps"] == shown_a["steps"] and shown_b["integrity"] == "ok" == shown_a["integrity"]
 
     # the journal's copy changed in the bucket: a host that reads it says it could not be verified
     _s3(s3_server).put_object(Bucket=bucket, Key=f"desk1/plays/{play_id}/journal.jsonl", Body=b"{}\n")
@@ -220,6 +226,8 @@ def test_plays_verify_reads_a_play_of_host_a(desk, tmp_path, s3_server):
         assert " ok " not in proc.stdout
     [check] = json.loads(cli(c, "c", "plays", "verify", play_id, "--json").stdout)
     assert check["ok"] is False and check["findings"] == ["unverifiable"]
+    proc = cli(c, "c", "plays", "show", play_id)
+    assert proc.returncode == 1 and "its SHA-256 differs" in proc.stderr and "Traceback" not in proc.stderr
 
     # a play the desk state lists as ended whose journal was never copied: not verified either
     store.record_play(PlayRow("20260101-000000-abcdef", "shutdown", "bob", "2026-01-01T00:00:00Z",
