@@ -5,7 +5,8 @@ the whole chain, cut records off and rewrite the head, or append records after t
 outside the journal close that:
 
 - the **desk state** keeps each play's row (``DeskStore.record_play``): written when the play starts,
-  when it is resumed and when it ends, with the number of records and the head hash at that moment;
+  after every finished step, when it is resumed and when it ends, with the number of records and the head
+  hash at that moment (past it, a crashed play's journal can hold only the one step that was running);
   the one use of every approval is there too (``bind_approval``);
 - ``journal.sig`` holds a signature over ``{play_id, seq, head}`` made when the play ends: with the
   operator's SSH key when they proved who they are (a play that bound an approval or acted live), else
@@ -195,6 +196,9 @@ def verify_play(root: Root, play_id: str, *, plays_dir: Path | None = None) -> P
                             f"desk state ({row.outcome} at record {row.records})")
     elif n > row.records and any(r.get("type") == "play_finished" for r in records[row.records:]):
         out.add("extended", "extended: the journal records an end of the play the desk state never saw")
+    elif n > row.records and not _one_running_step(records[row.records:]):
+        out.add("extended", f"extended: {n - row.records} record(s) after the last step the desk state recorded "
+                            f"(record {row.records}), more than the one step that was running when the play stopped")
     if row.outcome is not None:
         out.signature = signature_status(root, play_id, row.records, str(row.head), plays_dir=plays_dir)
         if not out.signature.startswith("valid"):
@@ -203,6 +207,14 @@ def verify_play(root: Root, play_id: str, *, plays_dir: Path | None = None) -> P
         out.signature = "n/a (play not ended)"
     _check_approvals(root, desk, play_id, records, out)
     return out
+
+
+def _one_running_step(trailing: list[dict[str, Any]]) -> bool:
+    """Whether the records after the desk state's last progress can be the one step that was running when the
+    play's process died: the desk state is written after every finished step, so at most one step finished
+    since, and then as the last record (the process died between the journal and the desk write)."""
+    finished = [i for i, r in enumerate(trailing) if r.get("type") == "step_finished"]
+    return not finished or finished == [len(trailing) - 1]
 
 
 def _check_approvals(root: Root, desk: Any, play_id: str, records: list[dict[str, Any]], out: PlayCheck) -> None:

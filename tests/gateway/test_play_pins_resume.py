@@ -161,6 +161,55 @@ def test_an_interrupted_act_step_is_not_run_again_blindly(tmp_path):
 
 
 @pytest.mark.slow
+def test_records_appended_to_a_crashed_play_are_detected(tmp_path):
+    """Issue 9: the desk state follows a play step by step, so a crashed play's journal verifies with the one
+    step that was running at its end, and records appended after it (a step claimed done that never ran) are
+    an extension `plays verify` names and `--resume` refuses."""
+    from peaktrade.playbook.journal import Journal
+
+    root = init_root(tmp_path / "desk")
+    marker = tmp_path / "running"
+    _playbook(root, "crashy", f"""\
+  - id: first
+    title: A step that finishes
+    action: ops.log
+    with: {{message: "first step"}}
+    effect: act
+  - id: long
+    title: A step the process dies in
+    run: [sh, -c, "touch {marker}; sleep 30"]
+    effect: read
+  - id: backup
+    title: A step that never ran
+    action: ops.log
+    with: {{message: "backup done"}}
+    effect: act
+""")
+    play = subprocess.Popen([PY, "-m", "peaktrade", "--root", str(root), "play", "crashy", "--yes"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert _wait(lambda: marker.exists())
+    os.killpg(play.pid, signal.SIGKILL)
+    play.communicate(timeout=30)
+    [play_id] = [p.name for p in (root / "var" / "plays").iterdir()]
+    out = cli(root, "plays", "verify", play_id, "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)[0]["ok"], out.stdout  # a crash is not tampering
+
+    # someone appends, with a valid chain, that the running step and the next one finished
+    journal = Journal(root / "var" / "plays" / play_id / "journal.jsonl")
+    journal.append("step_finished", step="long", id="long", status="succeeded", summary="exit 0")
+    journal.append("step_started", step="backup", id="backup")
+    journal.append("step_finished", step="backup", id="backup", status="succeeded", summary="backup done")
+    journal.close()
+    out = cli(root, "plays", "verify", play_id, "--json")
+    [check] = json.loads(out.stdout)
+    assert out.returncode == 1 and check["findings"] == ["extended"], out.stdout
+    assert "more than the one step that was running" in out.stdout
+    out = cli(root, "play", "crashy", "--resume", play_id, "--yes")
+    assert out.returncode == 3 and "extended" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+@pytest.mark.slow
 def test_runs_stop_all_also_stops_runs_registered_while_it_runs(tmp_path):
     """Issue 10: `runs stop --all` issued right after two starts stops both (a start racing the stop)."""
     root = init_root(tmp_path / "desk")
