@@ -10,15 +10,18 @@ under root), durable (fsync and synchronous_commit on), then measures:
    time from the engage's commit to each host seeing it, over repeated engagements;
 3. desk risk reservations per second from 50 concurrent sessions (processes, one connection each),
    all on one account (the worst case: every reservation and fill changes the same account), then
-   spread over 10 accounts, with the real risk decision; each reservation is followed by its fill
-   (booked into the ledger), as on a paper venue. Both paths: ``cas`` (the store's: a lock-free read,
-   the decision, one compare-and-set statement; the row lock after 3 lost races) and ``lock`` (the row
-   lock from the start: ``cas_tries = 0``);
+   spread over 10 and over 50 accounts (no contention), with the real risk decision; each reservation
+   is followed by its fill (booked into the ledger), as on a paper venue. Both paths: ``cas`` (the
+   store's: a lock-free read, the decision, one compare-and-set statement; the row lock after 3 lost
+   races, then at once for that account a while) and ``lock`` (the row lock from the start:
+   ``cas_tries = 0``); ``--reserve cas-always`` adds ``cas`` without that contention memory;
 4. one store shared by 10 threads at once (the dashboard's request threads), reading: one connection
-   behind a lock (``pool_max=1``) against the bounded psycopg-pool the store starts when threads contend.
+   behind a lock (``pool_max=1``) against the bounded psycopg-pool the store starts when threads contend;
+   on loopback, and with a 1 ms server-side wait per page standing for the round trip to a PostgreSQL
+   on another host (``pg_sleep``: the connection waits, no CPU is spent).
 
     .venv/bin/python bench/bench_cluster.py [--claims N] [--engagements N] [--sessions N] [--per-session N]
-                                            [--reserve cas,lock] [--accounts 1,10] [--only SECTION]
+                                            [--reserve cas,lock] [--accounts 1,10,50] [--only SECTION]
                                             [--no-fsync]
 """
 
@@ -217,10 +220,12 @@ def bench_reservations(url: str, sessions: int, k: int, mode: str, accounts: int
             f"races lost {paths['lost']}, row-lock fallbacks {paths['locked']}"]
 
 
-def _reader(store, start, calls: int, lat: list[float]) -> None:
+def _reader(store, start, calls: int, lat: list[float], wait_s: float) -> None:
     start.wait()
     for _ in range(calls):
         t = time.perf_counter()
+        if wait_s:  # stands for the round trip to a server on another host: the connection waits, nobody computes
+            store._read("SELECT pg_sleep(%s)", (wait_s,))
         store.ledger("shared")
         store.list_runs(limit=50)
         lat.append(time.perf_counter() - t)
@@ -232,12 +237,12 @@ def bench_shared(url: str, threads: int = 10, calls: int = 300) -> list[str]:
     from peaktrade.desk.postgres import PostgresDesk
 
     lines = []
-    for pool_max in (1, 4):
+    for wait_s, pool_max in ((0.0, 1), (0.0, 4), (0.001, 1), (0.001, 4)):
         store = PostgresDesk(url, host_id=f"shared{pool_max}", pool_max=pool_max)
         store.ensure_account("shared", cash=1.0)
         start = threading.Barrier(threads + 1)
         lat: list[float] = []
-        readers = [threading.Thread(target=_reader, args=(store, start, calls, lat)) for _ in range(threads)]
+        readers = [threading.Thread(target=_reader, args=(store, start, calls, lat, wait_s)) for _ in range(threads)]
         for th in readers:
             th.start()
         start.wait()
@@ -246,8 +251,9 @@ def bench_shared(url: str, threads: int = 10, calls: int = 300) -> list[str]:
             th.join()
         wall = time.perf_counter() - t
         what = "one connection behind a lock" if pool_max == 1 else f"pool (max {pool_max})"
-        lines.append(f"{what}: {threads} threads x {calls} page reads (ledger + 50 runs): {threads * calls / wall:.0f} "
-                     f"reads/s, p50 {ms(statistics.median(lat))}, p99 {ms(pct(lat, 99))}")
+        where = "+ 1 ms server wait" if wait_s else "loopback"
+        lines.append(f"{what}, {where}: {threads} threads x {calls} page reads (ledger + run list): "
+                     f"{threads * calls / wall:.0f} pages/s, p50 {ms(statistics.median(lat))}, p99 {ms(pct(lat, 99))}")
         store.close()
     return lines
 
@@ -259,7 +265,7 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--per-session", type=int, default=40)
     ap.add_argument("--reserve", default="cas,lock", help="Reservation paths to measure: cas, lock (comma separated).")
-    ap.add_argument("--accounts", default="1,10", help="Account layouts for the reservations (comma separated).")
+    ap.add_argument("--accounts", default="1,10,50", help="Account layouts for the reservations (comma separated).")
     ap.add_argument("--only", help="Only the sections whose title contains this (claim, kill, risk, shared).")
     ap.add_argument("--no-fsync", action="store_true", help="Compare: a server without fsync (never in production).")
     args = ap.parse_args()
