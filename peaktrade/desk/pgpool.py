@@ -14,6 +14,7 @@ waiting out an exponential backoff. psycopg_pool is imported here only, when a p
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -30,6 +31,9 @@ class SharedPool:
                  name: str = "peaktrade-desk", max_size: int = POOL_MAX):
         from psycopg_pool import ConnectionPool
 
+        # the store reports an unreachable server itself (one DeskUnavailable line per failing call); the
+        # pool's per-attempt warnings would repeat it on stderr of a process with no logging configured
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self._used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self.pool = ConnectionPool(url, kwargs=kwargs, min_size=1, max_size=max(1, max_size), open=False,
                                    timeout=timeout_s, configure=configure, check=self._check, max_idle=60.0,

@@ -349,3 +349,29 @@ def test_a_pooled_store_fails_closed_while_the_server_is_down_and_resumes(tmp_pa
         store.close()
     finally:
         server.destroy()
+
+
+def test_dashboard_requests_at_once_are_served_from_the_pool(pg_deploy: Path):
+    from starlette.testclient import TestClient
+
+    from peaktrade.desk import open_desk
+    from peaktrade.root import Root
+    from peaktrade.web.app import create_app
+
+    root = Root(pg_deploy)
+    codes: list[int] = []
+    start = threading.Barrier(8)
+    with TestClient(create_app(root), base_url="http://127.0.0.1:8765") as client:
+        def browse() -> None:
+            start.wait()
+            for _ in range(5):
+                for page in ("/banner", "/runs", "/alerts", "/plays", "/kill-switch"):
+                    codes.append(client.get(page).status_code)
+
+        threads = [threading.Thread(target=browse) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert codes == [200] * 200
+    assert open_desk(root)._pool is not None  # the request threads found the one connection busy
