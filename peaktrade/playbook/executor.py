@@ -15,7 +15,6 @@ from peaktrade.actions.registry import get as get_action
 from peaktrade.errors import BlockedError, PeakTradeError
 from peaktrade.playbook import guards, kinds, pins, seal
 from peaktrade.playbook.context import Frame
-from peaktrade.playbook.journal import read_records
 from peaktrade.playbook.kinds import Prepared, PrepareError
 from peaktrade.playbook.result import DONE, Outcome, Status, StepResult
 from peaktrade.templating import TemplateError, evaluate
@@ -146,7 +145,7 @@ def execute_step(ctx: PlayContext, frame: Frame, step: Step) -> StepResult:
     )
     # the desk state follows the journal step by step: after a crash, records past this point can only be
     # the one step that was running, so records appended to a crashed play's journal are detected
-    seal.record_progress(ctx.root, ctx.play_id, read_records(ctx.journal.path))
+    seal.record_step(ctx.root, ctx.play_id, ctx.journal.seq, ctx.journal.last_hash)
     frame.steps[step.id] = {"status": str(result.status), "answer": result.answer, "data": result.data,
                             "summary": result.summary}
     ctx.echo(step_line(str(result.status), key, step.title, duration, _clip(result.summary)))

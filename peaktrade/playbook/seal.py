@@ -89,6 +89,23 @@ def record_progress(root: Root, play_id: str, records: list[dict[str, Any]], *, 
     return row
 
 
+def record_step(root: Root, play_id: str, seq: int, head: str) -> None:
+    """``record_progress`` after a step, from the open journal's counters (no re-read of the journal: a play of
+    a thousand steps would read it a thousand times): the play's first record for its row, then seq and head."""
+    path = journal_path(root.plays_dir, play_id)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            started = json.loads(fh.readline() or "{}")
+    except (OSError, ValueError):
+        started = {}
+    row = PlayRow(play_id, str(started.get("playbook", "")), str(started.get("operator", "")),
+                  str(started.get("ts", "")), None, None, head, seq)
+    try:
+        open_desk(root).record_play(row)
+    except PeakTradeError:
+        pass  # as in record_progress: the play goes on, `plays verify` reports what the desk lacks
+
+
 def seal(root: Root, play_id: str, *, outcome: str, operator: str, identity: dict[str, Any] | None,
          key: str | None, clock: Any = None) -> dict[str, Any]:
     """At the end of a play: record outcome and head in the desk state, and sign the head (journal.sig)."""
