@@ -18,7 +18,7 @@ from peaktrade.desk import open_desk
 from peaktrade.desk.killswitch import read_kill_switch
 from peaktrade.desk.store import RUN_ACTIVE
 from peaktrade.errors import PeakTradeError
-from peaktrade.monitor.crashed import CRASHED, read_ack
+from peaktrade.monitor.crashed import CRASHED
 from peaktrade.playbook.incidents import list_incidents
 from peaktrade.policy.gate import check_live_gate
 from peaktrade.policy.stages import current_stage, load_stage_policy
@@ -92,8 +92,9 @@ def stale_minutes(root: Root) -> float:
 
 
 def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
-    """``monitor overview --include-inactive`` rows, with the registry's status (crashed, lost) and
-    ``stale``: an active run whose last event is older than the no_events rule allows."""
+    """``monitor overview --include-inactive`` rows, with the registry's status (crashed, lost), the host of
+    each run (None on a one-host desk; on a desk on several hosts the other hosts' runs too, see
+    ``web.runindex``) and ``stale``: an active run whose last event is older than the no_events rule allows."""
     now = now or now_utc()
     try:
         registry = {r.run_id: r for r in open_desk(root).list_runs()}
@@ -101,7 +102,7 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the runs' own files still show; meta.json decides "active"
         registry, error = {}, _error(exc)
     index = index_for(root)
-    rows = index.rows(root, {k: r.active for k, r in registry.items()} if not error else None)
+    rows = index.rows(root, registry if not error else None)
     minutes = _policy_view(root)["stale_minutes"]
     limit_ns = int(minutes * 60 * 1e9)
     now_ns = int(now.timestamp() * 1e9)
@@ -117,9 +118,10 @@ def runs(root: Root, *, now: datetime | None = None) -> dict[str, Any]:
             row["status"] = "running"  # it has logged events: it started (the registry is told later, if ever)
         row["status_note"] = rec.status_note if rec else ""
         # crashed and lost runs stay flagged until someone ran `peaktrade runs ack` (monitor.crashed)
-        row["attention"] = row["status"] in CRASHED and read_ack(index.run_dir(row["run_id"])) is None
+        row["attention"] = row["status"] in CRASHED and not index.acknowledged(root, row["run_id"])
         newest = row.pop("newest_ns")
-        row["stale"] = bool(row["active"] and newest is not None and now_ns - newest > limit_ns)
+        # another host's active run: its events are on that host, its silence is that host's no_events alert
+        row["stale"] = bool(row["active"] and row["figures"] and newest is not None and now_ns - newest > limit_ns)
     return {"rows": rows, "error": error, "stale_minutes": minutes}
 
 

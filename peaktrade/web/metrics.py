@@ -22,7 +22,9 @@ def _families(root: Root) -> Iterator[Any]:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
     rows = data.runs(root)["rows"]
-    runs = [r for r in rows if r["active"]]  # an ended run's series end with it (bounded cardinality)
+    # an ended run's series end with it (bounded cardinality); another host's active run has its figures on
+    # that host (its own dashboard exports them: scraping every host must not count a run twice)
+    runs = [r for r in rows if r["active"] and not r["remote"]]
     index = index_for(root)
     labels = ["run_id"]  # mode, strategy and symbol once, on peaktrade_run_info (join on run_id)
     info = GaugeMetricFamily("peaktrade_run_info", "Always 1: the run's mode, strategy and symbol.",

@@ -8,22 +8,53 @@ it keeps each run's meta and summary with the size and mtime of ``meta.json``, `
 code (``read_meta``, ``SummaryCache.folds``, ``summary_row``, ``is_active``), so the page and the CLI
 agree. A run marked active with a pid is re-read every time: its process may have died without
 touching a file (the runtime's ``read_meta`` then reads it as crashed).
+
+On a desk on several hosts the table is the desk's, as in ``monitor overview``: the runs of the other hosts
+come from ``monitor.hosts.remote_runs`` (the desk state; a closed run's figures from its verified copy in
+object storage), asked again only for a run whose desk record changed, whose copy's files changed, or (no
+usable copy yet, or one that could not be verified) at most every ``RECHECK_S``; an active run of another host
+shows no figures (its log is on its host). Each row says its ``host`` (None on a one-host desk).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
+from peaktrade.artifacts.s3 import elsewhere
+from peaktrade.desk.store import RunRecord
 from peaktrade.monitor.columns import parse_ts_ns, read_columns
+from peaktrade.monitor.crashed import read_ack
+from peaktrade.monitor.hosts import remote_runs, this_host
 from peaktrade.monitor.runs import is_active, read_meta, run_dirs
 from peaktrade.monitor.summary import Fold, SummaryCache, summary_row
 from peaktrade.root import Root
 
 ACTIVE = ("starting", "running", "stopping")
-Sig = tuple[tuple[int, int] | None, ...]
+RECHECK_S = 5.0  # another host's closed run without a verified copy (yet), or a desk-state acknowledgement
+Sig = tuple[Any, ...]
+
+
+class Remote:
+    """What ``remote_runs`` said of one run of another host, and the desk record and copy files it was said of."""
+
+    __slots__ = ("at", "copy_sig", "error", "meta", "path", "record")
+
+    def __init__(self, record: tuple[Any, ...], path: Path | None, meta: dict[str, Any], error: str | None) -> None:
+        self.record, self.path, self.meta, self.error = record, path, meta, error
+        self.at = time.monotonic()
+        self.copy_sig = _sigs(str(path)) if path is not None else None
+
+    def fresh(self, rec: RunRecord, now: float) -> bool:
+        if astuple(rec) != self.record:
+            return False
+        if self.path is not None:  # a verified copy: verified again only if its files changed here
+            return _sigs(str(self.path)) == self.copy_sig
+        return rec.active or now - self.at < RECHECK_S
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -41,32 +72,61 @@ class RunIndex:
         self._blocked: dict[str, tuple[Sig, float]] = {}
         self._dirs: dict[str, Path] = {}
         self._rows: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._remote: dict[str, Remote] = {}
+        self._acks: dict[str, float] = {}  # run id -> when the desk state last had no acknowledgement of it
+        self._acked: set[str] = set()  # acknowledged in the desk state (an acknowledgement is never withdrawn)
 
-    def rows(self, root: Root, registry: dict[str, bool] | None) -> list[dict[str, Any]]:
-        """One summary row per run (newest first), as ``monitor.views.overview(include_inactive=True)``."""
+    def rows(self, root: Root, records: dict[str, RunRecord] | None) -> list[dict[str, Any]]:
+        """One summary row per run (newest first), as ``monitor.views.overview(include_inactive=True)``;
+        ``records``: the desk's run records (None when they could not be read: meta.json decides)."""
+        records = records or {}
+        registry = {k: rec.active for k, rec in records.items()} if records else None
         with self._lock:  # two browsers polling at once: one recomputation, not two
-            dirs = run_dirs(root)
+            here = this_host(root) if records else ""
+            # a meta.json this host queued a run of another host with is not that run's log (its row: remote)
+            dirs = [d for d in run_dirs(root) if not elsewhere(records.get(d.name), here, d)]
+            remote = self._remote_runs(root, records, {d.name for d in dirs})
             # plain strings: pathlib's joins cost more than the stat calls themselves (1,000 runs x 3)
-            sigs = {d.name: _sigs(str(d)) for d in dirs}
-            self._dirs = {d.name: d for d in dirs}
-            stale = []
-            for d in dirs:
-                hit = self._entries.get(d.name)
-                if hit is None or hit[0] != sigs[d.name] or _watch_process(hit[1]):
-                    stale.append(d)
+            sigs: dict[str, Sig] = {d.name: _sigs(str(d)) for d in dirs}
+            for rid, r in remote.items():
+                sigs[rid] = (r.record, r.copy_sig, r.error)
+            self._dirs = {d.name: d for d in dirs} | {rid: r.path for rid, r in remote.items() if r.path is not None}
+            stale = [name for name in sigs if (hit := self._entries.get(name)) is None or hit[0] != sigs[name]
+                     or (name not in remote and _watch_process(hit[1]))]
             if stale:
                 cache = SummaryCache(root.var_dir / "cache" / "monitor-summaries.json")
-                folds = cache.folds(stale)
-                for d in stale:
-                    self._entries[d.name] = (sigs[d.name], read_meta(d), folds[d.name])
-                cache.save({d.name for d in dirs})
-            names = set(sigs)
-            for gone in set(self._entries) - names:
+                folds = cache.folds([self._dirs[n] for n in stale if n in self._dirs])
+                for name in stale:
+                    meta = remote[name].meta if name in remote else read_meta(self._dirs[name])
+                    self._entries[name] = (sigs[name], meta, folds.get(name, Fold()))
+                cache.save(set(self._dirs))
+            for gone in set(self._entries) - set(sigs):
                 del self._entries[gone]
                 self._rows.pop(gone, None)
+                self._blocked.pop(gone, None)
             rows = [self._row(name, registry) for name in sigs]
+            for row in rows:
+                r = remote.get(row["run_id"])
+                rec = records.get(row["run_id"])
+                row.update(host=(rec.host if rec else None) or None, remote=r is not None,
+                           copy_error=r.error if r else None, figures=r is None or r.path is not None)
+                if not row["figures"]:  # its log is on its host (active) or its copy is not usable: no figures
+                    row["events"] = None
         rows.sort(key=lambda r: (r["last_event"] or r["started_at"] or "", r["run_id"] or ""), reverse=True)
         return rows
+
+    def _remote_runs(self, root: Root, records: dict[str, RunRecord], local: set[str]) -> dict[str, Remote]:
+        """The other hosts' runs, through the monitor's reader, asked only about runs whose answer may have changed."""
+        now = time.monotonic()
+        keep = {rid: r for rid, r in self._remote.items()
+                if rid in records and rid not in local and r.fresh(records[rid], now)}
+        ask = {rid: rec for rid, rec in records.items() if rid not in keep}
+        if ask:
+            for path, meta, error in remote_runs(root, ask, local, include_inactive=True):
+                rid = meta["run_id"]
+                keep[rid] = Remote(astuple(records[rid]), path, meta, error)
+        self._remote = keep
+        return keep
 
     def _row(self, name: str, registry: dict[str, bool] | None) -> dict[str, Any]:
         """The summary row (a fresh copy: callers add to it), rebuilt when the run or its activity changed."""
@@ -80,16 +140,33 @@ class RunIndex:
             hit = self._rows[name] = ((sig, active), row)
         return dict(hit[1])
 
-    def run_dir(self, run_id: str) -> Path:
-        return self._dirs[run_id]
+    def run_dir(self, run_id: str) -> Path | None:
+        """The folder the row's figures come from (this host's, or a verified copy); None without figures."""
+        return self._dirs.get(run_id)
+
+    def acknowledged(self, root: Root, run_id: str) -> bool:
+        """``runs ack`` was run for this run: its ack.json (read every time), else the desk state's copy of the
+        acknowledgement (a desk on several hosts), asked at most every RECHECK_S per run."""
+        if run_id in self._acked or read_ack(self._dirs.get(run_id)) is not None:
+            return True
+        last = self._acks.get(run_id)
+        if last is not None and time.monotonic() - last < RECHECK_S:
+            return False
+        if read_ack(None, root, run_id) is not None:
+            self._acked.add(run_id)
+            return True
+        self._acks[run_id] = time.monotonic()
+        return False
 
     def orders_blocked(self, run_id: str) -> float:
         """Blocked orders over the run's events (what ``monitor run`` sums), recomputed when its files change;
         for a run of the last ``rows`` call."""
         import numpy as np
 
-        run_dir = self._dirs[run_id]
-        sig = self._entries[run_id][0][1:]  # as stat'ed by the rows() call this scrape made
+        run_dir = self._dirs.get(run_id)
+        if run_dir is None:
+            return 0.0
+        sig = self._entries[run_id][0]  # as stat'ed by the rows() call this scrape made
         hit = self._blocked.get(run_id)
         if hit is not None and hit[0] == sig:
             return hit[1]

@@ -23,6 +23,19 @@ def test_runs_page_shows_active_ended_stale_and_lost_runs(client):
     assert client.get("/").text.count("data-run-id=") == 4
 
 
+def test_runs_table_has_a_host_column_with_a_dash_on_a_one_host_desk(client):
+    """A one-host desk (SQLite desk state) knows no hosts: the Host column says "-" on every row, as the HOST
+    column of ``monitor overview`` does; no row says where else it runs."""
+    html = client.get("/runs").text
+    head = re.search(r"<thead><tr>(.*?)</tr></thead>", html, re.S).group(1)
+    assert re.findall(r"<th>(\w+)</th>", head)[:3] == ["Run", "Host", "Status"]
+    hosts = re.findall(r'<td class="host">([^<]*)</td>', html)
+    assert hosts == ["-"] * 4
+    assert "runs on host" not in html and "copy not verified" not in html
+    fresh = html.split('data-run-id="shadow_20260101_000001_aaaaaa"')[1].split("</tr>")[0]
+    assert '<td class="n">40</td>' in fresh  # this host's runs keep their figures
+
+
 def test_every_page_has_the_banner(client):
     for path in ("/runs", "/alerts", "/plays", "/incidents", "/approvals", "/kill-switch"):
         html = client.get(path).text
