@@ -14,7 +14,6 @@ closed. psycopg is imported here only (SQLite desks never need it).
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ import psycopg
 
 from peaktrade.desk.pgcluster import ClusterOps
 from peaktrade.desk.pgledger import LedgerOps
-from peaktrade.desk.pgpool import IDLE_PROBE_S, POOL_MAX, SharedPool
+from peaktrade.desk.pgpool import POOL_MAX, ConnectionOps, SharedPool
 from peaktrade.desk.pgrecords import RecordOps
 from peaktrade.desk.pgschema import KS_CHANNEL, MIGRATE_LOCK, MIGRATIONS, display_url
 from peaktrade.desk.pgwatch import PendingEngage, Watcher
@@ -43,7 +42,7 @@ def _marks(n: int) -> str:
     return ", ".join("%s" for _ in range(n))
 
 
-class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
+class PostgresDesk(ConnectionOps, RecordOps, LedgerOps, ClusterOps):
     backend = "postgresql"
 
     def __init__(self, url: str, *, password: str | None = None, var_dir: Path | None = None, host_id: str = "",
@@ -113,96 +112,6 @@ class PostgresDesk(RecordOps, LedgerOps, ClusterOps):
             return 0
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0]) if row else 0
-
-    def _drop(self) -> None:
-        if self._con is not None:
-            try:
-                self._con.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
-        self._con = None
-
-    def _single(self) -> Any:
-        """The one connection, probed if it was idle (a server restart breaks idle connections)."""
-        con = self._con
-        if con is not None and (con.closed or con.broken):
-            self._drop()
-        elif con is not None and time.monotonic() - self._used > IDLE_PROBE_S:
-            try:
-                con.execute("SELECT 1")
-            except psycopg.Error:
-                self._drop()
-        if self._con is None:
-            self._con = self.connect()
-        return self._con
-
-    @contextmanager
-    def _using(self, con: Any) -> Iterator[Any]:
-        self._local.con = con
-        try:
-            yield con
-        except psycopg.Error as exc:
-            raise self._error(exc) from None
-        finally:
-            self._local.con = None
-
-    @contextmanager
-    def _conn(self) -> Iterator[Any]:
-        held = getattr(self._local, "con", None)
-        if held is not None:  # a call inside a call of this thread (a decision reading the switch): same connection
-            yield held
-            return
-        single = False
-        if self._pool is None:
-            single = self._lock.acquire(blocking=self.pool_max <= 1)
-            if single and self._pool is not None:  # another thread started the pool meanwhile
-                self._lock.release()
-                single = False
-            elif not single:  # another thread holds the one connection: this process shares the store
-                self._share()
-        if single:
-            try:
-                con = self._single()
-                with self._using(con):
-                    yield con
-            except DeskUnavailable:
-                if self._con is not None and (self._con.closed or self._con.broken):
-                    self._drop()
-                raise
-            finally:
-                self._used = time.monotonic()
-                if self._pool is not None:  # the pool serves every call from now on
-                    self._drop()
-                self._lock.release()
-            return
-        try:
-            with self._pool.connection() as con, self._using(con):  # type: ignore[union-attr]
-                yield con
-        except psycopg.Error as exc:  # no connection within the pool's timeout
-            if self._pool_problem:
-                raise DeskUnavailable(self._pool_problem) from None
-            raise self._error(exc) from None
-
-    def _share(self) -> None:
-        with self._lock_pool:
-            if self._pool is not None:
-                return
-            try:
-                self._pool = SharedPool(self.url, self._kwargs, configure=self._configure,
-                                        timeout_s=float(self._kwargs["connect_timeout"]), max_size=self.pool_max,
-                                        name=f"peaktrade-desk@{self.host_id}")
-            except ImportError as exc:
-                raise DeskUnavailable(f"the desk state is shared by threads but psycopg-pool is not installed ({exc}): "
-                                      "pip install 'peaktrade[cluster]'") from None
-
-    def _configure(self, con: Any) -> None:
-        """Every pooled connection is checked against the schema, as the one connection is."""
-        try:
-            self.check_schema(con)
-        except DeskUnavailable as exc:
-            self._pool_problem = str(exc)
-            raise psycopg.OperationalError(str(exc)) from None
-        self._pool_problem = None
 
     @contextmanager
     def _tx(self, *, pipeline: bool = False) -> Iterator[Any]:
