@@ -76,7 +76,8 @@ def test_a_change_between_read_and_write_makes_it_decide_again(stores):
 
     def decide(ledger, open_):
         calls.append((ledger.version, sum(o.remaining for o in open_)))
-        if len(calls) == 1:  # another host reserves 6 between this read and this write
+        if len(calls) == 1:  # another host reserves 6 between this read and this write (at once: no lock is
+            # held while this one decides; under the row lock it would wait for it)
             assert other.reserve(_intent("other-1", 6.0), _fits(10.0, 6.0))[0]
         return _fits(10.0, 5.0)(ledger, open_)
 
