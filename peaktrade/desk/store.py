@@ -270,7 +270,9 @@ class DeskStore(Protocol):
 
     def reserve(self, intent: Intent, decide: Any) -> tuple[bool, Any]:
         """Atomically: read the ledger and open intents, call ``decide(ledger, open_intents)`` -> (ok, info),
-        and insert ``intent`` only when ok. Two concurrent reservations serialise."""
+        and insert ``intent`` only when ok, on exactly the ledger and intents ``decide`` saw. Two concurrent
+        reservations serialise. ``decide`` may be called more than once (PostgreSQL: a compare-and-set that
+        lost a race decides again on a fresh read); only the last call's result counts."""
         ...
 
     def get_intent(self, client_order_id: str) -> Intent | None: ...
