@@ -33,8 +33,9 @@ from peaktrade.desk.store import RunRecord
 pytestmark = pytest.mark.slow
 pytest.importorskip("starlette", reason="the dashboard needs the web extra: pip install -e '.[web]'")
 
-CLOSED, CHANGED, ACTIVE, MINE = ("shadow_20260101_000001_aaaaaa", "shadow_20260101_000002_bbbbbb",
-                                 "shadow_20260101_000003_cccccc", "shadow_20260101_000004_dddddd")
+CLOSED, CHANGED, ACTIVE, MINE, LOST = ("shadow_20260101_000001_aaaaaa", "shadow_20260101_000002_bbbbbb",
+                                       "shadow_20260101_000003_cccccc", "shadow_20260101_000004_dddddd",
+                                       "shadow_20260101_000005_eeeeee")
 
 
 def _free_port() -> int:
@@ -90,6 +91,7 @@ def hosts(pg_deploy: Path, s3_server: str, tmp_path: Path):
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").put_object(
         Bucket=bucket, Key=f"desk1/runs/{CHANGED}/events.parquet", Body=b"not the run log")
     store.add_run(_record(ACTIVE, "a", "running"))
+    store.add_run(_record(LOST, "a", "lost"))  # lost with its host: no copy
     write_run(b / "live_runs", MINE, make_events(5, start=start), meta={"status": "running"})
     store.add_run(_record(MINE, "b", "running"))
     return a, b, bucket
@@ -134,7 +136,7 @@ def test_host_b_dashboard_lists_host_a_runs_with_their_host(hosts, dashboard_of_
     assert status == 200
     head = re.search(r"<thead><tr>(.*?)</tr></thead>", page, re.S).group(1)
     assert re.findall(r"<th>(\w+)</th>", head)[:3] == ["Run", "Host", "Status"]
-    assert page.count("data-run-id=") == 4
+    assert page.count("data-run-id=") == 5
 
     # host a's closed run: host "a", its figures from the verified copy (30 events, last equity 10,087)
     closed = _row(page, CLOSED)
@@ -157,6 +159,11 @@ def test_host_b_dashboard_lists_host_a_runs_with_their_host(hosts, dashboard_of_
     mine = _row(page, MINE)  # host b's own run, with its figures
     assert mine[1] == "b" and mine[7] == "5" and "runs on host" not in mine[2]
 
+    # host a's lost run: no copy, no figure, needs attention until acknowledged on any host (the desk state)
+    lost = _row(page, LOST)
+    assert lost[1] == "a" and lost[2].startswith("lost") and "needs attention" in lost[2]
+    assert "no copy in object storage" in lost[2] and lost[7:] == ["-"] * 5
+
     # the run page of host a's closed run is read from the same verified copy
     status, run_page = _get(url + f"/runs/{CLOSED}")
     assert status == 200, run_page
@@ -172,3 +179,18 @@ def test_host_b_dashboard_lists_host_a_runs_with_their_host(hosts, dashboard_of_
     assert status == 200
     assert f'peaktrade_run_events_total{{run_id="{MINE}"}}' in metrics and ACTIVE not in metrics
     assert 'peaktrade_runs{status="running"} 2.0' in metrics and 'peaktrade_runs{status="completed"} 2.0' in metrics
+
+
+def test_a_lost_run_acknowledged_on_another_host_stops_needing_attention(hosts, dashboard_of_b):
+    """``runs ack`` on host a keeps the acknowledgement in the desk state; host b's page sees it (the dashboard
+    asks the desk state again at most every few seconds per unacknowledged run)."""
+    from peaktrade.monitor.crashed import acknowledge
+    from peaktrade.root import Root
+
+    a, _, _ = hosts
+    assert "needs attention" in _row(_get(dashboard_of_b + "/runs")[1], LOST)[2]
+    acknowledge(Root(a), LOST, by="alice", note="host a was decommissioned", at="2026-01-01T01:00:00Z")
+    end = time.monotonic() + 30
+    while "needs attention" in _row(_get(dashboard_of_b + "/runs")[1], LOST)[2]:
+        assert time.monotonic() < end, "host b's dashboard still flags the acknowledged run after 30 s"
+        time.sleep(0.5)
