@@ -39,12 +39,14 @@ PEOPLE = {"alice": ["owner"], "bob": ["operator"], "dave": ["owner"], "erin": ["
 HOOK = Path(__file__).with_name("simhook")
 
 
-def _seed_with_a_long_signal() -> int:
+def _seed_with_a_long_signal(*, at_once: bool = False) -> int:
     """A market seed on which the session's strategy (ma_crossover 5/20, 40 one-minute bars) goes long.
 
     The simulator's price path follows the wall clock, so on a fixed seed about one run in 40 sees the fast
     mean below the slow one for all 40 bars and places no order. The seed is picked for the next minutes
-    (the play starts the session a little later), so the test always exercises an order."""
+    (the play starts the session a little later), so the test always exercises an order. ``at_once``: a paced
+    session decides on each bar as it closes, so the signal must be long on the newest bars of those minutes
+    (else the play's first-order watch waits for a cross that may take many minutes)."""
     from datetime import UTC, datetime, timedelta
 
     from peaktrade.clock import FakeClock
@@ -57,12 +59,14 @@ def _seed_with_a_long_signal() -> int:
         market = DummyExchange({"seed": seed, "start_prices": {"BTC/EUR": 60000.0}, "bar_seconds": 15,
                                 "volatility": 0.002}, clock=FakeClock(now + timedelta(seconds=shift_s)))
         closes = [c[4] for c in market.fetch_ohlcv("BTC/EUR", "1m", limit=60)]
+        if at_once:  # the closed bar and the forming one
+            return 40 * (strategy.signal(closes[:-1]) > 0 and strategy.signal(closes) > 0)
         return sum(strategy.signal(closes[: k + 1]) > 0 for k in range(20, 60))
 
-    for seed in range(42, 242):
+    for seed in range(42, 1042):
         if all(long_bars(seed, shift) >= 10 for shift in range(0, 301, 30)):
             return seed
-    raise AssertionError("no seed in 42..241 gives the strategy a long signal in the next minutes")
+    raise AssertionError("no seed in 42..1041 gives the strategy a long signal in the next minutes")
 
 
 @pytest.fixture
@@ -197,13 +201,23 @@ def test_live_session_started_by_the_playbook_orders_through_the_gateway_and_is_
     assert sim.balances.get("XXBT", sim.balances.get("BTC", 0.0)) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_a_continuous_live_session_is_stopped_by_the_shutdown_playbook(tmp_path, sim, keys):
+@pytest.fixture
+def sim_long_now():
+    s = KrakenSimulator(KEY, SECRET, balances={"EUR": 10_000.0}, timeout_delay_s=0.2,
+                        seed=_seed_with_a_long_signal(at_once=True))
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_a_continuous_live_session_is_stopped_by_the_shutdown_playbook(tmp_path, sim_long_now, keys):
     """Runbook 5 on a live desk: `play shutdown` ends a continuous (paced, until stopped) live session
     through its orchestrator, the session closes in order, and nothing is left resting on the exchange."""
     root = _live_root(tmp_path / "desk", keys)
     cfg = root / "config" / "config.toml"
     cfg.write_text(cfg.read_text() + '\n[session.profiles.live_continuous]\nsteps = 0\nwarmup_bars = 20\n'
                    'pace = true\ndescription = "test: continuous, paced by the one-minute bar clock"\n')
+    sim = sim_long_now
     env = _env(sim)
     rid, play_id, out = _go_live(root, env, keys, ["-p", "profile=live_continuous", "-p", "max_notional=60"])
     assert "succeeded  go-live" in out.stdout + out.stderr, out.stdout + out.stderr
