@@ -137,6 +137,16 @@ def test_resume_after_a_sigkill_during_runs_start_finds_the_run_and_starts_no_se
     assert len(list((root / "live_runs").iterdir())) == 1
 
 
+def _kill_when(root: Path, playbook: str, marker: Path) -> None:
+    """Play ``playbook`` in its own process group and SIGKILL the group once ``marker`` exists."""
+    play = subprocess.Popen([PY, "-m", "peaktrade", "--root", str(root), "play", playbook, "--yes"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert _wait(lambda: marker.exists())
+    os.killpg(play.pid, signal.SIGKILL)
+    play.communicate(timeout=30)
+
+
 @pytest.mark.slow
 def test_an_interrupted_act_step_is_not_run_again_blindly(tmp_path):
     root = init_root(tmp_path / "desk")
@@ -147,12 +157,7 @@ def test_an_interrupted_act_step_is_not_run_again_blindly(tmp_path):
     run: [sh, -c, "echo once >> {marker}; sleep 30"]
     effect: act
 """)
-    play = subprocess.Popen([PY, "-m", "peaktrade", "--root", str(root), "play", "effectful", "--yes"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    assert _wait(lambda: marker.exists())
-    os.killpg(play.pid, signal.SIGKILL)
-    play.communicate(timeout=30)
+    _kill_when(root, "effectful", marker)
     play_id = sorted(p.name for p in (root / "var" / "plays").iterdir())[-1]
     out = cli(root, "play", "effectful", "--resume", play_id, "--yes")
     assert out.returncode == 3, out.stdout + out.stderr
@@ -185,12 +190,7 @@ def test_records_appended_to_a_crashed_play_are_detected(tmp_path):
     with: {{message: "backup done"}}
     effect: act
 """)
-    play = subprocess.Popen([PY, "-m", "peaktrade", "--root", str(root), "play", "crashy", "--yes"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    assert _wait(lambda: marker.exists())
-    os.killpg(play.pid, signal.SIGKILL)
-    play.communicate(timeout=30)
+    _kill_when(root, "crashy", marker)
     [play_id] = [p.name for p in (root / "var" / "plays").iterdir()]
     out = cli(root, "plays", "verify", play_id, "--json")
     assert out.returncode == 0 and json.loads(out.stdout)[0]["ok"], out.stdout  # a crash is not tampering
