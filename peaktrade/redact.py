@@ -50,15 +50,34 @@ def secret_env_names() -> set[str]:
     return set(_env_names) | {k for k in os.environ if is_secret_name(k)}
 
 
+# (environment as bytes, declared names, known values count, the secrets longest first): every journal record,
+# log line and event is redacted, and scanning the environment with the name pattern each time cost more
+# than the rest of a playbook step. The cache is checked against a copy of the whole environment (a C-level
+# dict comparison), so a variable set, changed or removed since is seen at once.
+_cache: tuple[dict, frozenset[str], int, tuple[str, ...]] | None = None
+
+
 def _env_secrets() -> set[str]:
     return {v for k, v in os.environ.items()
             if (k in _env_names or is_secret_name(k)) and v and len(v) >= _MIN_SECRET_LEN}
 
 
+def _secrets() -> tuple[str, ...]:
+    global _cache
+    data = getattr(os.environ, "_data", None)  # CPython's os._Environ keeps the raw mapping here
+    c = _cache
+    if data is not None and c is not None and c[2] == len(_known) and c[0] == data and c[1] == _env_names:
+        return c[3]
+    ordered = tuple(sorted(_known | _env_secrets(), key=len, reverse=True))
+    if data is not None:
+        _cache = (dict(data), frozenset(_env_names), len(_known), ordered)
+    return ordered
+
+
 def redact_text(text: str) -> str:
     if not text:
         return text
-    for secret in sorted(_known | _env_secrets(), key=len, reverse=True):
+    for secret in _secrets():
         if secret in text:
             text = text.replace(secret, MASK)
     return text
