@@ -36,11 +36,12 @@ class DeskRisk:
         self._day, self._day_at = "", 0.0
         self._seen: tuple | None = None  # which ledger and open intents the kept portfolio was built from
         self._rest: dict[str, tuple[float, float]] = {}
+        self._monotonic = self.tracker.clock.monotonic  # bound once: the clock is read on every decision
 
     def trading_day(self) -> str:
         """The trading day now, computed at most once a second (it is on every decision's path): a new day
         begins for the limits within a second of the reset time."""
-        tick = self.tracker.clock.monotonic()
+        tick = self._monotonic()
         if not self._day or tick - self._day_at >= 1.0 or tick < self._day_at:
             self._day, self._day_at = self.tracker.trading_day().isoformat(), tick
         return self._day
@@ -70,16 +71,20 @@ class DeskRisk:
 
     def decide(self, ledger: Ledger, open_intents: list[Intent], *, symbol: str, side: str, quantity: float,
                price: float | None, mark: float) -> RiskDecision:
-        day = self.trading_day()
+        tick = self._monotonic()  # trading_day(), inlined: this is the hot path
+        if not self._day or tick - self._day_at >= 1.0 or tick < self._day_at:
+            self._day, self._day_at = self.tracker.trading_day().isoformat(), tick
+        day = self._day
         if ledger.halted_day == day:
             return halted_decision(ledger.halted_reason or "daily loss limit")
         if self.skip_limits:
             return UNLIMITED
         pf = self._portfolio
-        positions, marks = pf.positions, pf.marks
+        positions, marks = pf._positions, pf._marks
         # the store bumps the account's version with every change of its ledger or of its intents
-        seen = (id(ledger), ledger.version, len(open_intents))
-        if seen != self._seen:  # the ledger or the open intents changed: rebuild the kept portfolio in place
+        seen = self._seen
+        if seen is None or seen[0] is not ledger or seen[1] != ledger.version or seen[2] != len(open_intents):
+            # the ledger or the open intents changed: rebuild the kept portfolio in place
             wanted: dict[str, float] = {s: p.quantity for s, p in ledger.positions.items() if p.quantity}
             for it in open_intents:
                 wanted[it.symbol] = wanted.get(it.symbol, 0.0) + it.signed_remaining
@@ -92,7 +97,7 @@ class DeskRisk:
                 m = pos.mark if pos.mark is not None else pos.avg_price
                 if sym != symbol and marks.get(sym) != m:
                     marks[sym] = m
-            self._seen = seen
+            self._seen = (ledger, ledger.version, len(open_intents))
             self._rest.clear()
         if marks.get(symbol) != mark:
             marks[symbol] = mark
@@ -106,5 +111,7 @@ class DeskRisk:
         equity = rest[0] + rest[1] * mark
         order = self._order
         order.symbol, order.side, order.quantity, order.price = symbol, side, quantity, price
-        return self.engine.check(order, pf, day_start_equity=self.day_start(ledger, equity, day), equity=equity,
-                                 kill_switch_state="ACTIVE")
+        start = ledger.day_start_equity  # day_start(), inlined
+        if ledger.day != day or start is None:
+            start = equity
+        return self.engine.check(order, pf, day_start_equity=start, equity=equity)
