@@ -45,15 +45,22 @@ def list_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
     limit: int = typer.Option(20, "--limit", min=1, help="Most recent N plays."),
 ) -> None:
-    """List plays, most recent first."""
+    """List plays, most recent first, with each journal's integrity: chain, head seal and the desk state's
+    records (as `plays verify`)."""
     from peaktrade.cli import _common
     from peaktrade.playbook.journal import JOURNAL
+    from peaktrade.playbook.seal import verify_play
 
     root = _common.root()
     rows = [_summary(p)[2] for p in root.plays_dir.glob(f"*/{JOURNAL}")] + _other_hosts(root, limit)
     # newest first by the journal's start time (two plays in one second: their ids' random part decides
     # nothing); a journal without a start record sorts last
     rows = sorted(rows, key=lambda r: (r["started"] or "", r["play_id"]), reverse=True)[:limit]
+    for r in rows:  # the chain alone accepts a rebuilt, cut or extended journal: the seal and desk records decide
+        if r["integrity"] == "ok":
+            sealed = verify_play(root, r["play_id"])
+            if not sealed.ok:
+                r["integrity"] = f"TAMPERED ({', '.join(sealed.findings)})"
     if json_out:
         _common.print_json(rows)
         return

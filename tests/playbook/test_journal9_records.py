@@ -100,6 +100,10 @@ def test_a_rebuilt_chain_is_detected_and_refused(failed_play, capsys):
     code, res = _verify(root, capsys, play_id)
     assert code == 1 and "rebuilt" in res["findings"]
     _resume_refused(root, capsys, play_id, "rebuilt")
+    capsys.readouterr()
+    assert cli(root, "plays", "list", "--json") == 0  # the list says so too, not only show and verify
+    [row] = [r for r in json.loads(capsys.readouterr().out) if r["play_id"] == play_id]
+    assert row["integrity"].startswith("TAMPERED (") and "rebuilt" in row["integrity"]
 
 
 def test_an_extended_journal_is_detected_and_refused(failed_play, capsys):
