@@ -93,8 +93,11 @@ def test_a_session_under_a_fault_mix_never_places_twice_and_ends_equal_to_the_ac
         gw.reconcile(intent, mark=60_000.0)
     wire = Counter(o["cl_ord_id"] for o in sim.orders.values())
     assert wire and max(wire.values()) == 1, "a client order id was placed twice"
-    # a few hundred orders wanted; an unknown outcome makes new orders of the symbol wait until it is resolved
-    assert outcomes["sent"] > 40 and outcomes["unknown"] > 5 and outcomes["blocked"] > 0, (outcomes, escalated)
+    # a few hundred orders wanted; an unknown outcome makes new orders of the symbol wait until it is resolved.
+    # How many get through depends on timing (the landing window and the lockouts run on the wall clock): a
+    # typical run sends ~100 with ~20 unknown, a loaded machine 30 with 14; the floor only says the mix was
+    # exercised, the invariants below are what the test is about
+    assert outcomes["sent"] >= 10 and outcomes["unknown"] >= 3 and outcomes["blocked"] > 0, (outcomes, escalated)
     time.sleep(0.3)  # past the landing window: what is still not found never landed
     for intent in gw.store.open_intents("testnet"):
         gw.reconcile(intent, mark=60_000.0)
