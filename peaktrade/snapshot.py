@@ -3,7 +3,8 @@
 A play pins the hashes of its inputs when it starts (``playbook.pins.pin``). While it runs, every load of
 one of those files through the one loader of its kind (``config.load_config``, ``policy.files.load_policy``)
 goes through ``remembered``: the first load parses the file and checks that its bytes still hash to the
-pinned value, later loads return the same object. So every step of a play — and every sub-play — sees the
+pinned value, later loads return a copy of what it parsed (a caller editing its copy cannot change the
+snapshot). So every step of a play — and every sub-play — sees the
 settings of the play's start, or is blocked naming the file that changed; never a mix of two versions (a
 limit loosened while a confirm prompt waited). Act steps additionally re-check every pinned file before
 they run (``pins.changed``), so a file that no step has read yet cannot change under an order either.
@@ -14,6 +15,7 @@ The pin lives in the process (a stack, not a context variable), so threads a ste
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -68,7 +70,7 @@ def remembered(root: Root, path: Path, load: Callable[[], T]) -> T:
         return load()
     with _LOCK:
         if rel in snap.loaded:
-            return snap.loaded[rel]
+            return copy.deepcopy(snap.loaded[rel])  # a caller that edits its copy cannot change the snapshot
     value = load()
     try:
         now = file_sha256(path)
@@ -78,4 +80,5 @@ def remembered(root: Root, path: Path, load: Callable[[], T]) -> T:
         raise BlockedError(f"{rel} changed since the play started; the play keeps the settings it started with",
                            details=["start a new play to act on the changed file"])
     with _LOCK:
-        return snap.loaded.setdefault(rel, value)
+        snap.loaded.setdefault(rel, copy.deepcopy(value))
+    return value
