@@ -43,9 +43,11 @@ def read_ack(path: Path | None, root: Root | None = None, run_id: str | None = N
         if isinstance(data, dict) and data.get("by"):
             return data
     rid = run_id or (path.name if path is not None else None)
-    if root is None or not rid or cluster_url(root) is None:
+    if root is None or not rid:
         return None
     try:
+        if cluster_url(root) is None:
+            return None
         raw = open_desk(root).meta(ACK_KEY.format(rid))
         data = json.loads(raw) if raw else None
     except (PeakTradeError, ValueError):
