@@ -139,7 +139,11 @@ class ConnectionOps:
                 with self._using(con):
                     yield con
             except DeskUnavailable:
-                if self._con is not None and (self._con.closed or self._con.broken):
+                # a connection left mid-command (its server process killed while a pipeline was in flight) is
+                # neither closed nor broken for psycopg, yet refuses the next query: only an idle one is kept
+                con = self._con
+                if con is not None and (con.closed or con.broken
+                                        or con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE):
                     self._drop()
                 raise
             finally:
