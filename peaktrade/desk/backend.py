@@ -90,11 +90,12 @@ def open_postgres(root: Root, url: str) -> DeskStore:
             if not password:
                 raise DeskUnavailable(f"[desk_state] password_env names {env}, which is not set in this environment: "
                                       "failing closed")
-        try:
-            from peaktrade.desk.postgres import PostgresDesk
+        try:  # only the driver is optional; a module of our own that fails to import is a bug, not "not installed"
+            import psycopg  # noqa: F401
         except ImportError as exc:
             raise DeskUnavailable(f"the desk state is on PostgreSQL ([desk_state] url) but psycopg is not installed "
                                   f"({exc}): pip install 'peaktrade[cluster]'") from None
+        from peaktrade.desk.postgres import PostgresDesk
         store = PostgresDesk(url, password=password, var_dir=root.var_dir, host_id=host_id(root))
         _STORES[key] = store
         return store

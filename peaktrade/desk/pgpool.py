@@ -164,13 +164,14 @@ class ConnectionOps:
         with self._lock_pool:
             if self._pool is not None:
                 return
-            try:
-                self._pool = SharedPool(self.url, self._kwargs, configure=self._configure,
-                                        timeout_s=float(self._kwargs["connect_timeout"]), max_size=self.pool_max,
-                                        name=f"peaktrade-desk@{self.host_id}")
+            try:  # only the package is optional: SharedPool itself is ours
+                import psycopg_pool  # noqa: F401
             except ImportError as exc:
                 raise DeskUnavailable(f"the desk state is shared by threads but psycopg-pool is not installed ({exc}): "
                                       "pip install 'peaktrade[cluster]'") from None
+            self._pool = SharedPool(self.url, self._kwargs, configure=self._configure,
+                                    timeout_s=float(self._kwargs["connect_timeout"]), max_size=self.pool_max,
+                                    name=f"peaktrade-desk@{self.host_id}")
 
     def _configure(self, con: Any) -> None:
         """Every pooled connection is checked against the schema, as the one connection is."""

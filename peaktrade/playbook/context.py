@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from peaktrade.clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
+    from peaktrade.desk.store import PlayRow
     from peaktrade.playbook.journal import Journal
     from peaktrade.playbook.model import Playbook
     from peaktrade.root import Root
@@ -81,6 +82,8 @@ class PlayContext:
     # the play's inputs as they were at its start: relative path -> sha256 (config and policies). Every act
     # step re-checks them, so a limit loosened while a prompt waited never reaches an order.
     pinned: dict[str, str] = field(default_factory=dict)
+    # the play's row in the desk state as last written (its record count and head move with every step)
+    desk_row: PlayRow | None = None
     _noted: set[str] = field(default_factory=set)
 
     def note_once(self, key: str, message: str) -> None:

@@ -145,7 +145,8 @@ def execute_step(ctx: PlayContext, frame: Frame, step: Step) -> StepResult:
     )
     # the desk state follows the journal step by step: after a crash, records past this point can only be
     # the one step that was running, so records appended to a crashed play's journal are detected
-    seal.record_step(ctx.root, ctx.play_id, ctx.journal.seq, ctx.journal.last_hash)
+    if ctx.desk_row is not None:
+        ctx.desk_row = seal.record_step(ctx.root, ctx.desk_row, ctx.journal.seq, ctx.journal.last_hash)
     frame.steps[step.id] = {"status": str(result.status), "answer": result.answer, "data": result.data,
                             "summary": result.summary}
     ctx.echo(step_line(str(result.status), key, step.title, duration, _clip(result.summary)))

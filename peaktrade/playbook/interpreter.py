@@ -196,7 +196,7 @@ def play(root: Root, req: PlayRequest) -> PlayReport:
                    policies_hash=ctx.policies_hash, policy_files=policy_files(root), operator=operator,
                    mode=ctx.mode, flags={"dry_run": req.dry_run, "yes": req.assume_yes, "answers": ctx.answers},
                    on_failure=pb.on_failure, plan=plan(pb))
-    seal.record_progress(root, play_id, read_records(journal.path))  # the desk state knows the play from now on
+    ctx.desk_row = seal.record_progress(root, play_id, read_records(journal.path))  # the desk knows it from now on
     return _execute(ctx, Frame(pb, params))
 
 
@@ -286,7 +286,7 @@ def resume(root: Root, req: PlayRequest) -> PlayReport:
             ctx.interrupted.setdefault(rec.get("frame") or "", set()).add(rec["id"])
     journal.append("play_resumed", play_id=play_id, operator=operator,
                    flags={"yes": req.assume_yes, "answers": ctx.answers})
-    seal.record_progress(root, play_id, read_records(journal.path))
+    ctx.desk_row = seal.record_progress(root, play_id, read_records(journal.path))
     return _execute(ctx, Frame(pb, params))
 
 

@@ -25,7 +25,7 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,21 +89,15 @@ def record_progress(root: Root, play_id: str, records: list[dict[str, Any]], *, 
     return row
 
 
-def record_step(root: Root, play_id: str, seq: int, head: str) -> None:
-    """``record_progress`` after a step, from the open journal's counters (no re-read of the journal: a play of
-    a thousand steps would read it a thousand times): the play's first record for its row, then seq and head."""
-    path = journal_path(root.plays_dir, play_id)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            started = json.loads(fh.readline() or "{}")
-    except (OSError, ValueError):
-        started = {}
-    row = PlayRow(play_id, str(started.get("playbook", "")), str(started.get("operator", "")),
-                  str(started.get("ts", "")), None, None, head, seq)
+def record_step(root: Root, row: PlayRow, seq: int, head: str) -> PlayRow:
+    """The play's ``row`` (from ``record_progress`` at its start or resume) moved to the journal's record count
+    and head after a step: taken from the open journal's counters, not by reading the journal again."""
+    row = replace(row, records=seq, head=head)
     try:
         open_desk(root).record_play(row)
     except PeakTradeError:
         pass  # as in record_progress: the play goes on, `plays verify` reports what the desk lacks
+    return row
 
 
 def seal(root: Root, play_id: str, *, outcome: str, operator: str, identity: dict[str, Any] | None,

@@ -181,6 +181,17 @@ def _change_problems(root: Root, req: dict[str, Any]) -> list[str]:
     return []
 
 
+def signed_record(root: Root, doc: dict[str, Any], problems: list[str], *, operator: str | None,
+                  clock: Clock) -> ApprovalRecord | None:
+    """``verify_doc`` after the binding checks: its refusals are added to ``problems`` (every reason is
+    reported at once), the record is None then."""
+    try:
+        return verify_doc(root, doc, requester=operator, clock=clock)
+    except BlockedError as exc:
+        problems += exc.details or [exc.message]
+        return None
+
+
 def check(root: Root, doc: dict[str, Any], *, subject: dict[str, Any] | None = None,
           frame: dict[str, Any] | None = None, token: str | None = None, operator: str | None = None,
           clock: Clock = SYSTEM_CLOCK) -> ApprovalRecord:
@@ -188,11 +199,7 @@ def check(root: Root, doc: dict[str, Any], *, subject: dict[str, Any] | None = N
 
     Raises BlockedError naming every refusal; binds nothing."""
     problems = binding_problems(root, doc, subject=subject, frame=frame, token=token)
-    try:
-        record = verify_doc(root, doc, requester=operator, clock=clock)
-    except BlockedError as exc:
-        problems += exc.details or [exc.message]
-        record = None
+    record = signed_record(root, doc, problems, operator=operator, clock=clock)
     if problems or record is None:
         rid = doc["request"]["id"]
         # every reason in the message: the play's journal and the verifier both explain the whole answer

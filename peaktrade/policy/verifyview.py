@@ -104,17 +104,13 @@ def check_change(root: Root, doc: dict[str, Any], *, operator: str | None = None
                  clock: Clock = SYSTEM_CLOCK) -> Any:
     """CI's check of a ``risk_limit_change``: its signatures and roles, and that the working tree's policy
     files are exactly the signed "after". The desk-bound parts (use, stage, exchange) are the play's."""
-    from peaktrade.policy.verify import _change_problems
+    from peaktrade.policy.verify import _change_problems, signed_record
 
     req = doc["request"]
     if req.get("decision") != "risk_limit_change":
         raise BlockedError(f"--change-only checks risk_limit_change requests; {req['id']} is {req.get('decision')}")
     problems = _change_problems(root, req)
-    try:
-        record = verify_doc(root, doc, requester=operator, clock=clock)
-    except BlockedError as exc:
-        problems += exc.details or [exc.message]
-        record = None
+    record = signed_record(root, doc, problems, operator=operator, clock=clock)
     if problems or record is None:
         raise BlockedError(f"approval {req['id']} (risk_limit_change) refused: {'; '.join(problems)}",
                            details=problems)

@@ -131,20 +131,25 @@ def test_approvals_alerts_plays(make_store):
     assert s.meta("k") == "v" and s.meta("missing") is None
 
 
-def _race(make_store, n: int, work) -> list:
-    stores = [make_store() for _ in range(n)]
+def _at_once(n: int, work, timeout: float) -> list:
+    """``work(i)`` in ``n`` threads released together by a barrier; their results, in order."""
     barrier, out = threading.Barrier(n), [None] * n
 
     def go(i: int) -> None:
         barrier.wait()
-        out[i] = work(i, stores[i])
+        out[i] = work(i)
 
     threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(timeout)
     return out
+
+
+def _race(make_store, n: int, work) -> list:
+    stores = [make_store() for _ in range(n)]
+    return _at_once(n, lambda i: work(i, stores[i]), 60)
 
 
 def test_one_approval_use_among_concurrent_binders(make_store):
@@ -261,20 +266,15 @@ def _sessions(url: str, app: str) -> int:
 
 def _hammer(store, threads: int = 10, calls: int = 25) -> list[int]:
     """Threads using one store at once, as the dashboard's request threads do; each returns its call count."""
-    start, done = threading.Barrier(threads), [0] * threads
 
-    def work(i: int) -> None:
-        start.wait()
+    def work(_i: int) -> int:
+        done = 0
         for _ in range(calls):
             assert store.ledger("paper").cash == 100.0 and store.list_runs() == []
-            done[i] += 1
+            done += 1
+        return done
 
-    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(120)
-    return done
+    return [d or 0 for d in _at_once(threads, work, 120)]
 
 
 def test_threads_at_once_share_a_bounded_pool_one_thread_keeps_one_connection(pg_url: str):
