@@ -10,6 +10,7 @@ would release an engaged kill switch. ``recreate`` makes a new one with the kill
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 from pathlib import Path
@@ -48,10 +49,7 @@ def create_or_migrate(root: Root, path: Path) -> SqliteDesk:
                     " failing closed, every order is blocked",
                     details=["restore var/desk.sqlite from a backup, or recreate it with the kill switch engaged: "
                              "peaktrade desk migrate --recreate"])
-            store = _create(root, path, KillSwitchRow("ACTIVE"))
-            if legacy:
-                _import_legacy(root, store)
-            return store
+            return _create(root, path, KillSwitchRow("ACTIVE"), legacy=bool(legacy))
     except Timeout:
         raise DeskUnavailable(f"the desk state {root.rel(path)} is being created by another process (lock held "
                               "for 30 s); try again") from None
@@ -95,15 +93,71 @@ def _open_existing(root: Root, path: Path) -> SqliteDesk:
     return store
 
 
-def _create(root: Root, path: Path, kill_switch: KillSwitchRow) -> SqliteDesk:
-    store = SqliteDesk(path)
-    app_id = secrets.randbits(31) or 1
-    store.set_application_id(app_id)  # this desk's mark in the file header (see _identity and _open_existing)
-    store.init_kill_switch(kill_switch)
-    store.set_meta("created_at", utc_iso(SYSTEM_CLOCK.now()))
-    (root.var_dir / MARKER).write_text("var/desk.sqlite was created here; its loss or replacement fails closed\n"
-                                       f"application_id={app_id}\n", encoding="utf-8")
-    return store
+def _create(root: Root, path: Path, kill_switch: KillSwitchRow, *, legacy: bool = False) -> SqliteDesk:
+    """Build the whole store under a temporary name, then rename it into place (callers hold the lock).
+
+    Another process sees either no store (and waits for the lock) or a complete one: never a file without
+    its kill-switch row, which would read "unreadable, failing closed" (four operators starting runs at
+    once on a fresh desk were refused that way), nor a new ACTIVE row before an older desk's engaged
+    switch was imported into it."""
+    tmp = path.with_name(f".{path.name}.creating-{os.getpid()}")
+    _remove(tmp)  # left by a creator that died here
+    try:
+        fresh = SqliteDesk(tmp)
+        try:
+            app_id = secrets.randbits(31) or 1
+            fresh.set_application_id(app_id)  # this desk's mark in the header (see _identity, _open_existing)
+            fresh.init_kill_switch(kill_switch)
+            fresh.set_meta("created_at", utc_iso(SYSTEM_CLOCK.now()))
+            if legacy:
+                _import_legacy_data(root, fresh)
+            fresh.checkpoint()
+        finally:
+            fresh.close()
+        wal = _with_sidecars(tmp)[1]
+        if wal.exists() and wal.stat().st_size:  # committed rows that would stay behind in a log
+            raise DeskUnavailable(f"the desk state {root.rel(path)} could not be completed (its write-ahead log "
+                                  "was not checkpointed); try again")
+    except BaseException:
+        _remove(tmp)
+        raise
+    _fsync(tmp)
+    # the marker first: a crash before the rename leaves a desk that fails closed ("missing, had one")
+    _write_marker(root, app_id)
+    os.rename(tmp, path)
+    _fsync(path.parent)
+    _remove(tmp)  # its log and index, if SQLite left them
+    if legacy:
+        _retire_legacy(root)
+    return SqliteDesk(path, create=False)
+
+
+def _with_sidecars(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _remove(path: Path) -> None:
+    for f in _with_sidecars(path):
+        f.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_marker(root: Root, app_id: int) -> None:
+    marker = root.var_dir / MARKER
+    tmp = marker.with_name(f".{MARKER}.{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("var/desk.sqlite was created here; its loss or replacement fails closed\n"
+                 f"application_id={app_id}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, marker)
 
 
 def recreate(root: Root, *, by: str) -> SqliteDesk:
@@ -125,19 +179,14 @@ def recreate(root: Root, *, by: str) -> SqliteDesk:
     return store
 
 
-def _import_legacy(root: Root, store: SqliteDesk) -> None:
+def _import_legacy_data(root: Root, store: SqliteDesk) -> None:
     var = root.var_dir
     runs = var / "runs.sqlite"
     if runs.exists():
         _import_runs(runs, store)
-        for suffix in ("", "-wal", "-shm"):
-            f = runs.with_name(runs.name + suffix)
-            if f.exists():
-                f.rename(f.with_name(f.name + ".migrated"))
     ks = var / "kill-switch.json"
     if ks.exists():
         _import_kill_switch(ks, store)
-        ks.rename(ks.with_name(ks.name + ".migrated"))
     for req in sorted((var / "approvals").glob("*.json")):
         try:
             doc = json.loads(req.read_text(encoding="utf-8"))
@@ -146,6 +195,14 @@ def _import_legacy(root: Root, store: SqliteDesk) -> None:
             continue
         if isinstance(used, dict) and used.get("by"):
             store.bind_approval(req.stem, by=str(used["by"]), at=str(used.get("at") or ""))
+
+
+def _retire_legacy(root: Root) -> None:
+    """Rename the imported files ``*.migrated`` (kept, never read again) once the new store is in place."""
+    var = root.var_dir
+    for f in [*_with_sidecars(var / "runs.sqlite"), var / "kill-switch.json"]:
+        if f.exists():
+            f.rename(f.with_name(f.name + ".migrated"))
 
 
 def _import_runs(path: Path, store: SqliteDesk) -> None:

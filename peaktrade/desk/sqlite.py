@@ -177,6 +177,14 @@ class SqliteDesk(SqliteClusterOps):
             self._con.execute(f"PRAGMA application_id = {int(value)}")
             self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # into the main file's header now
 
+    def checkpoint(self) -> None:
+        """Every committed row into the main file, the write-ahead log emptied."""
+        with self._lock:
+            try:
+                self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
     def pinned(self) -> tuple[int, int]:
         st = os.fstat(self._pin)
         return (st.st_dev, st.st_ino)

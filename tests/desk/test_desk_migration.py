@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 from peaktrade.desk import open_desk, reset_cache
 from peaktrade.desk.killswitch import read_kill_switch
@@ -67,3 +68,55 @@ def test_a_second_first_use_does_not_migrate_again(tmp_path):
     assert cli(root_dir, "runs", "status").returncode == 0
     con = sqlite3.connect(root_dir / "var" / "desk.sqlite")
     assert con.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+
+
+def _first_reader(root_path: str, barrier, out) -> None:
+    reset_cache()
+    barrier.wait()
+    status = read_kill_switch(Root(Path(root_path)))
+    out.put((status.state, status.readable, status.reason))
+
+
+def _concurrent_first_use(root_path, n: int) -> list[tuple]:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    barrier, out = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=_first_reader, args=(str(root_path), barrier, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(30)
+    return results
+
+
+def test_processes_opening_a_fresh_desk_at_once_all_see_a_complete_store(tmp_path):
+    """The first use creates the store while others open it: none may see it half made (no kill-switch row
+    reads "unreadable, failing closed"; four operators starting runs at once were refused that way)."""
+    for rnd in range(15):
+        root_dir = tmp_path / f"fresh{rnd}"
+        (root_dir / "var").mkdir(parents=True)
+        results = _concurrent_first_use(root_dir, 6)
+        assert results == [("ACTIVE", True, None)] * 6, results
+        assert sorted(p.name for p in (root_dir / "var").iterdir()
+                      if p.name.startswith(("desk", ".desk"))) in (
+            ["desk.created", "desk.sqlite", "desk.sqlite-shm", "desk.sqlite-wal", "desk.sqlite.lock"],
+            ["desk.created", "desk.sqlite", "desk.sqlite.lock"])
+
+
+def test_processes_opening_an_older_desk_at_once_never_see_the_switch_released(tmp_path):
+    """The engaged switch of an older desk is in the new store before anyone can read the store."""
+    for rnd in range(8):
+        root_dir = init_root(tmp_path / f"old{rnd}") if rnd == 0 else _copy_init(tmp_path, rnd)
+        _legacy(root_dir)
+        results = _concurrent_first_use(root_dir, 5)
+        assert [r[0] for r in results] == ["KILLED"] * 5 and all(r[1] for r in results), results
+        assert (root_dir / "var" / "kill-switch.json.migrated").exists()
+
+
+def _copy_init(tmp_path, rnd):
+    import shutil
+
+    shutil.copytree(tmp_path / "old0", tmp_path / f"old{rnd}", ignore=shutil.ignore_patterns("desk.*", "*.migrated"))
+    return tmp_path / f"old{rnd}"

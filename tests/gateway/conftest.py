@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -38,3 +39,27 @@ def cli(root: Path, *args: str, timeout: float = 120, **kw) -> subprocess.Comple
 @pytest.fixture
 def root_dir(tmp_path: Path) -> Path:
     return init_root(tmp_path / "desk")
+
+
+def session_wanting_orders(root: Path, *args: str, tries: int = 8) -> tuple[int, str, list[dict], str]:
+    """``session run … --json`` until the strategy wants to trade: (exit code, run id, events, stderr).
+
+    The dummy exchange's prices follow the wall clock, so on one seed a short session now and then sees no
+    crossover and wants no order, and a test of what happens to orders would prove nothing. A run that
+    wanted none is followed by one on the next market seed (``[exchange.dummy] seed``); every run is a real
+    session, and the caller asserts on the first that wanted orders."""
+    from peaktrade.runtime import runlog
+
+    cfg = root / "config" / "config.toml"
+    for _ in range(tries):
+        out = cli(root, "session", "run", *args, "--json")
+        if out.returncode != 0:
+            return out.returncode, "", [], out.stderr
+        run_id = json.loads(out.stdout[out.stdout.index("{"):])["run_id"]
+        events = runlog.read_events(root / "live_runs" / run_id)
+        if any(e["orders_generated"] for e in events):
+            return 0, run_id, events, out.stderr
+        text = cfg.read_text(encoding="utf-8")
+        seed = int(re.search(r"(?m)^seed = (\d+)$", text).group(1))
+        cfg.write_text(re.sub(r"(?m)^seed = \d+$", f"seed = {seed + 1}", text, count=1), encoding="utf-8")
+    raise AssertionError(f"the strategy wanted no order on {tries} market seeds")

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import shutil
@@ -22,7 +21,7 @@ from peaktrade.clock import SYSTEM_CLOCK
 from peaktrade.desk import reset_cache
 from peaktrade.root import Root
 
-from .conftest import cli, init_root
+from .conftest import cli, init_root, session_wanting_orders
 
 
 def _releaser(root_path: str, barrier, out) -> None:
@@ -84,13 +83,9 @@ def test_a_release_racing_an_engage_never_undoes_the_new_engagement(tmp_path):
 
 
 def _session_orders(root: Path) -> tuple[int, list[dict], str]:
-    out = cli(root, "session", "run", "--mode", "testnet", "--profile", "quick_smoke", "--steps", "30", "--json")
-    if out.returncode != 0:
-        return out.returncode, [], out.stderr
-    from peaktrade.runtime import runlog
-
-    run_id = json.loads(out.stdout[out.stdout.index("{"):])["run_id"]
-    return 0, runlog.read_events(root / "live_runs" / run_id), out.stderr
+    code, _, events, err = session_wanting_orders(root, "--mode", "testnet", "--profile", "quick_smoke",
+                                                  "--steps", "30")
+    return code, events, err
 
 
 def _damage_delete(root: Path) -> None:
