@@ -61,3 +61,20 @@ def _desk_key_and_agent(tmp_path_factory):
         else:
             os.environ[k] = v
 
+
+
+def next_market_seed(root: Path) -> int:
+    """Move ``[exchange.dummy] seed`` of ``root`` on by one; returns the new seed.
+
+    The dummy exchange's prices follow the wall clock, so on one seed a short session now and then sees no
+    crossover and trades nothing (about one run in 40): a test about what happens to orders then proves
+    nothing. Such a test runs the session again on the next seed; every run is a real session."""
+    import re
+
+    cfg = root / "config" / "config.toml"
+    text = cfg.read_text(encoding="utf-8")
+    found = re.search(r"(?m)^seed = (\d+)$", text)
+    assert found, f"no [exchange.dummy] seed in {cfg}"
+    seed = int(found.group(1)) + 1
+    cfg.write_text(text[:found.start()] + f"seed = {seed}" + text[found.end():], encoding="utf-8")
+    return seed

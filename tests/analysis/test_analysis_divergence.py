@@ -7,6 +7,8 @@ import json
 import pytest
 
 from peaktrade.cli import run
+from peaktrade.runtime.runlog import read_events
+from tests.conftest import next_market_seed
 
 SESSION = "# paper fills in shadow mode\nfee_rate = 0.0026\nslippage_bps = 5.0"
 
@@ -23,11 +25,16 @@ def _set_session(deploy, *, fee_rate=0.0026, slippage_bps=5.0, fraction=0.08):
 
 
 def _session(deploy, capsys, steps=40):
-    before = set((deploy / "live_runs").iterdir())
-    assert run(["--root", str(deploy), "session", "run", "--mode", "shadow", "--steps", str(steps)]) == 0
-    capsys.readouterr()
-    [d] = set((deploy / "live_runs").iterdir()) - before
-    return d.name
+    """A shadow session that traded (the next market seed when one traded nothing: tests.conftest)."""
+    for _ in range(8):
+        before = set((deploy / "live_runs").iterdir())
+        assert run(["--root", str(deploy), "session", "run", "--mode", "shadow", "--steps", str(steps)]) == 0
+        capsys.readouterr()
+        [d] = set((deploy / "live_runs").iterdir()) - before
+        if any(e["orders_filled"] for e in read_events(d)):
+            return d.name
+        next_market_seed(deploy)
+    raise AssertionError("no shadow session traded on 8 market seeds")
 
 
 def _divergence(deploy, capsys, run_id, *extra):

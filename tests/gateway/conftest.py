@@ -44,13 +44,11 @@ def root_dir(tmp_path: Path) -> Path:
 def session_wanting_orders(root: Path, *args: str, tries: int = 8) -> tuple[int, str, list[dict], str]:
     """``session run … --json`` until the strategy wants to trade: (exit code, run id, events, stderr).
 
-    The dummy exchange's prices follow the wall clock, so on one seed a short session now and then sees no
-    crossover and wants no order, and a test of what happens to orders would prove nothing. A run that
-    wanted none is followed by one on the next market seed (``[exchange.dummy] seed``); every run is a real
-    session, and the caller asserts on the first that wanted orders."""
+    A run that wanted none is followed by one on the next market seed (``tests.conftest.next_market_seed``);
+    the caller asserts on the first run that wanted orders."""
     from peaktrade.runtime import runlog
+    from tests.conftest import next_market_seed
 
-    cfg = root / "config" / "config.toml"
     for _ in range(tries):
         out = cli(root, "session", "run", *args, "--json")
         if out.returncode != 0:
@@ -59,7 +57,5 @@ def session_wanting_orders(root: Path, *args: str, tries: int = 8) -> tuple[int,
         events = runlog.read_events(root / "live_runs" / run_id)
         if any(e["orders_generated"] for e in events):
             return 0, run_id, events, out.stderr
-        text = cfg.read_text(encoding="utf-8")
-        seed = int(re.search(r"(?m)^seed = (\d+)$", text).group(1))
-        cfg.write_text(re.sub(r"(?m)^seed = \d+$", f"seed = {seed + 1}", text, count=1), encoding="utf-8")
+        next_market_seed(root)
     raise AssertionError(f"the strategy wanted no order on {tries} market seeds")

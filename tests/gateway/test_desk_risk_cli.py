@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -18,26 +17,16 @@ import pytest
 
 from peaktrade.runtime import runlog
 
-from .conftest import cli, init_root, session_wanting_orders
+from .conftest import init_root, session_wanting_orders
 
 pytestmark = pytest.mark.slow
-
-
-def _events(root, run_id):
-    return runlog.read_events(root / "live_runs" / run_id)
-
-
-def _run(root, *args) -> str:
-    out = cli(root, "session", "run", *args, "--json")
-    assert out.returncode == 0, out.stdout + out.stderr
-    return json.loads(out.stdout[out.stdout.index("{"):])["run_id"]
 
 
 def test_a_halted_day_stays_halted_for_every_later_session(tmp_path):
     root = init_root(tmp_path / "desk", mode="paper", limits={"max_daily_loss_abs": "1.0"},
                      config={"position_fraction": "0.05"})
-    first = _run(root, "--mode", "shadow", "--profile", "quick_smoke", "--steps", "40")
-    ev = _events(root, first)
+    code, _, ev, err = session_wanting_orders(root, "--mode", "shadow", "--profile", "quick_smoke", "--steps", "40")
+    assert code == 0, err
     assert sum(e["orders_filled"] for e in ev) >= 1
     con = sqlite3.connect(root / "var" / "desk.sqlite")
     halted_day, reason = con.execute(
