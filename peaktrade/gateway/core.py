@@ -226,8 +226,12 @@ class Gateway:
         return out
 
     def _reduces(self, ledger: Ledger, open_intents: list[Intent], req: OrderRequest) -> tuple[bool, str]:
+        # the position as it stands if every open order on the same side fills and none on the other does
+        # (an open buy may never fill: a liquidating sell must not count on it)
         pos = ledger.positions.get(req.symbol)
-        qty = (pos.quantity if pos else 0.0) + sum(i.signed_remaining for i in open_intents if i.symbol == req.symbol)
+        qty = (pos.quantity if pos else 0.0) + sum(
+            r for r in (i.signed_remaining for i in open_intents if i.symbol == req.symbol)
+            if (r > 0) == (req.side == "buy"))
         after = qty + (req.quantity if req.side == "buy" else -req.quantity)
         if abs(after) < abs(qty) - 1e-12 and (after == 0 or (after > 0) == (qty > 0)):
             return True, "reduces the position"

@@ -3,7 +3,12 @@
 The ledger (positions, marks, cash, the trading day's start equity) is the sum of every run of the
 account, concurrent and earlier today. Open order intents count with their unfilled quantity, so two
 sessions reserving at once cannot both pass a limit that only one of them fits (the store serialises
-``reserve``). A day halted for its loss stays halted for every session until the daily reset.
+``reserve``). They count at their worst: an open order may fill or never fill, so a symbol's position is
+the larger of "every open buy fills" and "every open sell fills" (never the net of both, which let a
+pending sell make room that its rejection would take back: two sessions then held 1,023 EUR under a
+700 EUR ``max_total_exposure``). For the order's own symbol the engine sees the worst case on the order's
+side; the other side's worst case does not grow with this order. A day halted for its loss stays halted
+for every session until the daily reset.
 
 ``decide`` is pure and allocation-light: it updates one kept ``Portfolio`` in place (the engine caches
 exposure until a position or mark changes), so a decision on a cached ledger costs a few microseconds.
@@ -25,6 +30,28 @@ def halted_decision(reason: str) -> RiskDecision:
                                           "only cancels until the daily reset"])
 
 
+def pending_sides(ledger: Ledger, open_intents: list[Intent]) -> dict[str, tuple[float, float, float]]:
+    """Per symbol with open orders: (position held, unfilled buys, unfilled sells as a negative quantity)."""
+    sides: dict[str, list[float]] = {}
+    for it in open_intents:
+        rest = it.signed_remaining
+        entry = sides.get(it.symbol)
+        if entry is None:
+            pos = ledger.positions.get(it.symbol)
+            entry = sides[it.symbol] = [pos.quantity if pos else 0.0, 0.0, 0.0]
+        if rest > 0:
+            entry[1] += rest
+        elif rest < 0:
+            entry[2] += rest
+    return {sym: (held, buys, sells) for sym, (held, buys, sells) in sides.items()}
+
+
+def worst_position(held: float, buys: float, sells: float) -> float:
+    """The signed position of the larger size among "every open buy fills" and "every open sell fills"."""
+    long, short = held + buys, held + sells
+    return long if abs(long) >= abs(short) else short
+
+
 class DeskRisk:
     def __init__(self, limits: RiskLimits, *, clock: Clock = SYSTEM_CLOCK, skip_limits: bool = False):
         self.limits = limits
@@ -36,6 +63,8 @@ class DeskRisk:
         self._day, self._day_at = "", 0.0
         self._seen: tuple | None = None  # which ledger and open intents the kept portfolio was built from
         self._rest: dict[str, tuple[float, float]] = {}
+        # symbols with open orders: (position if every open buy fills, if every open sell fills, the worse)
+        self._pending: dict[str, tuple[float, float, float]] = {}
         self._monotonic = self.tracker.clock.monotonic  # bound once: the clock is read on every decision
 
     def trading_day(self) -> str:
@@ -85,9 +114,14 @@ class DeskRisk:
         seen = self._seen
         if seen is None or seen[0] is not ledger or seen[1] != ledger.version or seen[2] != len(open_intents):
             # the ledger or the open intents changed: rebuild the kept portfolio in place
+            pending = self._pending
+            pending.clear()
             wanted: dict[str, float] = {s: p.quantity for s, p in ledger.positions.items() if p.quantity}
-            for it in open_intents:
-                wanted[it.symbol] = wanted.get(it.symbol, 0.0) + it.signed_remaining
+            if open_intents:
+                for sym, (held, buys, sells) in pending_sides(ledger, open_intents).items():
+                    worst = worst_position(held, buys, sells)
+                    pending[sym] = (held + buys, held + sells, worst)
+                    wanted[sym] = worst
             for sym in [s for s in positions if s not in wanted]:
                 del positions[sym]
             for sym, qty in wanted.items():
@@ -101,6 +135,12 @@ class DeskRisk:
             self._rest.clear()
         if marks.get(symbol) != mark:
             marks[symbol] = mark
+        own = None
+        sides = self._pending.get(symbol)
+        if sides is not None:  # open orders on this symbol: the worst case on the order's own side
+            own = sides[0] if side == "buy" else sides[1]
+            if own == sides[2]:
+                own = None  # the kept portfolio holds it already
         pf.cash = ledger.cash
         rest = self._rest.get(symbol)
         if rest is None:  # the ledger's equity without this symbol, and its position: per ledger version
@@ -114,4 +154,5 @@ class DeskRisk:
         start = ledger.day_start_equity  # day_start(), inlined
         if ledger.day != day or start is None:
             start = equity
-        return self.engine.check(order, pf, day_start_equity=start, equity=equity)
+        return self.engine.check(order, pf, day_start_equity=start, equity=equity, position=own)
+

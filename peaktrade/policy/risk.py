@@ -133,7 +133,10 @@ class RiskEngine:
         self._loss_abs_t, self._loss_pct_t = _at_least(self._loss_abs), _at_least(self._loss_pct)
 
     def check(self, order: OrderIntent, portfolio: Portfolio, *, day_start_equity: float, equity: float,
-              kill_switch_state: str = "ACTIVE") -> RiskDecision:
+              kill_switch_state: str = "ACTIVE", position: float | None = None) -> RiskDecision:
+        """The decision on ``order`` against ``portfolio``. ``position``: the order's symbol's position to
+        decide on instead of the portfolio's (the desk's risk puts it on the order's side of its open orders,
+        see ``peaktrade.gateway.deskrisk``); the portfolio's figures are moved by the difference."""
         if kill_switch_state != "ACTIVE":  # nothing passes, whatever the inputs
             return RiskDecision(False, "HALTED", [f"kill_switch {kill_switch_state}: no new orders"])
         try:
@@ -167,6 +170,12 @@ class RiskEngine:
             if bad is not None:
                 return _invalid(bad)
             pos = portfolio._positions.get(sym, 0.0)
+            if position is not None:
+                if not (-INF < position < INF):
+                    return _invalid(f"position of {sym} is {position!r}")
+                gross += (abs(position) - abs(pos)) * mark
+                n_open += (position != 0.0) - (pos != 0.0)
+                pos = position
         except TypeError as exc:
             return _invalid(f"non-numeric input ({exc})")
 
