@@ -46,6 +46,9 @@ DEADMAN_REFRESH_S = 15.0
 # an order request not found at the exchange this long after it was sent never landed (Kraken applies a
 # request within seconds or not at all; the adapter's own timeout is 10 s)
 LANDING_WINDOW_S = 120.0
+# a held position's mark in the desk ledger follows the market in steps of this fraction (0.5 %): every other
+# session of the account values the position at that mark in its exposure and daily-loss figures
+MARK_STEP = 0.005
 LIVE_GATE_MISSING = "live gate not checked by the caller: refused"
 
 
@@ -152,6 +155,12 @@ class Gateway:
         """Each bar: the mark, the trading day's start, and the daily-loss halt (without waiting for an order)."""
         self._marks[symbol] = mark
         ledger = self.ledger()
+        held = ledger.positions.get(symbol)
+        if held is not None and held.quantity and (held.mark is None or abs(mark - held.mark) >= MARK_STEP * held.mark):
+            # the other sessions of the account value this position at the ledger's mark: keep it current
+            self.store.set_marks(self.account, {symbol: mark})
+            self._invalidate()
+            ledger = self.ledger()
         day = self.risk.trading_day()
         if ledger.day != day:
             self.store.set_day(self.account, day=day, day_start_equity=self.risk.equity(ledger, self._marks))

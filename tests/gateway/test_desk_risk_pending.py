@@ -159,3 +159,33 @@ def test_a_liquidation_never_counts_on_an_open_order_of_the_other_side(tmp_path)
     assert out.status == "blocked" and "does not reduce the position 0.002" in out.message
     out = gw.submit(OrderRequest("BTC/EUR", "sell", 0.002, 60000.0, origin, "liq-2", reduce_only=True))
     assert out.status == "filled" and gw.ledger().positions["BTC/EUR"].quantity == 0.0
+
+
+def test_another_sessions_position_is_valued_at_the_current_market(tmp_path):
+    """A held position's mark in the desk ledger follows the market (in steps of MARK_STEP), so another
+    session's exposure check does not value it at its old fill price."""
+    import logging
+
+    from peaktrade.gateway import Gateway, OrderRequest
+    from peaktrade.gateway.core import MARK_STEP
+    from peaktrade.gateway.venues import PaperVenue
+    from peaktrade.root import Root
+
+    from .conftest import init_root
+
+    root = Root.resolve(init_root(tmp_path / "desk"))
+
+    def session() -> Gateway:
+        return Gateway(root, account="paper", venue=PaperVenue(0.0, 0.0), limits=LIMITS, clock=FakeClock(),
+                       log=logging.getLogger("test.gateway"))
+
+    eth, btc = session(), session()
+    assert eth.submit(OrderRequest("ETH/EUR", "buy", 5.0, 100.0, "shadow_eth", "bar-1")).status == "filled"
+    version = eth.ledger().version
+    eth.observe("ETH/EUR", 100.0 * (1 + MARK_STEP / 2))  # a small move: nothing written
+    assert eth.ledger().version == version and eth.ledger().positions["ETH/EUR"].mark == 100.0
+    eth.observe("ETH/EUR", 130.0)  # the ETH session's bar: 5 ETH are worth 650 now
+    assert btc.ledger().positions["ETH/EUR"].mark == 130.0
+    out = btc.submit(OrderRequest("BTC/EUR", "buy", 1.0, 100.0, "shadow_btc", "bar-1"))
+    assert out.status == "blocked" and out.reasons == ["max_total_exposure exceeded (750.00 > 700.00)"]
+    assert btc.submit(OrderRequest("BTC/EUR", "buy", 0.5, 100.0, "shadow_btc", "bar-2")).status == "filled"
