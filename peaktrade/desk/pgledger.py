@@ -202,8 +202,10 @@ class LedgerOps:
         with self._tx() as con:
             con.execute("SELECT 1 FROM accounts WHERE account = %s FOR UPDATE", (account,))
             with con.cursor() as cur:
-                cur.executemany("UPDATE positions SET mark = %s WHERE account = %s AND symbol = %s",
-                                [(m, account, s) for s, m in marks.items()])
+                # a symbol without a row gets one holding no position (as SQLite)
+                cur.executemany("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES "
+                                "(%s, %s, 0, 0, %s) ON CONFLICT (account, symbol) DO UPDATE SET mark = excluded.mark",
+                                [(account, s, m) for s, m in marks.items()])
             con.execute("UPDATE accounts SET version = version + 1 WHERE account = %s", (account,))
 
     def sync_account(self, account: str, *, cash: float, positions: dict[str, float],

@@ -398,8 +398,10 @@ class SqliteDesk(SqliteClusterOps):
 
     def set_marks(self, account: str, marks: dict[str, float]) -> None:
         with self._tx() as con:
-            con.executemany("UPDATE positions SET mark = ? WHERE account = ? AND symbol = ?",
-                            [(m, account, s) for s, m in marks.items()])
+            # a symbol without a row gets one holding no position: its mark is known before its first fill
+            con.executemany("INSERT INTO positions (account, symbol, quantity, avg_price, mark) VALUES (?, ?, 0, 0, ?) "
+                            "ON CONFLICT(account, symbol) DO UPDATE SET mark = excluded.mark",
+                            [(account, s, m) for s, m in marks.items()])
             con.execute("UPDATE accounts SET version = version + 1 WHERE account = ?", (account,))
 
     def sync_account(self, account: str, *, cash: float, positions: dict[str, float],

@@ -290,7 +290,9 @@ class DeskStore(Protocol):
 
     def halt_day(self, account: str, *, day: str, reason: str) -> None: ...
 
-    def set_marks(self, account: str, marks: dict[str, float]) -> None: ...
+    def set_marks(self, account: str, marks: dict[str, float]) -> None:
+        """The symbols' mark prices in the account's ledger (a symbol without a row gets one holding nothing)."""
+        ...
 
     def sync_account(self, account: str, *, cash: float, positions: dict[str, float],
                      marks: dict[str, float]) -> None:

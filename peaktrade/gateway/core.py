@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -156,8 +157,10 @@ class Gateway:
         self._marks[symbol] = mark
         ledger = self.ledger()
         held = ledger.positions.get(symbol)
-        if held is not None and held.quantity and (held.mark is None or abs(mark - held.mark) >= MARK_STEP * held.mark):
-            # the other sessions of the account value this position at the ledger's mark: keep it current
+        moved = held is None or held.mark is None or (held.quantity and abs(mark - held.mark) >= MARK_STEP * held.mark)
+        if moved and 0.0 < mark < math.inf:  # an invalid mark never reaches the ledger (the order refuses it)
+            # the other sessions of the account value this position at the ledger's mark: keep it current (and
+            # known before the symbol's first fill, or its open orders would leave their decisions without one)
             self.store.set_marks(self.account, {symbol: mark})
             self._invalidate()
             ledger = self.ledger()

@@ -189,3 +189,34 @@ def test_another_sessions_position_is_valued_at_the_current_market(tmp_path):
     out = btc.submit(OrderRequest("BTC/EUR", "buy", 1.0, 100.0, "shadow_btc", "bar-1"))
     assert out.status == "blocked" and out.reasons == ["max_total_exposure exceeded (750.00 > 700.00)"]
     assert btc.submit(OrderRequest("BTC/EUR", "buy", 0.5, 100.0, "shadow_btc", "bar-2")).status == "filled"
+
+
+def test_an_open_order_on_a_new_symbol_does_not_block_the_other_sessions(tmp_path):
+    """The symbol's mark is in the ledger from the session's first bar, before its first fill: another
+    session's decision values the open order instead of refusing for a missing mark."""
+    import logging
+
+    from peaktrade.gateway import Gateway, OrderRequest
+    from peaktrade.gateway.venues import PaperVenue
+    from peaktrade.root import Root
+
+    from .conftest import init_root
+
+    root = Root.resolve(init_root(tmp_path / "desk"))
+
+    def session() -> Gateway:
+        return Gateway(root, account="paper", venue=PaperVenue(0.0, 0.0), limits=LIMITS, clock=FakeClock(),
+                       log=logging.getLogger("test.gateway"))
+
+    sol, eth = session(), session()
+    sol.observe("SOL/EUR", 200.0)
+    sol.observe("SOL/EUR", float("nan"))  # a broken price is never written into the ledger
+    assert eth.ledger().positions["SOL/EUR"].mark == 200.0 and eth.ledger().positions["SOL/EUR"].quantity == 0.0
+    # a resting SOL buy of 300 EUR, not filled yet
+    ok, _ = sol.store.reserve(Intent("restingsol", "paper", "SOL/EUR", "buy", 1.5, 200.0, "limit", "shadow_sol",
+                                     "bar-1", "open"), lambda ledger, intents: (True, None))
+    assert ok
+    out = eth.submit(OrderRequest("ETH/EUR", "buy", 0.1, 4000.0, "shadow_eth", "bar-1"))
+    assert out.status == "filled", out.reasons
+    out = eth.submit(OrderRequest("ETH/EUR", "buy", 0.01, 4000.0, "shadow_eth", "bar-2"))
+    assert out.status == "blocked" and out.reasons == ["max_total_exposure exceeded (740.00 > 700.00)"]
